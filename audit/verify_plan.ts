@@ -1,0 +1,70 @@
+/**
+ * Verifying a signed plan without the shim: envelope, signature, statement shape, expiry.
+ *
+ * @module
+ */
+import { EnvelopeError, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
+import { fromBase64 } from "../crypto/digest.ts";
+import type { TrustedKey } from "../crypto/keys.ts";
+import { PLAN_PREDICATE_TYPE, type PlanStatement, STATEMENT_TYPE } from "../compiler/plan.ts";
+
+/** A plan whose envelope was read, and verified when keys were given. */
+export interface ReadPlan {
+  /** The statement the payload carries. */
+  statement: PlanStatement;
+  /** The exact payload bytes. */
+  payload: Uint8Array;
+  /** The key that verified the signature; undefined when no keys were given. */
+  verifiedBy?: TrustedKey;
+}
+
+/**
+ * Reads a plan envelope; with trusted keys, also verifies its signature. Throws an
+ * {@link EnvelopeError} whose `code` is a stable refusal code.
+ *
+ * @example
+ * ```ts ignore
+ * import { readPlan } from "./verify_plan.ts";
+ * const plan = await readPlan(await Deno.readFile("plan.dsse.json"), trustedKeys);
+ * console.log(plan.statement.predicate.target.exe);
+ * ```
+ */
+export async function readPlan(
+  bytes: Uint8Array,
+  trusted?: TrustedKey[],
+  now: Date = new Date(),
+): Promise<ReadPlan> {
+  const envelope = parseEnvelope(bytes);
+  let payload: Uint8Array;
+  let verifiedBy: TrustedKey | undefined;
+  if (trusted) {
+    ({ payload, key: verifiedBy } = await verifyEnvelope(envelope, trusted));
+  } else {
+    try {
+      payload = fromBase64(envelope.payload);
+    } catch {
+      throw new EnvelopeError("plan_invalid", "The envelope's payload is not canonical base64");
+    }
+  }
+  let statement: PlanStatement;
+  try {
+    statement = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+  } catch {
+    throw new EnvelopeError("plan_invalid", "The plan payload is not JSON");
+  }
+  if (statement?._type !== STATEMENT_TYPE || statement.predicateType !== PLAN_PREDICATE_TYPE) {
+    throw new EnvelopeError(
+      "plan_invalid",
+      `The payload is not an in-toto Statement of ${PLAN_PREDICATE_TYPE}`,
+    );
+  }
+  const exe = statement.predicate?.target;
+  if (statement.subject?.[0]?.digest?.sha256 !== exe?.sha256) {
+    throw new EnvelopeError("plan_invalid", "The statement's subject digest differs from the plan's target digest");
+  }
+  const notAfter = statement.predicate.notAfter;
+  if (notAfter !== undefined && !(Date.parse(notAfter) > now.getTime())) {
+    throw new EnvelopeError("plan_expired", `The plan expired at ${notAfter}`);
+  }
+  return { statement, payload, verifiedBy };
+}

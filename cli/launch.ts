@@ -1,0 +1,102 @@
+/**
+ * `charter launch`: compile (if given a policy) or read a plan, have the shim verify and
+ * run it, forward signals, and exit with the child's status.
+ *
+ * @module
+ */
+import { compilePlan } from "../compiler/compile.ts";
+import { toHex } from "../crypto/digest.ts";
+import { generateSigningKey, readSigningKey, readTrustedKeys, type TrustedKey } from "../crypto/keys.ts";
+import { Shim } from "../ffi/shim.ts";
+import { loadPolicy } from "../policy/load.ts";
+import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
+import { type Command, printError } from "./command.ts";
+
+/** Signals the launcher passes on to the child. */
+export const FORWARDED_SIGNALS = [
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+  ["SIGHUP", 1],
+  ["SIGQUIT", 3],
+] as const;
+
+/** The launch command. */
+export const launchCommand: Command = {
+  name: "launch",
+  summary: "verify a plan (or compile a policy) and run it confined",
+  help: `Usage: charter launch POLICY|PLAN [options] [-- ARGS...]
+
+With a policy (.yaml, .yml), compiles it first and signs it with --key, or with a fresh
+ephemeral key. With a plan (.json), the shim verifies it against the --trust keys. Then
+the shim runs scrub -> confine -> exec and writes the transcript.
+
+Exit status: the child's own code; 128+N if it died of signal N; 125 refused before any
+child ran; 126 a setup step or the exec failed; 127 the target does not exist.
+
+Options:
+  --key FILE          sign a policy with this key instead of an ephemeral one
+  --trust FILE|DIR    trusted public key(s) for a plan; repeatable; a directory adds its *.pub
+  --transcript FILE   append the transcript (JSON Lines) to FILE
+  --control-fd N      write the transcript to inherited fd N
+  -h, --help          show this help
+  -- ARGS...          appended to argv when the policy allows extra_args`,
+  async run(argv) {
+    const args = parseCommand(argv, {
+      key: { type: "string" },
+      trust: { type: "string", multiple: true },
+      transcript: { type: "string" },
+      "control-fd": { type: "string" },
+    });
+    if (args.help) return console.log(this.help), 0;
+    if (args.positionals.length !== 1) throw new UsageError("launch takes exactly one policy or plan; see --help");
+    const input = args.positionals[0];
+    const transcriptPath = stringFlag(args.values, "transcript");
+    const controlFd = stringFlag(args.values, "control-fd");
+    if (transcriptPath !== undefined && controlFd !== undefined) {
+      throw new UsageError("give --transcript or --control-fd, not both");
+    }
+    if (controlFd !== undefined && !/^\d+$/.test(controlFd)) throw new UsageError("--control-fd takes an fd number");
+    const trusted: TrustedKey[] = await readTrustedKeys(listFlag(args.values, "trust"));
+    let envelope: Uint8Array;
+    if (input.endsWith(".json")) {
+      if (trusted.length === 0) throw new UsageError("launching a plan needs --trust with the signer's public key");
+      envelope = await Deno.readFile(input);
+    } else {
+      const keyPath = stringFlag(args.values, "key");
+      const key = keyPath ? await readSigningKey(keyPath) : await generateSigningKey();
+      const plan = await compilePlan(await loadPolicy(input), key, { compiledOn: new Date() });
+      envelope = plan.envelopeBytes;
+      trusted.push(key.publicKey);
+    }
+    using shim = Shim.open();
+    const child = shim.launch(envelope, {
+      trustedKeys: trusted.map((k) => toHex(k.raw)),
+      transcript: transcriptPath !== undefined
+        ? { path: transcriptPath }
+        : controlFd !== undefined
+        ? { fd: Number(controlFd) }
+        : null,
+      extraArgs: args.rest,
+    });
+    if ("exitCode" in child) {
+      const o = child.outcome;
+      printError(
+        o.outcome === "refused"
+          ? `launch refused (${o.reason}): ${o.detail}`
+          : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
+      );
+      return child.exitCode;
+    }
+    using _release = child;
+    const listeners = FORWARDED_SIGNALS.map(([name, number]) => {
+      const forward = () => child.signal(number);
+      Deno.addSignalListener(name, forward);
+      return () => Deno.removeSignalListener(name, forward);
+    });
+    try {
+      return await child.wait();
+    } finally {
+      for (const remove of listeners) remove();
+    }
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * `charter verify`: verify a signed plan and print what it grants.
+ *
+ * @module
+ */
+import { readPlan } from "../audit/verify_plan.ts";
+import { readTrustedKeys } from "../crypto/keys.ts";
+import { listFlag, parseCommand, UsageError } from "./args.ts";
+import type { Command } from "./command.ts";
+
+/** The verify command. */
+export const verifyCommand: Command = {
+  name: "verify",
+  summary: "verify a plan's signature and print what it grants",
+  help: `Usage: charter verify plan.dsse.json --trust PUB...
+
+Verifies the envelope's signature against the trusted keys, the statement's shape and
+notAfter, then prints the plan's grants. Exit 0 when valid, 1 otherwise.
+
+Options:
+  --trust FILE|DIR    trusted public key(s); repeatable (required)
+  -h, --help          show this help`,
+  async run(argv) {
+    const args = parseCommand(argv, { trust: { type: "string", multiple: true } });
+    if (args.help) return console.log(this.help), 0;
+    if (args.positionals.length !== 1) throw new UsageError("verify takes one plan; see --help");
+    const trust = listFlag(args.values, "trust");
+    if (trust.length === 0) throw new UsageError("verify needs --trust with the signer's public key");
+    const plan = await readPlan(await Deno.readFile(args.positionals[0]), await readTrustedKeys(trust));
+    const p = plan.statement.predicate;
+    console.log(`plan ok: signed by ${plan.verifiedBy?.keyid}`);
+    console.log(`target: ${p.target.exe} sha256:${p.target.sha256}`);
+    console.log(`argv: ${JSON.stringify(p.target.argv)}${p.target.extraArgs ? " + extra args" : ""}`);
+    console.log(`cwd: ${p.target.cwd}`);
+    console.log(`env set: ${Object.keys(p.env.set).join(", ") || "(none)"}; passed: ${p.env.pass.join(", ") || "(none)"}`);
+    console.log(`schedule: ${p.schedule.map((s) => s.id).join(", ")}`);
+    console.log(`compiled on ${p.compiledOn} by ${p.compiler.name} ${p.compiler.version}${p.notAfter ? `; not after ${p.notAfter}` : ""}`);
+    return 0;
+  },
+};

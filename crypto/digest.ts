@@ -1,0 +1,92 @@
+/**
+ * SHA-256 and the encodings plans and transcripts use for digests.
+ *
+ * @module
+ */
+
+/**
+ * Computes the lowercase hex SHA-256 digest of some bytes.
+ *
+ * @example Digest of a string
+ * ```ts
+ * import { sha256Hex } from "./digest.ts";
+ * const hex = await sha256Hex(new TextEncoder().encode("abc"));
+ * console.log(hex.slice(0, 8)); // "ba7816bf"
+ * ```
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return toHex(await sha256(bytes));
+}
+
+/**
+ * Computes the raw SHA-256 digest of some bytes.
+ *
+ * @example Raw digest
+ * ```ts
+ * import { sha256 } from "./digest.ts";
+ * const raw = await sha256(new Uint8Array([1, 2, 3]));
+ * console.log(raw.length); // 32
+ * ```
+ */
+export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+}
+
+/**
+ * Encodes bytes as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { toHex } from "./digest.ts";
+ * console.log(toHex(new Uint8Array([0, 255]))); // "00ff"
+ * ```
+ */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Encodes bytes as standard base64, padded (RFC 4648 §4).
+ *
+ * @example
+ * ```ts
+ * import { toBase64 } from "./digest.ts";
+ * console.log(toBase64(new TextEncoder().encode("hi"))); // "aGk="
+ * ```
+ */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/** Raised when text is not canonical, padded standard base64. */
+export class Base64Error extends Error {
+  /** Creates the error for the given description of the bad input. */
+  constructor(message: string) {
+    super(message);
+    this.name = "Base64Error";
+  }
+}
+
+/**
+ * Decodes standard padded base64 strictly: the text must re-encode to itself, so one
+ * signature or payload has exactly one spelling.
+ *
+ * @example
+ * ```ts
+ * import { fromBase64 } from "./digest.ts";
+ * console.log(new TextDecoder().decode(fromBase64("aGk="))); // "hi"
+ * ```
+ */
+export function fromBase64(text: string): Uint8Array {
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    throw new Base64Error("Text is not valid base64");
+  }
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  if (toBase64(bytes) !== text) throw new Base64Error("Base64 text is not in canonical padded form");
+  return bytes;
+}

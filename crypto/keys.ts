@@ -1,0 +1,225 @@
+/**
+ * Ed25519 signing keys in PEM files, and their DSSE key ids.
+ *
+ * Private keys are PKCS#8 PEM (`PRIVATE KEY`), public keys SPKI PEM (`PUBLIC KEY`), the
+ * forms `openssl pkey` reads and writes.
+ *
+ * @module
+ */
+import { fromBase64, sha256, toBase64 } from "./digest.ts";
+
+const SPKI_ED25519_PREFIX = "302a300506032b6570032100";
+const PEM_RE = /-----BEGIN ([A-Z ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----/;
+
+/** Raised when a key file cannot be used. */
+export class KeyError extends Error {
+  /** Creates the error with a sentence saying what is wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "KeyError";
+  }
+}
+
+/** A public key that plans may be verified against. */
+export interface TrustedKey {
+  /** The raw 32-byte Ed25519 public key. */
+  raw: Uint8Array;
+  /** The DSSE key id (OpenSSH-style `SHA256:` fingerprint). */
+  keyid: string;
+  /** The WebCrypto key for verifying. */
+  key: CryptoKey;
+}
+
+/** A private key that plans are signed with, with its public half. */
+export interface SigningKey {
+  /** The WebCrypto private key. */
+  privateKey: CryptoKey;
+  /** The public half. */
+  publicKey: TrustedKey;
+}
+
+/**
+ * Computes the key id of a raw Ed25519 public key: `SHA256:` and the unpadded base64 of
+ * sha256 over the OpenSSH wire form of the key, the form cosign's DSSE verifier derives.
+ *
+ * @example
+ * ```ts
+ * import { keyIdOf } from "./keys.ts";
+ * const id = await keyIdOf(new Uint8Array(32));
+ * console.log(id.startsWith("SHA256:")); // true
+ * ```
+ */
+export async function keyIdOf(raw: Uint8Array): Promise<string> {
+  const type = new TextEncoder().encode("ssh-ed25519");
+  const wire = new Uint8Array(4 + type.length + 4 + raw.length);
+  const view = new DataView(wire.buffer);
+  view.setUint32(0, type.length);
+  wire.set(type, 4);
+  view.setUint32(4 + type.length, raw.length);
+  wire.set(raw, 8 + type.length);
+  return "SHA256:" + toBase64(await sha256(wire)).replace(/=+$/, "");
+}
+
+function pemDecode(text: string, label: string, file: string): Uint8Array {
+  const match = PEM_RE.exec(text);
+  if (!match || match[1] !== label) {
+    throw new KeyError(`${file} is not a PEM "${label}" file; create keys with "charter keygen -o NAME"`);
+  }
+  return fromBase64(match[2].replace(/\s+/g, ""));
+}
+
+function pemEncode(der: Uint8Array, label: string): string {
+  const lines = toBase64(der).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+async function trustedKeyFromSpki(spki: Uint8Array, file: string): Promise<TrustedKey> {
+  const prefix = Array.from(spki.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+  if (spki.length !== 44 || prefix !== SPKI_ED25519_PREFIX) {
+    throw new KeyError(`${file} is not an Ed25519 public key; charter signs plans with Ed25519 only`);
+  }
+  const raw = spki.slice(12);
+  const key = await crypto.subtle.importKey("spki", spki as BufferSource, "Ed25519", true, [
+    "verify",
+  ]);
+  return { raw, keyid: await keyIdOf(raw), key };
+}
+
+/**
+ * Parses a `PUBLIC KEY` PEM text into a trusted Ed25519 key.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey, parsePublicKeyPem, exportKeyPair } from "./keys.ts";
+ * const pair = await exportKeyPair(await generateSigningKey());
+ * const key = await parsePublicKeyPem(pair.publicPem, "demo.pub");
+ * console.log(key.raw.length); // 32
+ * ```
+ */
+export function parsePublicKeyPem(text: string, file: string): Promise<TrustedKey> {
+  return trustedKeyFromSpki(pemDecode(text, "PUBLIC KEY", file), file);
+}
+
+/**
+ * Parses a `PRIVATE KEY` (PKCS#8) PEM text into a signing key.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey, parsePrivateKeyPem, exportKeyPair } from "./keys.ts";
+ * const pair = await exportKeyPair(await generateSigningKey());
+ * const key = await parsePrivateKeyPem(pair.privatePem, "demo.key");
+ * console.log(key.publicKey.keyid.startsWith("SHA256:")); // true
+ * ```
+ */
+export async function parsePrivateKeyPem(text: string, file: string): Promise<SigningKey> {
+  const der = pemDecode(text, "PRIVATE KEY", file);
+  let privateKey: CryptoKey;
+  try {
+    privateKey = await crypto.subtle.importKey("pkcs8", der as BufferSource, "Ed25519", true, [
+      "sign",
+    ]);
+  } catch {
+    throw new KeyError(`${file} is not an Ed25519 private key; create one with "charter keygen"`);
+  }
+  // WebCrypto derives the public half through a JWK export of the private key.
+  const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+  const raw = fromBase64Url(jwk.x ?? "");
+  const spki = new Uint8Array(44);
+  spki.set(hexBytes(SPKI_ED25519_PREFIX));
+  spki.set(raw, 12);
+  return { privateKey, publicKey: await trustedKeyFromSpki(spki, file) };
+}
+
+/**
+ * Generates a fresh Ed25519 signing key (used for `keygen` and ephemeral launches).
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey } from "./keys.ts";
+ * const key = await generateSigningKey();
+ * console.log(key.publicKey.raw.length); // 32
+ * ```
+ */
+export async function generateSigningKey(): Promise<SigningKey> {
+  const pair = await crypto.subtle.generateKey("Ed25519", true, ["sign", "verify"]) as CryptoKeyPair;
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  return { privateKey: pair.privateKey, publicKey: await trustedKeyFromSpki(spki, "generated key") };
+}
+
+/** PEM texts of a key pair. */
+export interface KeyPairPem {
+  /** PKCS#8 `PRIVATE KEY` PEM. */
+  privatePem: string;
+  /** SPKI `PUBLIC KEY` PEM. */
+  publicPem: string;
+}
+
+/**
+ * Exports a signing key as PEM texts.
+ *
+ * @example
+ * ```ts
+ * import { exportKeyPair, generateSigningKey } from "./keys.ts";
+ * const { publicPem } = await exportKeyPair(await generateSigningKey());
+ * console.log(publicPem.startsWith("-----BEGIN PUBLIC KEY-----")); // true
+ * ```
+ */
+export async function exportKeyPair(key: SigningKey): Promise<KeyPairPem> {
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", key.privateKey));
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", key.publicKey.key));
+  return { privatePem: pemEncode(pkcs8, "PRIVATE KEY"), publicPem: pemEncode(spki, "PUBLIC KEY") };
+}
+
+/**
+ * Reads public keys from files; a directory contributes every `*.pub` file in it.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTrustedKeys } from "./keys.ts";
+ * const keys = await readTrustedKeys(["keys/release.pub"]);
+ * ```
+ */
+export async function readTrustedKeys(paths: string[]): Promise<TrustedKey[]> {
+  const keys: TrustedKey[] = [];
+  for (const path of paths) {
+    const info = await statOrThrow(path);
+    const files = info.isDirectory
+      ? Array.from(Deno.readDirSync(path)).filter((e) => e.isFile && e.name.endsWith(".pub"))
+        .map((e) => `${path}/${e.name}`).sort()
+      : [path];
+    for (const file of files) keys.push(await parsePublicKeyPem(await Deno.readTextFile(file), file));
+  }
+  return keys;
+}
+
+/**
+ * Reads a signing key from a PEM file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readSigningKey } from "./keys.ts";
+ * const key = await readSigningKey("release.key");
+ * ```
+ */
+export async function readSigningKey(path: string): Promise<SigningKey> {
+  await statOrThrow(path);
+  return parsePrivateKeyPem(await Deno.readTextFile(path), path);
+}
+
+async function statOrThrow(path: string): Promise<Deno.FileInfo> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new KeyError(`Key file ${path} does not exist`);
+    throw e;
+  }
+}
+
+function fromBase64Url(text: string): Uint8Array {
+  const std = text.replace(/-/g, "+").replace(/_/g, "/");
+  return fromBase64(std + "=".repeat((4 - std.length % 4) % 4));
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+}

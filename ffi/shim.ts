@@ -1,0 +1,170 @@
+/**
+ * Typed wrappers around the shim: load it, launch a verified plan, wait, signal, release.
+ *
+ * @module
+ */
+import { SHIM_ABI_VERSION, SHIM_SYMBOLS } from "./symbols.ts";
+
+/** Where `scripts/bootstrap.sh` builds the shim. */
+export const DEFAULT_SHIM_PATH = new URL(
+  "../rust-shim/target/release/libcharter_shim.so",
+  import.meta.url,
+);
+
+/** Raised when the shim library is missing, stale or from another ABI. */
+export class ShimUnavailableError extends Error {
+  /** Creates the error with a sentence on how to build the shim. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ShimUnavailableError";
+  }
+}
+
+/** What the launcher passes besides the signed plan (not signed itself). */
+export interface LaunchRequest {
+  /** Raw 32-byte Ed25519 public keys, lowercase hex. */
+  trustedKeys: string[];
+  /** Where the shim writes the transcript; `null` keeps it nowhere. */
+  transcript: { path: string } | { fd: number } | null;
+  /** Arguments appended to the plan's argv (only if the plan allows it). */
+  extraArgs: string[];
+}
+
+/** The shim's answer to a launch. */
+export type LaunchOutcome =
+  | { outcome: "running"; pid: number; launchId: string }
+  | { outcome: "refused"; reason: string; detail: string }
+  | { outcome: "faulted"; step: string; errno: number; detail: string };
+
+/** A launch that did not start: the exit code for `launch` and the shim's explanation. */
+export interface LaunchFailure {
+  /** 125 refused, 126 setup fault, 127 target missing. */
+  exitCode: 125 | 126 | 127;
+  /** The shim's outcome record. */
+  outcome: Exclude<LaunchOutcome, { outcome: "running" }>;
+}
+
+type Library = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>;
+
+/** A running child; dispose it (or call `release`) when done. */
+export class ChildHandle {
+  #lib: Library;
+  #handle: bigint;
+  #released = false;
+
+  /** Wraps a handle the shim returned; not for direct use. */
+  constructor(lib: Library, handle: bigint, readonly pid: number, readonly launchId: string) {
+    this.#lib = lib;
+    this.#handle = handle;
+  }
+
+  /** Waits for the child to exit; resolves to its status in shell form (code or 128+signal). */
+  async wait(): Promise<number> {
+    const status = await this.#lib.symbols.charter_wait(this.#handle);
+    if (status < 0) throw new Error(`Waiting for the child failed (errno ${-status})`);
+    return status;
+  }
+
+  /** Sends a signal to the child through its pidfd; false when it is already gone. */
+  signal(signal: number): boolean {
+    return this.#lib.symbols.charter_signal(this.#handle, signal) === 0;
+  }
+
+  /** Closes the pidfd and the transcript destination. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#lib.symbols.charter_release(this.#handle);
+  }
+
+  /** Same as {@link release}. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/** The loaded shim library. */
+export class Shim {
+  #lib: Library;
+
+  private constructor(lib: Library) {
+    this.#lib = lib;
+  }
+
+  /**
+   * Loads the shim, checking its ABI version.
+   *
+   * @example
+   * ```ts ignore
+   * import { Shim } from "./shim.ts";
+   * using shim = Shim.open();
+   * console.log(shim.probe());
+   * ```
+   */
+  static open(path: string | URL = Deno.env.get("CHARTER_SHIM") ?? DEFAULT_SHIM_PATH): Shim {
+    let lib: Library;
+    try {
+      lib = Deno.dlopen(path, SHIM_SYMBOLS);
+    } catch (e) {
+      throw new ShimUnavailableError(
+        `The charter shim could not be loaded from ${path} (${(e as Error).message.split("\n")[0]}); ` +
+          "build it with scripts/bootstrap.sh",
+      );
+    }
+    const abi = lib.symbols.charter_abi_version();
+    if (abi !== SHIM_ABI_VERSION) {
+      lib.close();
+      throw new ShimUnavailableError(
+        `The charter shim at ${path} speaks ABI ${abi}, this launcher needs ${SHIM_ABI_VERSION}; ` +
+          "rebuild it with scripts/bootstrap.sh",
+      );
+    }
+    return new Shim(lib);
+  }
+
+  /** What this kernel and host offer, as the shim sees it. */
+  probe(): Record<string, unknown> {
+    let buffer = new Uint8Array(4096);
+    for (;;) {
+      const needed = Number(this.#lib.symbols.charter_probe(buffer, BigInt(buffer.length)));
+      if (needed <= buffer.length) return JSON.parse(new TextDecoder().decode(buffer.subarray(0, needed)));
+      buffer = new Uint8Array(needed);
+    }
+  }
+
+  /**
+   * Verifies the plan and starts the child. Must run on the main thread (a synchronous
+   * call): PR_SET_PDEATHSIG follows the thread that cloned the child.
+   */
+  launch(envelope: Uint8Array, request: LaunchRequest): ChildHandle | LaunchFailure {
+    const req = new TextEncoder().encode(JSON.stringify(request));
+    const out = new Uint8Array(64 * 1024);
+    const result = this.#lib.symbols.charter_launch(
+      envelope,
+      BigInt(envelope.length),
+      req,
+      BigInt(req.length),
+      out,
+      BigInt(out.length),
+    );
+    const end = out.indexOf(0);
+    const outcome = JSON.parse(new TextDecoder().decode(out.subarray(0, end < 0 ? out.length : end))) as LaunchOutcome;
+    if (result > 0n && outcome.outcome === "running") {
+      return new ChildHandle(this.#lib, result, outcome.pid, outcome.launchId);
+    }
+    if (outcome.outcome === "running") throw new Error(`The shim returned ${result} for a running child`);
+    const code = Number(-result);
+    if (code !== 125 && code !== 126 && code !== 127) throw new Error(`The shim returned ${result}`);
+    return { exitCode: code, outcome };
+  }
+
+  /** Unloads the library. */
+  close(): void {
+    this.#lib.close();
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * charter: declarative Linux sandbox policies, compiled into signed launch plans and
+ * enforced by a small Rust shim.
+ *
+ * @example Compile a policy and verify the plan
+ * ```ts ignore
+ * import { compilePlan, generateSigningKey, loadPolicy, readPlan } from "./mod.ts";
+ * const key = await generateSigningKey();
+ * const plan = await compilePlan(await loadPolicy("examples/hello.yaml"), key, {
+ *   compiledOn: new Date(),
+ * });
+ * const read = await readPlan(plan.envelopeBytes, [key.publicKey]);
+ * console.log(read.statement.predicate.target.exe);
+ * ```
+ *
+ * @module
+ */
+export * from "./policy/diagnostic.ts";
+export * from "./policy/load.ts";
+export * from "./policy/schema.ts";
+export type { KeyPath, PolicySource } from "./policy/yaml_source.ts";
+export * from "./compiler/plan.ts";
+export * from "./compiler/compile.ts";
+export * from "./crypto/dsse.ts";
+export * from "./crypto/keys.ts";
+export * from "./crypto/digest.ts";
+export * from "./audit/transcript_record.ts";
+export * from "./audit/verify_plan.ts";
+export * from "./audit/verify_transcript.ts";
+export * from "./ffi/shim.ts";

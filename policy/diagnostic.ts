@@ -1,0 +1,46 @@
+/**
+ * Located problems in policies, and the error that carries all of them.
+ *
+ * @module
+ */
+
+/** One problem in a policy, located in its source file. */
+export interface Diagnostic {
+  /** The policy file, as the user named it. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  col: number;
+  /** The key path, dotted (`target.argv.0`); empty for the document itself. */
+  path: string;
+  /** What is wrong, with what was expected and what was found. */
+  message: string;
+  /** A did-you-mean or how-to-fix hint, when there is one. */
+  hint?: string;
+}
+
+/**
+ * Formats a diagnostic as `file:line:col: key.path: message`, with the hint on a second
+ * line.
+ *
+ * @example
+ * ```ts
+ * import { formatDiagnostic } from "./diagnostic.ts";
+ * const text = formatDiagnostic({ file: "p.yaml", line: 3, col: 5, path: "target.exe", message: "x" });
+ * console.log(text); // "p.yaml:3:5: target.exe: x"
+ * ```
+ */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = `${d.file}:${d.line}:${d.col}: ${d.path ? d.path + ": " : ""}${d.message}`;
+  return d.hint ? `${where}\n  hint: ${d.hint}` : where;
+}
+
+/** Raised when a policy has problems; carries every problem found, not only the first. */
+export class PolicyError extends Error {
+  /** Creates the error from at least one diagnostic. */
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join("\n"));
+    this.name = "PolicyError";
+  }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what charter needs on a fresh Debian machine with node/npm and cargo:
+# Deno from the npm package `deno`, the shim's crates (from Debian when crates.io is
+# unreachable), and a release build of the shim. Idempotent; prints where Deno is.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+deno_version=2.9.6
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+install_deno() {
+  if command -v deno >/dev/null 2>&1; then return; fi
+  local bin="$root/.tools/bin/deno"
+  if [ ! -x "$bin" ]; then
+    log "installing deno $deno_version from npm into .tools/"
+    mkdir -p "$root/.tools/bin"
+    npm install --silent --no-audit --no-fund --prefix "$root/.tools" "deno@$deno_version" >&2
+    local found
+    found=$(find "$root/.tools/node_modules/@deno" -maxdepth 2 -type f -name deno | head -n 1)
+    [ -n "$found" ] || { log "npm installed no deno binary for $(uname -m)"; exit 1; }
+    ln -sf "$found" "$bin"
+  fi
+}
+
+# Debian's librust-*-dev packages are the crate source when crates.io cannot be reached.
+debian_crates=(librust-libc-dev librust-ring-dev librust-serde-dev librust-serde-derive-dev
+  librust-serde-json-dev librust-sha2-dev librust-base64-dev)
+
+cargo_source_flags() {
+  if [ -n "${CHARTER_CARGO_ONLINE:-}" ]; then return; fi
+  if timeout 15 cargo fetch --locked --manifest-path "$root/rust-shim/Cargo.toml" >/dev/null 2>&1; then
+    return
+  fi
+  local missing=()
+  for p in "${debian_crates[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "crates.io unreachable: installing ${missing[*]} from Debian"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+  fi
+  printf '%s\n' --offline --config 'source.crates-io.replace-with="debian"' \
+    --config 'source.debian.directory="/usr/share/cargo/registry"'
+}
+
+build_shim() {
+  mapfile -t flags < <(cargo_source_flags)
+  printf '%s\n' "${flags[@]}" > "$root/.tools/cargo-flags"
+  log "building the shim (cargo build --release)"
+  cargo build --quiet --release --locked "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
+}
+
+mkdir -p "$root/.tools"
+install_deno
+build_shim
+command -v deno 2>/dev/null || echo "$root/.tools/bin/deno"

@@ -1,0 +1,155 @@
+/**
+ * Test helpers: run the real `charter` CLI as a subprocess (as root or as an
+ * unprivileged user), write policies and keys into temporary directories.
+ *
+ * @module
+ */
+import { canonicalJson } from "../compiler/compile.ts";
+import type { PlanStatement } from "../compiler/plan.ts";
+import { signEnvelope } from "../crypto/dsse.ts";
+import { parsePrivateKeyPem } from "../crypto/keys.ts";
+
+/** The repository root. */
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The result of a finished subprocess. */
+export interface RunResult {
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run the CLI: which user, which environment, which working directory. */
+export interface RunOptions {
+  /** Run under `setpriv` as uid/gid 65534 (nobody) with no groups. */
+  unprivileged?: boolean;
+  /** Extra environment variables for the launcher. */
+  env?: Record<string, string>;
+  /** Working directory. */
+  cwd?: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Builds the argv that runs `charter ARGS` the requested way. */
+export function charterArgv(args: string[], options: RunOptions = {}): string[] {
+  const base = options.unprivileged ? unprivilegedTree() : { deno: Deno.execPath(), root: ROOT };
+  const argv = [base.deno, "run", "-A", "--quiet", `${base.root}/cli.ts`, ...args];
+  return options.unprivileged
+    ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", ...argv]
+    : argv;
+}
+
+/** Runs `charter ARGS` to completion. */
+export async function charter(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const [cmd, ...rest] = charterArgv(args, options);
+  return await run(cmd, rest, options);
+}
+
+/** Runs a command to completion and collects its output. */
+export async function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    env: { ...launcherEnv(options), ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** Environment of the launcher process: DENO_DIR must be writable by whoever runs it. */
+export function launcherEnv(options: RunOptions): Record<string, string> {
+  return options.unprivileged ? { DENO_DIR: unprivilegedTree().denoDir, HOME: "/tmp" } : {};
+}
+
+let staged: { root: string; deno: string; denoDir: string } | undefined;
+
+/**
+ * A copy of the runtime tree (sources, lock file, built shim, deno binary) in a world
+ * readable temporary directory, so uid 65534 can run it wherever the checkout lives.
+ */
+export function unprivilegedTree(): { root: string; deno: string; denoDir: string } {
+  if (staged) return staged;
+  const root = Deno.makeTempDirSync({ prefix: "charter-nobody-" });
+  Deno.chmodSync(root, 0o755);
+  const copy = (from: string, to: string) => {
+    const r = new Deno.Command("cp", { args: ["-r", from, to] }).outputSync();
+    if (!r.success) throw new Error(`cp ${from} ${to} failed: ${decoder.decode(r.stderr)}`);
+  };
+  for (const entry of ["cli.ts", "mod.ts", "deno.json", "deno.lock", "policy", "compiler", "crypto", "ffi", "audit", "cli", "examples"]) {
+    copy(`${ROOT}/${entry}`, `${root}/${entry}`);
+  }
+  Deno.mkdirSync(`${root}/rust-shim/target/release`, { recursive: true });
+  copy(`${ROOT}/rust-shim/target/release/libcharter_shim.so`, `${root}/rust-shim/target/release/`);
+  copy(Deno.execPath(), `${root}/deno`);
+  const denoDir = `${root}/.deno_dir`;
+  Deno.mkdirSync(denoDir, { mode: 0o777 });
+  Deno.chmodSync(denoDir, 0o777);
+  new Deno.Command("chmod", { args: ["-R", "a+rX", root] }).outputSync();
+  staged = { root, deno: `${root}/deno`, denoDir };
+  return staged;
+}
+
+/** A temporary directory every user can write to; removed by the returned dispose. */
+export function tempDir(): string & Disposable {
+  const dir = Deno.makeTempDirSync({ prefix: "charter-test-" });
+  Deno.chmodSync(dir, 0o1777);
+  return Object.assign(new String(dir) as string, {
+    [Symbol.dispose]: () => Deno.removeSync(dir, { recursive: true }),
+  }) as string & Disposable;
+}
+
+/** Writes a policy file (YAML text) into a directory and returns its path. */
+export function writePolicy(dir: string, name: string, yaml: string): string {
+  const path = `${dir}/${name}`;
+  Deno.writeTextFileSync(path, yaml);
+  return path;
+}
+
+/** A policy that runs `/bin/sh -c SCRIPT` with a small fixed environment. */
+export function shPolicy(script: string, extra = ""): string {
+  return `version: 1
+name: sh-test
+target:
+  exe: /bin/sh
+  argv: [sh, -c, ${JSON.stringify(script)}]
+  cwd: /
+env:
+  set: { PATH: /usr/bin:/bin }
+${extra}`;
+}
+
+/** Creates a key pair in `dir` with `charter keygen`; returns the two paths. */
+export async function keygen(dir: string, name = "signer"): Promise<{ key: string; pub: string }> {
+  const r = await charter(["keygen", "-o", `${dir}/${name}`]);
+  if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
+  return { key: `${dir}/${name}.key`, pub: `${dir}/${name}.pub` };
+}
+
+/** Compiles a policy into `dir/plan.dsse.json` with the CLI; returns the plan path. */
+export async function compile(policy: string, key: string, dir: string, extra: string[] = []): Promise<string> {
+  const out = `${dir}/plan.dsse.json`;
+  const r = await charter(["compile", policy, "-o", out, "--key", key, ...extra]);
+  if (r.code !== 0) throw new Error(`compile failed: ${r.stderr}`);
+  return out;
+}
+
+/** Re-signs an edited statement with a key file, as an attacker holding the key could. */
+export async function signStatement(statement: PlanStatement, keyPath: string): Promise<Uint8Array> {
+  const key = await parsePrivateKeyPem(Deno.readTextFileSync(keyPath), keyPath);
+  const envelope = await signEnvelope(canonicalJson(statement), key);
+  return new TextEncoder().encode(JSON.stringify(envelope));
+}
+
+/** Reads a transcript file as parsed records. */
+export function readTranscript(path: string): Record<string, unknown>[] {
+  return Deno.readTextFileSync(path).split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { charter, tempDir, writePolicy } from "./helpers.ts";
+
+interface Expected {
+  yaml: string;
+  /** Each expected problem as "line:col: path: message prefix". */
+  problems: string[];
+  hint?: string;
+}
+
+const CASES: Record<string, Expected> = {
+  "unknown top-level key, with the allowed keys": {
+    yaml: "version: 1\nname: x\ntarget: { exe: /bin/true }\nextra: 1\n",
+    problems: ["4:1: extra: unknown key"],
+    hint: "allowed keys here: version, name, description, target, env, fds",
+  },
+  "misspelled key gets a did-you-mean": {
+    yaml: "version: 1\nname: x\ntarget:\n  exe: /bin/true\n  agrv: [true]\n",
+    problems: ["5:3: target.agrv: unknown key"],
+    hint: 'did you mean "argv"?',
+  },
+  "relative exe": {
+    yaml: "version: 1\nname: x\ntarget: { exe: bin/true }\n",
+    problems: ['3:16: target.exe: not an absolute path (expected a path starting with /, got "bin/true")'],
+  },
+  "missing target": {
+    yaml: "version: 1\nname: x\n",
+    problems: ["1:1: target: missing required key"],
+  },
+  "wrong version and bad name, both reported": {
+    yaml: "version: 2\nname: Bad Name\ntarget: { exe: /bin/true }\n",
+    problems: [
+      "1:10: version: unsupported policy version (expected 1, got 2)",
+      "2:7: name: not a valid policy name",
+    ],
+  },
+  "fd below 3": {
+    yaml: "version: 1\nname: x\ntarget: { exe: /bin/true }\nfds: { pass: [2] }\n",
+    problems: ["4:15: fds.pass.0: fds 0, 1 and 2 are always kept"],
+  },
+  "env name with =": {
+    yaml: 'version: 1\nname: x\ntarget: { exe: /bin/true }\nenv:\n  set: { "A=B": x }\n',
+    problems: ['5:10: env.set.A=B: not an environment variable name'],
+  },
+  "env both set and passed": {
+    yaml: "version: 1\nname: x\ntarget: { exe: /bin/true }\nenv:\n  set: { HOME: /tmp }\n  pass: [HOME]\n",
+    problems: ["6:10: env.pass.0: HOME is both set and passed"],
+  },
+  "duplicate YAML key": {
+    yaml: "version: 1\nname: x\nname: y\ntarget: { exe: /bin/true }\n",
+    problems: ["3:1: duplicate key"],
+  },
+  "YAML syntax error": {
+    yaml: "version: 1\nname: [x\n",
+    problems: ["3:1: YAML syntax"],
+  },
+  "wrong type for argv": {
+    yaml: "version: 1\nname: x\ntarget: { exe: /bin/true, argv: echo }\n",
+    problems: ["3:33: target.argv: wrong type (expected Array, got \"echo\")"],
+  },
+};
+
+for (const [name, c] of Object.entries(CASES)) {
+  Deno.test(`check reports ${name}`, async () => {
+    using dir = tempDir();
+    const file = writePolicy(String(dir), "p.yaml", c.yaml);
+    const r = await charter(["check", file]);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith(file));
+    assert.equal(lines.length, c.problems.length, r.stderr);
+    c.problems.forEach((p, i) => assert.ok(lines[i].startsWith(`${file}:${p}`), `${lines[i]}\n!= ${p}`));
+    if (c.hint) assert.ok(r.stderr.includes(`hint: ${c.hint}`), r.stderr);
+    assert.ok(!r.stderr.includes("    at "), "no stack trace");
+  });
+}
+
+Deno.test("check --json gives the same problems as objects", async () => {
+  using dir = tempDir();
+  const file = writePolicy(String(dir), "p.yaml", "version: 1\nname: x\ntarget: { exe: /bin/true, cwdd: / }\n");
+  const r = await charter(["check", "--json", file]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(JSON.parse(r.stdout), [{
+    file,
+    line: 3,
+    col: 27,
+    path: "target.cwdd",
+    message: "unknown key",
+    hint: 'did you mean "cwd"?',
+  }]);
+});
+
+Deno.test("every example policy passes check", async () => {
+  const files = Array.from(Deno.readDirSync(new URL("../examples", import.meta.url)))
+    .filter((e) => e.name.endsWith(".yaml")).map((e) => new URL(`../examples/${e.name}`, import.meta.url).pathname);
+  assert.ok(files.length > 0);
+  const r = await charter(["check", ...files]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+Deno.test("usage errors exit 2 with one sentence", async () => {
+  const r = await charter(["check"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^charter: check needs at least one policy; see --help\n$/);
+  const unknown = await charter(["frobnicate"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+});
