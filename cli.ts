@@ -85,7 +85,10 @@ export async function main(argv: string[]): Promise<number> {
       printError(e.message);
       return failed;
     }
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.PermissionDenied) {
+    if (
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists ||
+      e instanceof Deno.errors.PermissionDenied
+    ) {
       printError(e.message);
       return failed;
     }

@@ -17,7 +17,7 @@
  */
 export * from "./policy/diagnostic.ts";
 export * from "./policy/load.ts";
-export * from "./policy/schema.ts";
+export type * from "./policy/types.ts";
 export type { KeyPath, PolicySource } from "./policy/yaml_source.ts";
 export * from "./compiler/plan.ts";
 export * from "./compiler/compile.ts";

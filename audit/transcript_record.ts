@@ -73,7 +73,9 @@ export function splitTranscript(bytes: Uint8Array): TranscriptLine[] {
     lines.push({
       line: lines.length + 1,
       bytes: lineBytes,
-      record: terminated ? parseRecord(lineBytes) : { error: "the last line has no LF (truncated?)" },
+      record: terminated
+        ? parseRecord(lineBytes)
+        : { error: "the last line has no LF (truncated?)" },
     });
     start = end + 1;
   }
@@ -87,6 +89,8 @@ function parseRecord(bytes: Uint8Array): TranscriptRecord | { error: string } {
   } catch {
     return { error: "not a JSON line" };
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) return { error: "not a JSON object" };
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return { error: "not a JSON object" };
+  }
   return value as TranscriptRecord;
 }

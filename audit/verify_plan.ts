@@ -60,7 +60,10 @@ export async function readPlan(
   }
   const exe = statement.predicate?.target;
   if (statement.subject?.[0]?.digest?.sha256 !== exe?.sha256) {
-    throw new EnvelopeError("plan_invalid", "The statement's subject digest differs from the plan's target digest");
+    throw new EnvelopeError(
+      "plan_invalid",
+      "The statement's subject digest differs from the plan's target digest",
+    );
   }
   const notAfter = statement.predicate.notAfter;
   if (notAfter !== undefined && !(Date.parse(notAfter) > now.getTime())) {

@@ -64,13 +64,17 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const LAUNCH_ID = /^[0-9a-f]{32}$/;
 
 function stateOf(record: TranscriptRecord): string {
-  return record.event === "phase_resolved" ? `phase_resolved:${record.phase}` : String(record.event);
+  return record.event === "phase_resolved"
+    ? `phase_resolved:${record.phase}`
+    : String(record.event);
 }
 
 function outcomeOf(record: TranscriptRecord): string | undefined {
   if (record.event === "setup_refused") return `refused: ${record.reason}`;
   if (record.event === "child_exited") {
-    return record.signal !== undefined ? `killed by signal ${record.signal}` : `exited with code ${record.code}`;
+    return record.signal !== undefined
+      ? `killed by signal ${record.signal}`
+      : `exited with code ${record.code}`;
   }
   return undefined;
 }
@@ -85,9 +89,13 @@ function outcomeOf(record: TranscriptRecord): string | undefined {
  * if (!report.ok) console.error(report.problems);
  * ```
  */
-export async function verifyTranscript(bytes: Uint8Array, plan: PlanFacts): Promise<TranscriptReport> {
+export async function verifyTranscript(
+  bytes: Uint8Array,
+  plan: PlanFacts,
+): Promise<TranscriptReport> {
   const problems: TranscriptProblem[] = [];
-  const report = (line: number, rule: string, message: string) => problems.push({ line, rule, message });
+  const report = (line: number, rule: string, message: string) =>
+    problems.push({ line, rule, message });
   const planSha256 = await sha256Hex(plan.payload);
   const lines = splitTranscript(bytes);
   let state = "start";
@@ -102,34 +110,69 @@ export async function verifyTranscript(bytes: Uint8Array, plan: PlanFacts): Prom
       report(line, "json", `line ${line} is ${record.error}`);
       continue;
     }
-    if (record.v !== 1 || typeof record.event !== "string" || typeof record.time !== "string" || !Number.isInteger(record.monoNs)) {
+    if (
+      record.v !== 1 || typeof record.event !== "string" || typeof record.time !== "string" ||
+      !Number.isInteger(record.monoNs)
+    ) {
       report(line, "fields", `line ${line} lacks v: 1, event, time or monoNs`);
     }
     if (record.prev !== expectedPrev) {
-      report(line, "chain", `line ${line}: prev is ${record.prev}, expected ${expectedPrev} (${line === 1 ? "the plan payload's sha256" : "the sha256 of the previous line"})`);
+      report(
+        line,
+        "chain",
+        `line ${line}: prev is ${record.prev}, expected ${expectedPrev} (${
+          line === 1 ? "the plan payload's sha256" : "the sha256 of the previous line"
+        })`,
+      );
     }
-    if (record.seq !== line - 1) report(line, "seq", `line ${line}: seq is ${record.seq}, expected ${line - 1}`);
+    if (record.seq !== line - 1) {
+      report(line, "seq", `line ${line}: seq is ${record.seq}, expected ${line - 1}`);
+    }
     if (typeof record.launchId !== "string" || !LAUNCH_ID.test(record.launchId)) {
       report(line, "launch_id", `line ${line}: launchId is not 128-bit lowercase hex`);
     } else if (launchId === undefined) {
       launchId = record.launchId;
     } else if (record.launchId !== launchId) {
-      report(line, "launch_id", `line ${line}: launchId ${record.launchId} differs from ${launchId}`);
+      report(
+        line,
+        "launch_id",
+        `line ${line}: launchId ${record.launchId} differs from ${launchId}`,
+      );
     }
     const next = stateOf(record);
     if (!(NEXT[state] ?? []).includes(next)) {
-      report(line, "order", `line ${line}: ${next} cannot follow ${state}${TERMINAL.has(state) ? " (the launch had ended)" : ""}`);
+      report(
+        line,
+        "order",
+        `line ${line}: ${next} cannot follow ${state}${
+          TERMINAL.has(state) ? " (the launch had ended)" : ""
+        }`,
+      );
     }
     state = next;
     if (record.event === "plan_verified" && record.planSha256 !== planSha256) {
-      report(line, "digest", `line ${line}: planSha256 ${record.planSha256} is not the plan's payload digest ${planSha256}`);
+      report(
+        line,
+        "digest",
+        `line ${line}: planSha256 ${record.planSha256} is not the plan's payload digest ${planSha256}`,
+      );
     }
-    if (record.event === "handles_verified" && (typeof record.exeSha256 !== "string" || !HEX64.test(record.exeSha256) || record.exeSha256 !== plan.exeSha256)) {
-      report(line, "digest", `line ${line}: exeSha256 ${record.exeSha256} is not the plan's target digest ${plan.exeSha256}`);
+    if (
+      record.event === "handles_verified" &&
+      (typeof record.exeSha256 !== "string" || !HEX64.test(record.exeSha256) ||
+        record.exeSha256 !== plan.exeSha256)
+    ) {
+      report(
+        line,
+        "digest",
+        `line ${line}: exeSha256 ${record.exeSha256} is not the plan's target digest ${plan.exeSha256}`,
+      );
     }
     outcome = outcomeOf(record) ?? outcome;
   }
   if (lines.length === 0) report(0, "incomplete", "the transcript is empty");
-  else if (!TERMINAL.has(state)) report(0, "incomplete", `the transcript ends after ${state}, before the launch ended`);
+  else if (!TERMINAL.has(state)) {
+    report(0, "incomplete", `the transcript ends after ${state}, before the launch ended`);
+  }
   return { ok: problems.length === 0, problems, outcome, records: lines.length };
 }

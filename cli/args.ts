@@ -102,12 +102,17 @@ export function listFlag(values: ParsedArgs["values"], name: string): string[] {
  * console.log(sourceDate("0").toISOString()); // "1970-01-01T00:00:00.000Z"
  * ```
  */
-export function sourceDate(flag: string | undefined, env = Deno.env.get("SOURCE_DATE_EPOCH")): Date {
+export function sourceDate(
+  flag: string | undefined,
+  env = Deno.env.get("SOURCE_DATE_EPOCH"),
+): Date {
   const text = flag ?? env;
   if (text === undefined) return new Date();
   const date = /^\d+$/.test(text) ? new Date(Number(text) * 1000) : new Date(text);
   if (Number.isNaN(date.getTime())) {
-    throw new UsageError(`${JSON.stringify(text)} is not a date: give seconds since the epoch or RFC 3339`);
+    throw new UsageError(
+      `${JSON.stringify(text)} is not a date: give seconds since the epoch or RFC 3339`,
+    );
   }
   return date;
 }

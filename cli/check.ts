@@ -24,7 +24,9 @@ Options:
   async run(argv) {
     const args = parseCommand(argv, { json: { type: "boolean" } });
     if (args.help) return console.log(this.help), 0;
-    if (args.positionals.length === 0) throw new UsageError("check needs at least one policy; see --help");
+    if (args.positionals.length === 0) {
+      throw new UsageError("check needs at least one policy; see --help");
+    }
     const problems: Diagnostic[] = [];
     for (const file of args.positionals) {
       try {

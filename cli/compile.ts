@@ -33,7 +33,9 @@ Options:
       "not-after": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
-    if (args.positionals.length !== 1) throw new UsageError("compile takes exactly one policy; see --help");
+    if (args.positionals.length !== 1) {
+      throw new UsageError("compile takes exactly one policy; see --help");
+    }
     const out = stringFlag(args.values, "out", true)!;
     const key = await readSigningKey(stringFlag(args.values, "key", true)!);
     const notAfterText = stringFlag(args.values, "not-after");

@@ -6,7 +6,12 @@
  */
 import { compilePlan } from "../compiler/compile.ts";
 import { toHex } from "../crypto/digest.ts";
-import { generateSigningKey, readSigningKey, readTrustedKeys, type TrustedKey } from "../crypto/keys.ts";
+import {
+  generateSigningKey,
+  readSigningKey,
+  readTrustedKeys,
+  type TrustedKey,
+} from "../crypto/keys.ts";
 import { Shim } from "../ffi/shim.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
@@ -48,18 +53,24 @@ Options:
       "control-fd": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
-    if (args.positionals.length !== 1) throw new UsageError("launch takes exactly one policy or plan; see --help");
+    if (args.positionals.length !== 1) {
+      throw new UsageError("launch takes exactly one policy or plan; see --help");
+    }
     const input = args.positionals[0];
     const transcriptPath = stringFlag(args.values, "transcript");
     const controlFd = stringFlag(args.values, "control-fd");
     if (transcriptPath !== undefined && controlFd !== undefined) {
       throw new UsageError("give --transcript or --control-fd, not both");
     }
-    if (controlFd !== undefined && !/^\d+$/.test(controlFd)) throw new UsageError("--control-fd takes an fd number");
+    if (controlFd !== undefined && !/^\d+$/.test(controlFd)) {
+      throw new UsageError("--control-fd takes an fd number");
+    }
     const trusted: TrustedKey[] = await readTrustedKeys(listFlag(args.values, "trust"));
     let envelope: Uint8Array;
     if (input.endsWith(".json")) {
-      if (trusted.length === 0) throw new UsageError("launching a plan needs --trust with the signer's public key");
+      if (trusted.length === 0) {
+        throw new UsageError("launching a plan needs --trust with the signer's public key");
+      }
       envelope = await Deno.readFile(input);
     } else {
       const keyPath = stringFlag(args.values, "key");

@@ -22,7 +22,9 @@ Options:
     using shim = Shim.open();
     const report = shim.probe();
     if (args.values.json) console.log(JSON.stringify(report, null, 2));
-    else for (const [key, value] of Object.entries(report)) console.log(`${key}: ${JSON.stringify(value)}`);
+    else {for (const [key, value] of Object.entries(report)) {
+        console.log(`${key}: ${JSON.stringify(value)}`);
+      }}
     return Promise.resolve(0);
   },
 };

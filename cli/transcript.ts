@@ -29,7 +29,9 @@ Options:
       trust: { type: "string", multiple: true },
     });
     if (args.help) return console.log(this.help), 0;
-    if (args.positionals.length !== 1) throw new UsageError("transcript verify takes one transcript file; see --help");
+    if (args.positionals.length !== 1) {
+      throw new UsageError("transcript verify takes one transcript file; see --help");
+    }
     const trustPaths = listFlag(args.values, "trust");
     const plan = await readPlan(
       await Deno.readFile(stringFlag(args.values, "plan", true)!),
@@ -42,7 +44,9 @@ Options:
     });
     for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
     if (report.ok) {
-      const signed = plan.verifiedBy ? `signed by ${plan.verifiedBy.keyid}` : "signature not checked (no --trust)";
+      const signed = plan.verifiedBy
+        ? `signed by ${plan.verifiedBy.keyid}`
+        : "signature not checked (no --trust)";
       console.log(`${file}: ok, ${report.records} records, ${report.outcome}; plan ${signed}`);
     }
     return report.ok ? 0 : 1;

@@ -25,16 +25,31 @@ Options:
     if (args.help) return console.log(this.help), 0;
     if (args.positionals.length !== 1) throw new UsageError("verify takes one plan; see --help");
     const trust = listFlag(args.values, "trust");
-    if (trust.length === 0) throw new UsageError("verify needs --trust with the signer's public key");
-    const plan = await readPlan(await Deno.readFile(args.positionals[0]), await readTrustedKeys(trust));
+    if (trust.length === 0) {
+      throw new UsageError("verify needs --trust with the signer's public key");
+    }
+    const plan = await readPlan(
+      await Deno.readFile(args.positionals[0]),
+      await readTrustedKeys(trust),
+    );
     const p = plan.statement.predicate;
     console.log(`plan ok: signed by ${plan.verifiedBy?.keyid}`);
     console.log(`target: ${p.target.exe} sha256:${p.target.sha256}`);
-    console.log(`argv: ${JSON.stringify(p.target.argv)}${p.target.extraArgs ? " + extra args" : ""}`);
+    console.log(
+      `argv: ${JSON.stringify(p.target.argv)}${p.target.extraArgs ? " + extra args" : ""}`,
+    );
     console.log(`cwd: ${p.target.cwd}`);
-    console.log(`env set: ${Object.keys(p.env.set).join(", ") || "(none)"}; passed: ${p.env.pass.join(", ") || "(none)"}`);
+    console.log(
+      `env set: ${Object.keys(p.env.set).join(", ") || "(none)"}; passed: ${
+        p.env.pass.join(", ") || "(none)"
+      }`,
+    );
     console.log(`schedule: ${p.schedule.map((s) => s.id).join(", ")}`);
-    console.log(`compiled on ${p.compiledOn} by ${p.compiler.name} ${p.compiler.version}${p.notAfter ? `; not after ${p.notAfter}` : ""}`);
+    console.log(
+      `compiled on ${p.compiledOn} by ${p.compiler.name} ${p.compiler.version}${
+        p.notAfter ? `; not after ${p.notAfter}` : ""
+      }`,
+    );
     return 0;
   },
 };

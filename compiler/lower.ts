@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Policy } from "../policy/schema.ts";
+import type { Policy } from "../policy/types.ts";
 import type { Primitive } from "./plan.ts";
 
 /**

@@ -41,10 +41,16 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
     info = await Deno.stat(exe);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      return fail(`${exe} does not exist`, "install the program or fix the path (try: command -v NAME)");
+      return fail(
+        `${exe} does not exist`,
+        "install the program or fix the path (try: command -v NAME)",
+      );
     }
     if (e instanceof Deno.errors.PermissionDenied) {
-      return fail(`${exe} cannot be read by this user`, "compile as a user that can read the program");
+      return fail(
+        `${exe} cannot be read by this user`,
+        "compile as a user that can read the program",
+      );
     }
     throw e;
   }

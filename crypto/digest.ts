@@ -87,6 +87,8 @@ export function fromBase64(text: string): Uint8Array {
     throw new Base64Error("Text is not valid base64");
   }
   const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  if (toBase64(bytes) !== text) throw new Base64Error("Base64 text is not in canonical padded form");
+  if (toBase64(bytes) !== text) {
+    throw new Base64Error("Base64 text is not in canonical padded form");
+  }
   return bytes;
 }

@@ -22,7 +22,10 @@ export interface DsseEnvelope {
 /** Raised when an envelope is malformed or no trusted key verifies it. */
 export class EnvelopeError extends Error {
   /** Creates the error; `code` is the stable refusal code. */
-  constructor(readonly code: "plan_invalid" | "signature_invalid" | "plan_expired", message: string) {
+  constructor(
+    readonly code: "plan_invalid" | "signature_invalid" | "plan_expired",
+    message: string,
+  ) {
     super(message);
     this.name = "EnvelopeError";
   }
@@ -65,7 +68,11 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
  */
 export async function signEnvelope(payload: Uint8Array, key: SigningKey): Promise<DsseEnvelope> {
   const sig = new Uint8Array(
-    await crypto.subtle.sign("Ed25519", key.privateKey, pae(IN_TOTO_PAYLOAD_TYPE, payload) as BufferSource),
+    await crypto.subtle.sign(
+      "Ed25519",
+      key.privateKey,
+      pae(IN_TOTO_PAYLOAD_TYPE, payload) as BufferSource,
+    ),
   );
   return {
     payloadType: IN_TOTO_PAYLOAD_TYPE,
@@ -142,14 +149,18 @@ export async function verifyEnvelope(
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new EnvelopeError(
       "plan_invalid",
-      `The envelope's payloadType is ${JSON.stringify(env.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`,
+      `The envelope's payloadType is ${
+        JSON.stringify(env.payloadType)
+      }, expected ${IN_TOTO_PAYLOAD_TYPE}`,
     );
   }
   let payload: Uint8Array;
   try {
     payload = fromBase64(env.payload);
   } catch (e) {
-    if (e instanceof Base64Error) throw new EnvelopeError("plan_invalid", `The envelope's payload: ${e.message}`);
+    if (e instanceof Base64Error) {
+      throw new EnvelopeError("plan_invalid", `The envelope's payload: ${e.message}`);
+    }
     throw e;
   }
   const message = pae(env.payloadType, payload);

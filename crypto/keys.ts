@@ -63,7 +63,9 @@ export async function keyIdOf(raw: Uint8Array): Promise<string> {
 function pemDecode(text: string, label: string, file: string): Uint8Array {
   const match = PEM_RE.exec(text);
   if (!match || match[1] !== label) {
-    throw new KeyError(`${file} is not a PEM "${label}" file; create keys with "charter keygen -o NAME"`);
+    throw new KeyError(
+      `${file} is not a PEM "${label}" file; create keys with "charter keygen -o NAME"`,
+    );
   }
   return fromBase64(match[2].replace(/\s+/g, ""));
 }
@@ -76,7 +78,9 @@ function pemEncode(der: Uint8Array, label: string): string {
 async function trustedKeyFromSpki(spki: Uint8Array, file: string): Promise<TrustedKey> {
   const prefix = Array.from(spki.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
   if (spki.length !== 44 || prefix !== SPKI_ED25519_PREFIX) {
-    throw new KeyError(`${file} is not an Ed25519 public key; charter signs plans with Ed25519 only`);
+    throw new KeyError(
+      `${file} is not an Ed25519 public key; charter signs plans with Ed25519 only`,
+    );
   }
   const raw = spki.slice(12);
   const key = await crypto.subtle.importKey("spki", spki as BufferSource, "Ed25519", true, [
@@ -141,9 +145,15 @@ export async function parsePrivateKeyPem(text: string, file: string): Promise<Si
  * ```
  */
 export async function generateSigningKey(): Promise<SigningKey> {
-  const pair = await crypto.subtle.generateKey("Ed25519", true, ["sign", "verify"]) as CryptoKeyPair;
+  const pair = await crypto.subtle.generateKey("Ed25519", true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
-  return { privateKey: pair.privateKey, publicKey: await trustedKeyFromSpki(spki, "generated key") };
+  return {
+    privateKey: pair.privateKey,
+    publicKey: await trustedKeyFromSpki(spki, "generated key"),
+  };
 }
 
 /** PEM texts of a key pair. */
@@ -187,7 +197,9 @@ export async function readTrustedKeys(paths: string[]): Promise<TrustedKey[]> {
       ? Array.from(Deno.readDirSync(path)).filter((e) => e.isFile && e.name.endsWith(".pub"))
         .map((e) => `${path}/${e.name}`).sort()
       : [path];
-    for (const file of files) keys.push(await parsePublicKeyPem(await Deno.readTextFile(file), file));
+    for (const file of files) {
+      keys.push(await parsePublicKeyPem(await Deno.readTextFile(file), file));
+    }
   }
   return keys;
 }

@@ -6,7 +6,7 @@
 import { SHIM_ABI_VERSION, SHIM_SYMBOLS } from "./symbols.ts";
 
 /** Where `scripts/bootstrap.sh` builds the shim. */
-export const DEFAULT_SHIM_PATH = new URL(
+export const DEFAULT_SHIM_PATH: URL = new URL(
   "../rust-shim/target/release/libcharter_shim.so",
   import.meta.url,
 );
@@ -107,7 +107,9 @@ export class Shim {
       lib = Deno.dlopen(path, SHIM_SYMBOLS);
     } catch (e) {
       throw new ShimUnavailableError(
-        `The charter shim could not be loaded from ${path} (${(e as Error).message.split("\n")[0]}); ` +
+        `The charter shim could not be loaded from ${path} (${
+          (e as Error).message.split("\n")[0]
+        }); ` +
           "build it with scripts/bootstrap.sh",
       );
     }
@@ -127,7 +129,9 @@ export class Shim {
     let buffer = new Uint8Array(4096);
     for (;;) {
       const needed = Number(this.#lib.symbols.charter_probe(buffer, BigInt(buffer.length)));
-      if (needed <= buffer.length) return JSON.parse(new TextDecoder().decode(buffer.subarray(0, needed)));
+      if (needed <= buffer.length) {
+        return JSON.parse(new TextDecoder().decode(buffer.subarray(0, needed)));
+      }
       buffer = new Uint8Array(needed);
     }
   }
@@ -148,13 +152,19 @@ export class Shim {
       BigInt(out.length),
     );
     const end = out.indexOf(0);
-    const outcome = JSON.parse(new TextDecoder().decode(out.subarray(0, end < 0 ? out.length : end))) as LaunchOutcome;
+    const outcome = JSON.parse(
+      new TextDecoder().decode(out.subarray(0, end < 0 ? out.length : end)),
+    ) as LaunchOutcome;
     if (result > 0n && outcome.outcome === "running") {
       return new ChildHandle(this.#lib, result, outcome.pid, outcome.launchId);
     }
-    if (outcome.outcome === "running") throw new Error(`The shim returned ${result} for a running child`);
+    if (outcome.outcome === "running") {
+      throw new Error(`The shim returned ${result} for a running child`);
+    }
     const code = Number(-result);
-    if (code !== 125 && code !== 126 && code !== 127) throw new Error(`The shim returned ${result}`);
+    if (code !== 125 && code !== 126 && code !== 127) {
+      throw new Error(`The shim returned ${result}`);
+    }
     return { exitCode: code, outcome };
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { PolicyError } from "./diagnostic.ts";
-import type { Policy } from "./schema.ts";
+import type { Policy } from "./types.ts";
 import { validatePolicy } from "./validate.ts";
 import { parseYamlPolicy, type PolicySource } from "./yaml_source.ts";
 

@@ -5,11 +5,12 @@
  * @module
  */
 import * as v from "valibot";
+import type { Policy } from "./types.ts";
 
 type Received = { input: unknown; received: string };
 
 /** A message `what (expected …, got …)` for a valibot check, quoting the whole input. */
-function problem(what: string, expected: string) {
+function problem(what: string, expected: string): (issue: Received) => string {
   return (issue: Received) =>
     `${what} (expected ${expected}, got ${JSON.stringify(issue.input) ?? issue.received})`;
 }
@@ -37,7 +38,12 @@ export const TargetSchema = v.strictObject({
   /** argv, including argv[0]; defaults to the exe's file name. */
   argv: v.optional(
     v.pipe(
-      v.array(v.pipe(v.string(), v.check((s) => !s.includes("\0"), "an argument cannot contain a NUL byte"))),
+      v.array(
+        v.pipe(
+          v.string(),
+          v.check((s) => !s.includes("\0"), "an argument cannot contain a NUL byte"),
+        ),
+      ),
       v.minLength(1, problem("argv is empty", "at least argv[0]")),
     ),
   ),
@@ -82,7 +88,10 @@ export const PolicySchema = v.strictObject({
   /** A short name for the policy: lowercase letters, digits, `.`, `_`, `-`. */
   name: v.pipe(
     v.string(),
-    v.regex(NAME_RE, problem("not a valid policy name", "lowercase letters, digits, '.', '_' or '-'")),
+    v.regex(
+      NAME_RE,
+      problem("not a valid policy name", "lowercase letters, digits, '.', '_' or '-'"),
+    ),
     v.maxLength(64, problem("name too long", "at most 64 characters")),
   ),
   /** What the policy is for. */
@@ -95,8 +104,10 @@ export const PolicySchema = v.strictObject({
   fds: v.optional(FdsSchema),
 });
 
-/** A policy as written (input of {@link PolicySchema}). */
-export type PolicyInput = v.InferInput<typeof PolicySchema>;
+/** True when two types are identical (not merely mutually assignable). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
 
-/** A validated policy. */
-export type Policy = v.InferOutput<typeof PolicySchema>;
+// Fails to type-check when the schema and the documented Policy type drift apart.
+const schemaInfersPolicy: Equal<v.InferOutput<typeof PolicySchema>, Policy> = true;
+void schemaInfersPolicy;

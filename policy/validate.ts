@@ -7,7 +7,8 @@
 import * as v from "valibot";
 import type { Diagnostic } from "./diagnostic.ts";
 import { PolicyError } from "./diagnostic.ts";
-import { type Policy, PolicySchema } from "./schema.ts";
+import { PolicySchema } from "./schema.ts";
+import type { Policy } from "./types.ts";
 import { closest } from "./suggest.ts";
 import type { KeyPath, PolicySource } from "./yaml_source.ts";
 
@@ -75,12 +76,18 @@ function crossChecks(policy: Policy, source: PolicySource): Diagnostic[] {
   const set = policy.env?.set ?? {};
   policy.env?.pass?.forEach((name, i) => {
     if (Object.hasOwn(set, name)) {
-      at(["env", "pass", i], `${name} is both set and passed`, "keep it in env.set or env.pass, not both");
+      at(
+        ["env", "pass", i],
+        `${name} is both set and passed`,
+        "keep it in env.set or env.pass, not both",
+      );
     }
   });
   const seen = new Set<number>();
   policy.fds?.pass?.forEach((fd, i) => {
-    if (seen.has(fd)) at(["fds", "pass", i], `fd ${fd} is listed twice`, "remove the repeated entry");
+    if (seen.has(fd)) {
+      at(["fds", "pass", i], `fd ${fd} is listed twice`, "remove the repeated entry");
+    }
     seen.add(fd);
   });
   return found;

@@ -63,7 +63,8 @@ export function parseYamlPolicy(text: string, file: string): ParseResult {
         if (!pair) break;
         const keyRange = (pair.key as { range?: number[] })?.range;
         const valueRange = (pair.value as { range?: number[] } | null)?.range;
-        offset = (last && at === "key" ? keyRange?.[0] : valueRange?.[0] ?? keyRange?.[0]) ?? offset;
+        offset = (last && at === "key" ? keyRange?.[0] : valueRange?.[0] ?? keyRange?.[0]) ??
+          offset;
         node = pair.value;
       } else if (isSeq(node) && typeof segment === "number" && node.items[segment]) {
         node = node.items[segment];
@@ -79,5 +80,7 @@ export function parseYamlPolicy(text: string, file: string): ParseResult {
 
 function yamlMessage(code: string, message: string): string {
   const first = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-  return code === "DUPLICATE_KEY" ? "duplicate key: map keys must be unique" : `YAML syntax: ${first}`;
+  return code === "DUPLICATE_KEY"
+    ? "duplicate key: map keys must be unique"
+    : `YAML syntax: ${first}`;
 }

@@ -47,8 +47,12 @@ cargo_source_flags() {
 }
 
 build_shim() {
-  mapfile -t flags < <(cargo_source_flags)
-  printf '%s\n' "${flags[@]}" > "$root/.tools/cargo-flags"
+  # The crate source is decided once per checkout: probing crates.io can take seconds.
+  if [ ! -f "$root/.tools/cargo-flags" ]; then
+    cargo_source_flags > "$root/.tools/cargo-flags.new"
+    mv "$root/.tools/cargo-flags.new" "$root/.tools/cargo-flags"
+  fi
+  mapfile -t flags < "$root/.tools/cargo-flags"
   log "building the shim (cargo build --release)"
   cargo build --quiet --release --locked "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
 }

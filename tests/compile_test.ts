@@ -25,25 +25,42 @@ Deno.test("the plan records the target digest, schedule and policy file digest",
   using dir = tempDir();
   const { key, pub } = await keygen(String(dir));
   const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0", "fds: { pass: [9, 4] }\n"));
-  const plan = await readPlan(Deno.readFileSync(await compile(policy, key, String(dir))), await readTrustedKeys([pub]));
+  const plan = await readPlan(
+    Deno.readFileSync(await compile(policy, key, String(dir))),
+    await readTrustedKeys([pub]),
+  );
   const p = plan.statement.predicate;
   const sh = await crypto.subtle.digest("SHA-256", Deno.readFileSync("/bin/sh"));
   const hex = Array.from(new Uint8Array(sh), (b) => b.toString(16).padStart(2, "0")).join("");
   assert.equal(p.target.sha256, hex);
   assert.equal(plan.statement.subject[0].digest.sha256, hex);
-  assert.deepEqual(p.schedule.find((s) => s.id === "linux.scrub.fds.v1"), { id: "linux.scrub.fds.v1", phase: 3, keep: [4, 9] });
+  assert.deepEqual(p.schedule.find((s) => s.id === "linux.scrub.fds.v1"), {
+    id: "linux.scrub.fds.v1",
+    phase: 3,
+    keep: [4, 9],
+  });
   assert.equal(p.resolvedDependencies[0].name, "p.yaml");
   const policyDigest = await crypto.subtle.digest("SHA-256", Deno.readFileSync(policy));
-  assert.equal(p.resolvedDependencies[0].digest.sha256, Array.from(new Uint8Array(policyDigest), (b) => b.toString(16).padStart(2, "0")).join(""));
+  assert.equal(
+    p.resolvedDependencies[0].digest.sha256,
+    Array.from(new Uint8Array(policyDigest), (b) => b.toString(16).padStart(2, "0")).join(""),
+  );
 });
 
 Deno.test("compile of a missing target is a located error", async () => {
   using dir = tempDir();
   const { key } = await keygen(String(dir));
-  const policy = writePolicy(String(dir), "p.yaml", "version: 1\nname: x\ntarget:\n  exe: /nonexistent/prog\n");
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: x\ntarget:\n  exe: /nonexistent/prog\n",
+  );
   const r = await charter(["compile", policy, "-o", `${dir}/plan.json`, "--key", key]);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr.split("\n")[0], `${policy}:4:8: target.exe: /nonexistent/prog does not exist`);
+  assert.equal(
+    r.stderr.split("\n")[0],
+    `${policy}:4:8: target.exe: /nonexistent/prog does not exist`,
+  );
   assert.ok(r.stderr.includes("hint:"));
 });
 
@@ -51,7 +68,9 @@ Deno.test("a plan verifies only with its signer's key", async () => {
   using dir = tempDir();
   const { key, pub } = await keygen(String(dir));
   const other = await keygen(String(dir), "other");
-  const plan = Deno.readFileSync(await compile(writePolicy(String(dir), "p.yaml", shPolicy("exit 0")), key, String(dir)));
+  const plan = Deno.readFileSync(
+    await compile(writePolicy(String(dir), "p.yaml", shPolicy("exit 0")), key, String(dir)),
+  );
   await readPlan(plan, await readTrustedKeys([pub]));
   const otherKeys = await readTrustedKeys([other.pub]);
   await assert.rejects(
@@ -69,7 +88,12 @@ Deno.test("a plan verifies only with its signer's key", async () => {
 Deno.test("an expired plan is refused by verify", async () => {
   using dir = tempDir();
   const { key, pub } = await keygen(String(dir));
-  const plan = await compile(writePolicy(String(dir), "p.yaml", shPolicy("exit 0")), key, String(dir), ["--not-after", "2001-01-01T00:00:00Z"]);
+  const plan = await compile(
+    writePolicy(String(dir), "p.yaml", shPolicy("exit 0")),
+    key,
+    String(dir),
+    ["--not-after", "2001-01-01T00:00:00Z"],
+  );
   const r = await charter(["verify", plan, "--trust", pub]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /plan_expired/);

@@ -48,7 +48,11 @@ export async function charter(args: string[], options: RunOptions = {}): Promise
 }
 
 /** Runs a command to completion and collects its output. */
-export async function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+export async function run(
+  cmd: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   const out = await new Deno.Command(cmd, {
     args,
     cwd: options.cwd,
@@ -84,7 +88,21 @@ export function unprivilegedTree(): { root: string; deno: string; denoDir: strin
     const r = new Deno.Command("cp", { args: ["-r", from, to] }).outputSync();
     if (!r.success) throw new Error(`cp ${from} ${to} failed: ${decoder.decode(r.stderr)}`);
   };
-  for (const entry of ["cli.ts", "mod.ts", "deno.json", "deno.lock", "policy", "compiler", "crypto", "ffi", "audit", "cli", "examples"]) {
+  for (
+    const entry of [
+      "cli.ts",
+      "mod.ts",
+      "deno.json",
+      "deno.lock",
+      "policy",
+      "compiler",
+      "crypto",
+      "ffi",
+      "audit",
+      "cli",
+      "examples",
+    ]
+  ) {
     copy(`${ROOT}/${entry}`, `${root}/${entry}`);
   }
   Deno.mkdirSync(`${root}/rust-shim/target/release`, { recursive: true });
@@ -135,7 +153,12 @@ export async function keygen(dir: string, name = "signer"): Promise<{ key: strin
 }
 
 /** Compiles a policy into `dir/plan.dsse.json` with the CLI; returns the plan path. */
-export async function compile(policy: string, key: string, dir: string, extra: string[] = []): Promise<string> {
+export async function compile(
+  policy: string,
+  key: string,
+  dir: string,
+  extra: string[] = [],
+): Promise<string> {
   const out = `${dir}/plan.dsse.json`;
   const r = await charter(["compile", policy, "-o", out, "--key", key, ...extra]);
   if (r.code !== 0) throw new Error(`compile failed: ${r.stderr}`);
@@ -143,7 +166,10 @@ export async function compile(policy: string, key: string, dir: string, extra: s
 }
 
 /** Re-signs an edited statement with a key file, as an attacker holding the key could. */
-export async function signStatement(statement: PlanStatement, keyPath: string): Promise<Uint8Array> {
+export async function signStatement(
+  statement: PlanStatement,
+  keyPath: string,
+): Promise<Uint8Array> {
   const key = await parsePrivateKeyPem(Deno.readTextFileSync(keyPath), keyPath);
   const envelope = await signEnvelope(canonicalJson(statement), key);
   return new TextEncoder().encode(JSON.stringify(envelope));

@@ -21,7 +21,9 @@ const CASES: Record<string, Expected> = {
   },
   "relative exe": {
     yaml: "version: 1\nname: x\ntarget: { exe: bin/true }\n",
-    problems: ['3:16: target.exe: not an absolute path (expected a path starting with /, got "bin/true")'],
+    problems: [
+      '3:16: target.exe: not an absolute path (expected a path starting with /, got "bin/true")',
+    ],
   },
   "missing target": {
     yaml: "version: 1\nname: x\n",
@@ -40,10 +42,11 @@ const CASES: Record<string, Expected> = {
   },
   "env name with =": {
     yaml: 'version: 1\nname: x\ntarget: { exe: /bin/true }\nenv:\n  set: { "A=B": x }\n',
-    problems: ['5:10: env.set.A=B: not an environment variable name'],
+    problems: ["5:10: env.set.A=B: not an environment variable name"],
   },
   "env both set and passed": {
-    yaml: "version: 1\nname: x\ntarget: { exe: /bin/true }\nenv:\n  set: { HOME: /tmp }\n  pass: [HOME]\n",
+    yaml:
+      "version: 1\nname: x\ntarget: { exe: /bin/true }\nenv:\n  set: { HOME: /tmp }\n  pass: [HOME]\n",
     problems: ["6:10: env.pass.0: HOME is both set and passed"],
   },
   "duplicate YAML key": {
@@ -56,7 +59,7 @@ const CASES: Record<string, Expected> = {
   },
   "wrong type for argv": {
     yaml: "version: 1\nname: x\ntarget: { exe: /bin/true, argv: echo }\n",
-    problems: ["3:33: target.argv: wrong type (expected Array, got \"echo\")"],
+    problems: ['3:33: target.argv: wrong type (expected Array, got "echo")'],
   },
 };
 
@@ -68,7 +71,9 @@ for (const [name, c] of Object.entries(CASES)) {
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stderr.split("\n").filter((l) => l.startsWith(file));
     assert.equal(lines.length, c.problems.length, r.stderr);
-    c.problems.forEach((p, i) => assert.ok(lines[i].startsWith(`${file}:${p}`), `${lines[i]}\n!= ${p}`));
+    c.problems.forEach((p, i) =>
+      assert.ok(lines[i].startsWith(`${file}:${p}`), `${lines[i]}\n!= ${p}`)
+    );
     if (c.hint) assert.ok(r.stderr.includes(`hint: ${c.hint}`), r.stderr);
     assert.ok(!r.stderr.includes("    at "), "no stack trace");
   });
@@ -76,7 +81,11 @@ for (const [name, c] of Object.entries(CASES)) {
 
 Deno.test("check --json gives the same problems as objects", async () => {
   using dir = tempDir();
-  const file = writePolicy(String(dir), "p.yaml", "version: 1\nname: x\ntarget: { exe: /bin/true, cwdd: / }\n");
+  const file = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: x\ntarget: { exe: /bin/true, cwdd: / }\n",
+  );
   const r = await charter(["check", "--json", file]);
   assert.equal(r.code, 1);
   assert.deepEqual(JSON.parse(r.stdout), [{
@@ -91,7 +100,9 @@ Deno.test("check --json gives the same problems as objects", async () => {
 
 Deno.test("every example policy passes check", async () => {
   const files = Array.from(Deno.readDirSync(new URL("../examples", import.meta.url)))
-    .filter((e) => e.name.endsWith(".yaml")).map((e) => new URL(`../examples/${e.name}`, import.meta.url).pathname);
+    .filter((e) => e.name.endsWith(".yaml")).map((e) =>
+      new URL(`../examples/${e.name}`, import.meta.url).pathname
+    );
   assert.ok(files.length > 0);
   const r = await charter(["check", ...files]);
   assert.equal(r.code, 0, r.stderr);

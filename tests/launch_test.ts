@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import {
+  charter,
+  charterArgv,
+  compile,
+  keygen,
+  launcherEnv,
+  readTranscript,
+  shPolicy,
+  tempDir,
+  writePolicy,
+} from "./helpers.ts";
+
+Deno.test("hello example runs and its stdout arrives", async () => {
+  const r = await charter(["launch", new URL("../examples/hello.yaml", import.meta.url).pathname]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "hello from hello, confined by charter\n");
+});
+
+Deno.test("the child's exit code becomes the launcher's", async () => {
+  using dir = tempDir();
+  const r = await charter(["launch", writePolicy(String(dir), "p.yaml", shPolicy("exit 7"))]);
+  assert.equal(r.code, 7, r.stderr);
+});
+
+Deno.test("a child killed by SIGTERM gives 143", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    writePolicy(String(dir), "p.yaml", shPolicy("kill -TERM $$")),
+  ]);
+  assert.equal(r.code, 143, r.stderr);
+});
+
+Deno.test("SIGINT, SIGTERM and SIGHUP sent to the launcher reach the child", async (t) => {
+  for (const [name, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+    await t.step(name, async () => {
+      using dir = tempDir();
+      const script = `trap 'echo got ${name}; exit 42' ${
+        name.slice(3)
+      }; echo ready; while :; do sleep 0.05; done`;
+      const [cmd, ...args] = charterArgv([
+        "launch",
+        writePolicy(String(dir), "p.yaml", shPolicy(script)),
+      ]);
+      const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
+        .spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("ready\n")) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, "the child never became ready");
+        seen += value;
+      }
+      child.kill(name);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      const status = await child.status;
+      await child.stderr.cancel();
+      assert.equal(status.code, 42, `signal ${number} was not forwarded`);
+      assert.ok(seen.includes(`got ${name}`), seen);
+    });
+  }
+});
+
+Deno.test("only env.set and present env.pass variables reach the child", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy("env | sort", "  pass: [PASSED_VAR, ABSENT_VAR]\n"),
+  );
+  const r = await charter(["launch", policy], {
+    env: { PASSED_VAR: "kept", SECRET_TOKEN: "leak" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const vars = r.stdout.trim().split("\n").filter((l) =>
+    !l.startsWith("PWD=") && !l.startsWith("SHLVL=") && !l.startsWith("_=")
+  );
+  assert.deepEqual(vars, ["PASSED_VAR=kept", "PATH=/usr/bin:/bin"]);
+});
+
+Deno.test("fds not in fds.pass are closed in the child; passed ones stay open", async () => {
+  using dir = tempDir();
+  const probe = "i=3; while [ $i -le 64 ]; do [ -e /proc/self/fd/$i ] && echo $i; i=$((i+1)); done";
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy(probe, "fds: { pass: [7] }\n"));
+  const launcher = charterArgv(["launch", policy]).map((a) => `'${a}'`).join(" ");
+  // The launcher inherits 7 and 8 (no CLOEXEC) plus its own runtime fds; only 7 may reach the child.
+  const r = await new Deno.Command("bash", {
+    args: ["-c", `exec 7</etc/hostname 8</etc/hostname; exec ${launcher}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  assert.deepEqual(out.trim().split("\n"), ["7"]);
+});
+
+Deno.test("a passed fd that the launcher does not have is refused", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    writePolicy(String(dir), "p.yaml", shPolicy("exit 0", "fds: { pass: [77] }\n")),
+  ]);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /handle_unavailable/);
+});
+
+Deno.test("extra args are appended only when the policy allows them", async () => {
+  using dir = tempDir();
+  const allowed = writePolicy(
+    String(dir),
+    "a.yaml",
+    `version: 1
+name: extra
+target: { exe: /usr/bin/printf, argv: [printf, "%s|"], extra_args: true }
+`,
+  );
+  const r = await charter(["launch", allowed, "--", "a b", "c"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "a b|c|");
+  const denied = await charter([
+    "launch",
+    writePolicy(String(dir), "d.yaml", shPolicy("exit 0")),
+    "--",
+    "x",
+  ]);
+  assert.equal(denied.code, 125);
+  assert.match(denied.stderr, /extra_args_forbidden/);
+});
+
+Deno.test("the child runs in target.cwd", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    writePolicy(String(dir), "p.yaml", shPolicy("pwd").replace("cwd: /", "cwd: /usr/lib")),
+  ]);
+  assert.equal(r.stdout, "/usr/lib\n");
+});
+
+Deno.test("a target missing at launch exits 127 and nothing runs", async () => {
+  using dir = tempDir();
+  const { key, pub } = await keygen(String(dir));
+  Deno.copyFileSync("/bin/true", `${dir}/prog`);
+  const plan = await compile(
+    writePolicy(String(dir), "p.yaml", `version: 1\nname: x\ntarget: { exe: ${dir}/prog }\n`),
+    key,
+    String(dir),
+  );
+  Deno.removeSync(`${dir}/prog`);
+  const r = await charter(["launch", plan, "--trust", pub, "--transcript", `${dir}/t.jsonl`]);
+  assert.equal(r.code, 127, r.stderr);
+  const records = readTranscript(`${dir}/t.jsonl`);
+  assert.equal(records.at(-1)?.event, "setup_refused");
+  assert.equal(records.at(-1)?.reason, "handle_unavailable");
+  assert.ok(!records.some((r) => r.event === "child_created"));
+});
+
+Deno.test("a launch writes the full event sequence of a successful run", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    writePolicy(String(dir), "p.yaml", shPolicy("exit 3")),
+    "--transcript",
+    `${dir}/t.jsonl`,
+  ]);
+  assert.equal(r.code, 3);
+  const records = readTranscript(`${dir}/t.jsonl`);
+  assert.deepEqual(
+    records.map((r) =>
+      r.event === "phase_resolved" ? `phase_resolved:${r.phase}:${r.result}` : r.event
+    ),
+    [
+      "launcher_started",
+      "plan_verified",
+      "handles_verified",
+      "child_created",
+      "phase_resolved:1:not_required",
+      "phase_resolved:2:applied",
+      "phase_resolved:3:applied",
+      "phase_resolved:4:not_required",
+      "phase_resolved:5:applied",
+      "ready_to_exec",
+      "exec_succeeded",
+      "child_exited",
+    ],
+  );
+  assert.equal(records.at(-1)?.code, 3);
+  assert.ok(records.every((r, i) => r.seq === i && r.launchId === records[0].launchId));
+});
+
+Deno.test("the transcript can go to an inherited control fd", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
+  const launcher = charterArgv(["launch", policy, "--control-fd", "9"]).map((a) => `'${a}'`).join(
+    " ",
+  );
+  const r = await new Deno.Command("bash", {
+    args: ["-c", `exec 9>${dir}/t.jsonl; exec ${launcher}`],
+    env: launcherEnv({}),
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  assert.equal(readTranscript(`${dir}/t.jsonl`).at(-1)?.event, "child_exited");
+});
