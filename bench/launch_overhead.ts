@@ -1,0 +1,97 @@
+/**
+ * Launch overhead, measured side by side in one run:
+ * - median wall time (hyperfine) of bare `/bin/true`, `bwrap --ro-bind / / /bin/true`,
+ *   a one-line `deno run` (the launcher's own start-up floor), and
+ *   `charter launch plan.dsse.json` for `/bin/true`;
+ * - the shim's own time from the transcript: `monoNs` of launcher_started → exec_succeeded.
+ *
+ * Usage: deno run -A bench/launch_overhead.ts [--runs N]
+ * Needs hyperfine and bubblewrap (apt-get install hyperfine bubblewrap).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string", default: "50" } },
+});
+const runs = Number(values.runs);
+const deno = Deno.execPath();
+const dir = Deno.makeTempDirSync({ prefix: "charter-bench-" });
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+const charter = [deno, "run", "-A", "--quiet", `${root}/cli.ts`];
+await sh(charter[0], [...charter.slice(1), "keygen", "-o", `${dir}/k`]);
+Deno.writeTextFileSync(`${dir}/true.yaml`, "version: 1\nname: true\ntarget: { exe: /bin/true }\n");
+await sh(charter[0], [
+  ...charter.slice(1),
+  "compile",
+  `${dir}/true.yaml`,
+  "-o",
+  `${dir}/plan.json`,
+  "--key",
+  `${dir}/k.key`,
+]);
+Deno.writeTextFileSync(`${dir}/noop.ts`, "Deno.exit(0);\n");
+
+const launch = `${charter.join(" ")} launch ${dir}/plan.json --trust ${dir}/k.pub`;
+const commands: [string, string][] = [
+  ["/bin/true", "/bin/true"],
+  ["bwrap --ro-bind / / /bin/true", "bwrap --ro-bind / / /bin/true"],
+  ["deno run (one-line script)", `${deno} run --quiet ${dir}/noop.ts`],
+  ["charter launch plan (/bin/true)", launch],
+];
+await sh("hyperfine", [
+  "--warmup",
+  "3",
+  "--runs",
+  String(runs),
+  "-N",
+  "--export-json",
+  `${dir}/h.json`,
+  ...commands.flatMap(([name, cmd]) => ["-n", name, cmd]),
+]);
+const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
+  command: string;
+  median: number;
+}[];
+
+// The shim's own share: launcher_started → exec_succeeded, and → child_exited.
+const shimNs: number[] = [];
+const totalNs: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const t = `${dir}/t${i}.jsonl`;
+  await sh(charter[0], [
+    ...charter.slice(1),
+    "launch",
+    `${dir}/plan.json`,
+    "--trust",
+    `${dir}/k.pub`,
+    "--transcript",
+    t,
+  ]);
+  const records = Deno.readTextFileSync(t).trim().split("\n").map((l) => JSON.parse(l));
+  const at = (event: string) => records.find((r) => r.event === event).monoNs;
+  shimNs.push(at("exec_succeeded") - at("launcher_started"));
+  totalNs.push(at("child_exited") - at("launcher_started"));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+console.log(`\nmedian wall time over ${runs} runs (hyperfine -N, one run):`);
+for (const r of results) {
+  console.log(`  ${r.command.padEnd(34)} ${(r.median * 1000).toFixed(2)} ms`);
+}
+console.log(
+  `shim, launcher_started -> exec_succeeded (median): ${(median(shimNs) / 1e6).toFixed(3)} ms`,
+);
+console.log(
+  `shim, launcher_started -> child_exited   (median): ${(median(totalNs) / 1e6).toFixed(3)} ms`,
+);
+Deno.removeSync(dir, { recursive: true });
