@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readPlan } from "../audit/verify_plan.ts";
+import type { PlanStatement } from "../compiler/plan.ts";
 import {
   charter,
   compile,
@@ -99,43 +100,37 @@ Deno.test("a target modified after compile is refused: digest_mismatch", async (
   await assertRefused(String(dir), p.plan, p.pub, "digest_mismatch", p.marker);
 });
 
-Deno.test("an unknown primitive in a validly signed plan is refused: unknown_primitive", async () => {
+/** Edits the statement of a validly signed plan, re-signs it with the signer's key, expects a refusal. */
+async function assertResignedRefused(reason: string, edit: (statement: PlanStatement) => void) {
   using dir = tempDir();
   const p = await markerPlan(String(dir));
   const { statement } = await readPlan(p.bytes);
-  (statement.predicate.schedule as unknown[]).splice(4, 0, {
-    id: "linux.scrub.teleport.v1",
-    phase: 3,
-  });
+  edit(statement);
   Deno.writeFileSync(p.plan, await signStatement(statement, p.key));
-  await assertRefused(String(dir), p.plan, p.pub, "unknown_primitive", p.marker);
-});
+  await assertRefused(String(dir), p.plan, p.pub, reason, p.marker);
+}
 
-Deno.test("a signed plan that drops the env scrub is refused: plan_invalid", async () => {
-  using dir = tempDir();
-  const p = await markerPlan(String(dir));
-  const { statement } = await readPlan(p.bytes);
-  statement.predicate.schedule = statement.predicate.schedule.filter((s) =>
-    s.id !== "linux.scrub.env.v1"
-  );
-  Deno.writeFileSync(p.plan, await signStatement(statement, p.key));
-  await assertRefused(String(dir), p.plan, p.pub, "plan_invalid", p.marker);
-});
+Deno.test("an unknown primitive in a validly signed plan is refused: unknown_primitive", () =>
+  assertResignedRefused("unknown_primitive", (s) => {
+    (s.predicate.schedule as unknown[]).splice(4, 0, { id: "linux.scrub.teleport.v1", phase: 3 });
+  }));
 
-Deno.test("an expired plan is refused by the shim: plan_expired", async () => {
-  using dir = tempDir();
-  const p = await markerPlan(String(dir));
-  const { statement } = await readPlan(p.bytes);
-  statement.predicate.notAfter = "2001-01-01T00:00:00Z";
-  Deno.writeFileSync(p.plan, await signStatement(statement, p.key));
-  await assertRefused(String(dir), p.plan, p.pub, "plan_expired", p.marker);
-});
+Deno.test("a signed plan that drops the env scrub is refused: plan_invalid", () =>
+  assertResignedRefused("plan_invalid", (s) => {
+    s.predicate.schedule = s.predicate.schedule.filter((p) => p.id !== "linux.scrub.env.v1");
+  }));
 
-Deno.test("a plan for another architecture is refused: arch_mismatch", async () => {
-  using dir = tempDir();
-  const p = await markerPlan(String(dir));
-  const { statement } = await readPlan(p.bytes);
-  statement.predicate.arch = Deno.build.arch === "x86_64" ? "aarch64" : "x86_64";
-  Deno.writeFileSync(p.plan, await signStatement(statement, p.key));
-  await assertRefused(String(dir), p.plan, p.pub, "arch_mismatch", p.marker);
-});
+Deno.test("a signed plan with an unknown key is refused: plan_invalid", () =>
+  assertResignedRefused("plan_invalid", (s) => {
+    (s.predicate as unknown as Record<string, unknown>).landlockMaybe = { fs: [] };
+  }));
+
+Deno.test("an expired plan is refused by the shim: plan_expired", () =>
+  assertResignedRefused("plan_expired", (s) => {
+    s.predicate.notAfter = "2001-01-01T00:00:00Z";
+  }));
+
+Deno.test("a plan for another architecture is refused: arch_mismatch", () =>
+  assertResignedRefused("arch_mismatch", (s) => {
+    s.predicate.arch = Deno.build.arch === "x86_64" ? "aarch64" : "x86_64";
+  }));
