@@ -9,7 +9,7 @@ import { sha256Hex } from "../crypto/digest.ts";
 import { type DsseEnvelope, signEnvelope } from "../crypto/dsse.ts";
 import type { SigningKey } from "../crypto/keys.ts";
 import type { LoadedPolicy } from "../policy/load.ts";
-import { lowerSchedule } from "./lower.ts";
+import { lowerLandlock, lowerSchedule, usesLandlock } from "./lower.ts";
 import {
   type LinuxLaunchPlan,
   PLAN_PREDICATE_TYPE,
@@ -105,6 +105,7 @@ export async function buildStatement(
     },
     env: { set: policy.env?.set ?? {}, pass: [...new Set(policy.env?.pass ?? [])].sort() },
     schedule: lowerSchedule(policy),
+    ...(usesLandlock(policy) ? { landlock: lowerLandlock(policy, target.execChain) } : {}),
     resolvedDependencies: await Promise.all(files.map(async (f) => ({
       name: dependencyName(f.path, files[0].path),
       digest: { sha256: await sha256Hex(f.bytes) },

@@ -17,14 +17,114 @@ export const PHASES = ["identity", "visibility", "scrub", "confine", "exec"] as 
 /** The name of a phase. */
 export type PhaseName = typeof PHASES[number];
 
+/** `required` refuses on a kernel that lacks the mechanism; `best_effort` records the gap. */
+export type PlanEnforcement = "required" | "best_effort";
+
 /** One schedule entry: a primitive the shim must apply, in phase order. */
 export type Primitive =
+  | {
+    id: "linux.identity.userns.v1";
+    phase: 1;
+    uid?: number;
+    gid?: number;
+    enforce: PlanEnforcement;
+  }
+  | {
+    id: "linux.visibility.namespaces.v1";
+    phase: 2;
+    net: boolean;
+    pid: boolean;
+    ipc: boolean;
+    uts: boolean;
+    cgroup: boolean;
+    enforce: PlanEnforcement;
+  }
+  | { id: "linux.visibility.hostname.v1"; phase: 2; hostname: string }
   | { id: "linux.visibility.cwd.v1"; phase: 2 }
   | { id: "linux.scrub.signals.v1"; phase: 3 }
   | { id: "linux.scrub.env.v1"; phase: 3 }
   | { id: "linux.scrub.fds.v1"; phase: 3; keep: number[] }
+  | { id: "linux.scrub.rlimits.v1"; phase: 3; limits: { resource: RlimitName; value: number }[] }
+  | {
+    id: "linux.scrub.cgroup.v1";
+    phase: 3;
+    memoryMax?: number;
+    pidsMax?: number;
+    cpuMaxPercent?: number;
+    enforce: PlanEnforcement;
+  }
+  | { id: "linux.scrub.setsid.v1"; phase: 3 }
+  | { id: "linux.scrub.pdeathsig.v1"; phase: 3; signal: number }
+  | { id: "linux.scrub.ids.v1"; phase: 3; uid: number; gid: number }
+  | { id: "linux.scrub.capabilities.v1"; phase: 3; keep: string[] }
   | { id: "linux.scrub.no_new_privs.v1"; phase: 3 }
+  | { id: "linux.confine.landlock.v1"; phase: 4 }
+  | { id: "linux.confine.seccomp.v1"; phase: 4 }
   | { id: "linux.exec.execveat.v1"; phase: 5 };
+
+/** Resource names of `linux.scrub.rlimits.v1` (RLIMIT_ without the prefix). */
+export type RlimitName =
+  | "NOFILE"
+  | "NPROC"
+  | "AS"
+  | "DATA"
+  | "STACK"
+  | "FSIZE"
+  | "CORE"
+  | "MEMLOCK"
+  | "CPU";
+
+/** Landlock filesystem access rights, by their uapi names without `LANDLOCK_ACCESS_FS_`. */
+export type LandlockFsRight =
+  | "execute"
+  | "write_file"
+  | "read_file"
+  | "read_dir"
+  | "remove_dir"
+  | "remove_file"
+  | "make_char"
+  | "make_dir"
+  | "make_reg"
+  | "make_sock"
+  | "make_fifo"
+  | "make_block"
+  | "make_sym"
+  | "refer"
+  | "truncate"
+  | "ioctl_dev";
+
+/** The Landlock ruleset the `linux.confine.landlock.v1` primitive applies. */
+export interface LandlockPlan {
+  /** `required`: refuse when the kernel cannot handle every right; `best_effort`: degrade and record. */
+  enforce: PlanEnforcement;
+  /** Filesystem rights the ruleset handles (denied unless a rule allows them). */
+  handledFs: LandlockFsRight[];
+  /** Path rules; rights on a non-directory are narrowed to file rights by the shim. */
+  fs: {
+    path: string;
+    access: LandlockFsRight[];
+    implied?: "target" | "interpreter";
+    sha256?: string;
+  }[];
+  /** TCP rights the ruleset handles. */
+  handledNet: ("bind_tcp" | "connect_tcp")[];
+  /** Port rules. */
+  net: { port: number; access: ("bind_tcp" | "connect_tcp")[] }[];
+  /** Scopes (ABI 6). */
+  scoped: ("abstract_unix_socket" | "signal")[];
+}
+
+/** The seccomp filter the `linux.confine.seccomp.v1` primitive installs. */
+export interface SeccompPlan {
+  /** `required`: refuse when seccomp is unavailable; `best_effort`: record the gap. */
+  enforce: PlanEnforcement;
+  /** The classic-BPF program, `struct sock_filter[]` in host byte order, base64. */
+  bpfB64: string;
+  /** sha256 of the program bytes. */
+  sha256: string;
+  /** Number of instructions. */
+  instructions: number;
+}
 
 /** A digest-bearing reference, in in-toto ResourceDescriptor form. */
 export interface ResourceDescriptor {
@@ -52,6 +152,10 @@ export interface LinuxLaunchPlan {
   env: { set: Record<string, string>; pass: string[] };
   /** Primitives in non-decreasing phase order. */
   schedule: Primitive[];
+  /** The Landlock ruleset, when the schedule has `linux.confine.landlock.v1`. */
+  landlock?: LandlockPlan;
+  /** The seccomp filter, when the schedule has `linux.confine.seccomp.v1`. */
+  seccomp?: SeccompPlan;
   /** Every policy file that contributed, with its digest. */
   resolvedDependencies: ResourceDescriptor[];
   /** The compiler that produced the plan. */

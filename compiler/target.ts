@@ -1,29 +1,37 @@
 /**
- * Resolving the target executable at compile time: it must exist, be a regular
- * executable file, and its digest goes into the plan.
+ * Resolving the target executable at compile time: it must exist and be a regular
+ * executable file. Its digest goes into the plan, and so do the digests of the
+ * interpreters the kernel will open to run it (ld.so, a `#!` interpreter).
  *
  * @module
  */
 import { sha256Hex } from "../crypto/digest.ts";
 import { PolicyError } from "../policy/diagnostic.ts";
 import type { PolicySource } from "../policy/yaml_source.ts";
+import { interpreterOf } from "./interpreter.ts";
+import type { ImpliedExec } from "./lower.ts";
 
-/** The executable as the plan records it. */
+/** The executable as the plan records it, with the interpreters it needs. */
 export interface ResolvedTarget {
   /** Absolute path. */
   exe: string;
   /** Lowercase hex sha256 of its contents. */
   sha256: string;
+  /** The target and every interpreter in its chain, each needing EXECUTE. */
+  execChain: ImpliedExec[];
 }
 
+const MAX_INTERPRETER_DEPTH = 4;
+
 /**
- * Reads and hashes the target executable; problems are located at `target.exe`.
+ * Reads and hashes the target executable and its interpreter chain; problems are
+ * located at `target.exe`.
  *
  * @example
  * ```ts ignore
  * import { resolveTarget } from "./target.ts";
  * const target = await resolveTarget("/bin/true", source);
- * console.log(target.sha256.length); // 64
+ * console.log(target.execChain.map((e) => e.path)); // ["/bin/true", "/lib64/ld-linux-x86-64.so.2"]
  * ```
  */
 export async function resolveTarget(exe: string, source: PolicySource): Promise<ResolvedTarget> {
@@ -36,27 +44,53 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
       hint,
     }]);
   };
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(exe);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+  const read = async (path: string, role: string): Promise<Uint8Array> => {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        return fail(
+          `${role}${path} does not exist`,
+          "install the program or fix the path (try: command -v NAME)",
+        );
+      }
+      if (e instanceof Deno.errors.PermissionDenied) {
+        return fail(
+          `${role}${path} cannot be read by this user`,
+          "compile as a user that can read the program",
+        );
+      }
+      throw e;
+    }
+    if (!info.isFile) {
+      return fail(`${role}${path} is not a regular file`, "name the executable itself");
+    }
+    if (((info.mode ?? 0) & 0o111) === 0) {
       return fail(
-        `${exe} does not exist`,
-        "install the program or fix the path (try: command -v NAME)",
+        `${role}${path} is not executable (mode ${(info.mode ?? 0).toString(8)})`,
+        "chmod +x it",
       );
     }
-    if (e instanceof Deno.errors.PermissionDenied) {
-      return fail(
-        `${exe} cannot be read by this user`,
-        "compile as a user that can read the program",
+    return await Deno.readFile(path);
+  };
+  const bytes = await read(exe, "");
+  const sha256 = await sha256Hex(bytes);
+  const execChain: ImpliedExec[] = [{ path: exe, implied: "target", sha256 }];
+  let next = interpreterOf(bytes);
+  while (next !== undefined) {
+    if (execChain.length > MAX_INTERPRETER_DEPTH) {
+      fail(
+        `${exe} has an interpreter chain deeper than ${MAX_INTERPRETER_DEPTH}`,
+        "run the interpreter directly",
       );
     }
-    throw e;
+    if (!next.startsWith("/")) {
+      fail(`${exe} names a relative interpreter ${next}`, "use an absolute #! path");
+    }
+    const interp = await read(next, `the interpreter of ${execChain.at(-1)!.path}, `);
+    execChain.push({ path: next, implied: "interpreter", sha256: await sha256Hex(interp) });
+    next = interpreterOf(interp);
   }
-  if (!info.isFile) return fail(`${exe} is not a regular file`, "name the executable itself");
-  if (((info.mode ?? 0) & 0o111) === 0) {
-    return fail(`${exe} is not executable (mode ${(info.mode ?? 0).toString(8)})`, "chmod +x it");
-  }
-  return { exe, sha256: await sha256Hex(await Deno.readFile(exe)) };
+  return { exe, sha256, execChain };
 }

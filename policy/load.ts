@@ -1,68 +1,197 @@
 /**
- * Loading policy files: read, parse, validate.
+ * Loading policies: read each file (YAML or TypeScript), follow `extends` (relative files
+ * and `builtin:` profiles), validate every layer, merge, and check the result.
  *
  * @module
  */
-import { PolicyError } from "./diagnostic.ts";
+import { type Diagnostic, PolicyError } from "./diagnostic.ts";
+import { mergeLayer, type ProvenanceMap } from "./merge.ts";
+import { closest } from "./suggest.ts";
+import { importTsPolicy, typeCheckPolicy } from "./ts_source.ts";
 import type { Policy } from "./types.ts";
-import { validatePolicy } from "./validate.ts";
+import { checkMerged, type PolicyLayer, validateLayer } from "./validate.ts";
 import { parseYamlPolicy, type PolicySource } from "./yaml_source.ts";
+
+/** Names of the built-in profiles (`builtin:NAME`), shipped in `policy/builtin/`. */
+export const BUILTIN_PROFILES: readonly string[] = ["base", "network-client", "python"];
 
 /** A policy file's exact bytes, kept so the plan can record its digest. */
 export interface PolicyFile {
-  /** The path as the user named it. */
+  /** The path as the user named it, or `builtin:NAME`. */
   path: string;
   /** The bytes that were parsed. */
   bytes: Uint8Array;
 }
 
-/** A validated policy and the files it was read from. */
+/** A validated policy, the files it was read from, and where each rule came from. */
 export interface LoadedPolicy {
-  /** The validated policy. */
+  /** The validated, merged policy. */
   policy: Policy;
   /** Every file that contributed, the main policy first. */
   files: PolicyFile[];
   /** The main policy's source, to locate problems found after validation. */
   source: PolicySource;
+  /** Where each effective value came from. */
+  provenance: ProvenanceMap;
+}
+
+/** Options for {@link loadPolicy}. */
+export interface LoadOptions {
+  /** Type-check TypeScript policies with `deno check` first (default true). */
+  typeCheck?: boolean;
+}
+
+interface Layer {
+  source: PolicySource;
+  layer: PolicyLayer;
+}
+
+const BUILTIN_DIR = new URL("./builtin/", import.meta.url);
+
+/** Reads a file's text, or says why it cannot be a policy. */
+async function readPolicyFile(
+  path: string,
+  ref: string,
+): Promise<{ bytes: Uint8Array; text: string } | string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(
+      path.startsWith("builtin:") ? new URL(`${path.slice(8)}.yaml`, BUILTIN_DIR) : path,
+    );
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+      return `cannot read ${ref} (it does not exist or is not a file)`;
+    }
+    if (e instanceof Deno.errors.PermissionDenied) return `cannot read ${ref} (permission denied)`;
+    throw e;
+  }
+  try {
+    return { bytes, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return `${ref} is not UTF-8 text`;
+  }
+}
+
+/** Resolves an `extends` entry relative to the file that names it. */
+function resolveRef(ref: string, from: string): string {
+  if (ref.startsWith("builtin:") || ref.startsWith("/")) return ref;
+  const dir = from.includes("/") ? from.slice(0, from.lastIndexOf("/") + 1) : "";
+  return normalize(dir + ref);
+}
+
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "..") {
+      if (out.length > 0 && out.at(-1) !== "..") out.pop();
+      else out.push(part);
+    } else if (part !== "." && (part !== "" || out.length === 0)) out.push(part);
+  }
+  return out.join("/");
 }
 
 /**
- * Reads and validates a YAML policy file. Problems throw a {@link PolicyError} whose
- * diagnostics locate each one.
+ * Reads and validates a policy with everything it extends. Every problem in every layer
+ * is collected; any problem throws a {@link PolicyError} with all of them, located.
  *
  * @example
  * ```ts ignore
  * import { loadPolicy } from "./load.ts";
- * const { policy } = await loadPolicy("examples/hello.yaml");
+ * const { policy, provenance } = await loadPolicy("examples/hello.yaml");
  * console.log(policy.name);
  * ```
  */
-export async function loadPolicy(path: string): Promise<LoadedPolicy> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory)) throw e;
-    throw new PolicyError([{
-      file: path,
-      line: 1,
-      col: 1,
-      path: "",
-      message: "cannot read the policy file (it does not exist or is not a file)",
-      hint: "check the path",
-    }]);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new PolicyError([{ file: path, line: 1, col: 1, path: "", message: "not UTF-8 text" }]);
-  }
-  const parsed = parseYamlPolicy(text, path);
-  if (!parsed.source) throw new PolicyError(parsed.diagnostics);
-  return {
-    policy: validatePolicy(parsed.source),
-    files: [{ path, bytes }],
-    source: parsed.source,
+export async function loadPolicy(path: string, options: LoadOptions = {}): Promise<LoadedPolicy> {
+  const problems: Diagnostic[] = [];
+  const files: PolicyFile[] = [];
+  const layers: Layer[] = [];
+
+  const visit = async (
+    file: string,
+    chain: string[],
+    named?: { source: PolicySource; index: number },
+  ) => {
+    const here = named
+      ? {
+        file: named.source.file,
+        ...named.source.locate(["extends", named.index]),
+        path: `extends.${named.index}`,
+      }
+      : { file, line: 1, col: 1, path: "" };
+    if (chain.includes(file)) {
+      problems.push({
+        ...here,
+        message: `extends cycle: ${[...chain, file].join(" -> ")}`,
+        hint: "remove one of the extends entries",
+      });
+      return;
+    }
+    if (file.startsWith("builtin:") && !BUILTIN_PROFILES.includes(file.slice(8))) {
+      const guess = closest(file.slice(8), BUILTIN_PROFILES);
+      problems.push({
+        ...here,
+        message: `unknown built-in profile ${file}`,
+        hint: guess
+          ? `did you mean "builtin:${guess}"?`
+          : `built-in profiles: ${BUILTIN_PROFILES.join(", ")}`,
+      });
+      return;
+    }
+    const read = await readPolicyFile(file, file);
+    if (typeof read === "string") {
+      problems.push({
+        ...here,
+        message: read,
+        hint: named ? "fix the extends entry" : "check the path",
+      });
+      return;
+    }
+    let source: PolicySource;
+    if (file.endsWith(".ts")) {
+      if (options.typeCheck !== false) {
+        const typeErrors = await typeCheckPolicy(file);
+        if (typeErrors.length > 0) return void problems.push(...typeErrors);
+      }
+      const imported = await importTsPolicy(file);
+      if (Array.isArray(imported)) return void problems.push(...imported);
+      source = imported;
+    } else {
+      const parsed = parseYamlPolicy(read.text, file);
+      if (!parsed.source) return void problems.push(...parsed.diagnostics);
+      source = parsed.source;
+    }
+    files.push({ path: file, bytes: read.bytes });
+    const validated = validateLayer(source);
+    if ("problems" in validated) return void problems.push(...validated.problems);
+    const parents = validated.layer.extends ?? [];
+    for (const [index, ref] of parents.entries()) {
+      await visit(resolveRef(ref, file), [...chain, file], { source, index });
+    }
+    layers.push({ source, layer: validated.layer });
   };
+
+  await visit(path, []);
+  const main = layers.at(-1);
+  if (problems.length > 0 || !main) throw new PolicyError(sortProblems(problems));
+
+  const provenance: ProvenanceMap = new Map();
+  let merged: Record<string, unknown> = {};
+  for (const { source, layer } of layers) {
+    const { extends: _, ...rules } = layer;
+    merged = mergeLayer(merged, rules, source, provenance);
+  }
+  // name, version and description describe the main file, not the merge.
+  merged = { ...merged, version: 1, name: main.layer.name, description: main.layer.description };
+  if (main.layer.description === undefined) delete merged.description;
+  const policy = merged as unknown as PolicyLayer;
+  const mergedProblems = checkMerged(policy, provenance, main.source);
+  if (mergedProblems.length > 0) throw new PolicyError(sortProblems(mergedProblems));
+  files.reverse();
+  const mainIndex = files.findIndex((f) => f.path === path);
+  files.unshift(...files.splice(mainIndex, 1));
+  return { policy: policy as Policy, files, source: main.source, provenance };
+}
+
+function sortProblems(problems: Diagnostic[]): Diagnostic[] {
+  return problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
 }

@@ -1,11 +1,15 @@
 /**
  * The policy language (v1) as a valibot schema: the single source of truth for what a
- * policy may contain. The TypeScript types of policies are inferred from it.
+ * policy may contain. `types.ts` documents the resulting types; a compile-time check
+ * below keeps the two identical.
  *
  * @module
  */
 import * as v from "valibot";
-import type { Policy } from "./types.ts";
+import { CAPABILITIES } from "./capabilities.ts";
+import { closest } from "./suggest.ts";
+import type { Policy, PolicyInput } from "./types.ts";
+import { type Parsed, parseDuration, parsePercent, parseSize } from "./units.ts";
 
 type Received = { input: unknown; received: string };
 
@@ -15,99 +19,229 @@ function problem(what: string, expected: string): (issue: Received) => string {
     `${what} (expected ${expected}, got ${JSON.stringify(issue.input) ?? issue.received})`;
 }
 
-const NAME_RE = /^[a-z0-9._-]+$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const noNul = (what: string) =>
+  v.check((s: string) => !s.includes("\0"), `${what} cannot contain a NUL byte`);
 
 /** An absolute path without NUL bytes. */
-export const AbsolutePath = v.pipe(
+const AbsolutePath = v.pipe(
   v.string(),
   v.startsWith("/", problem("not an absolute path", "a path starting with /")),
-  v.check((s) => !s.includes("\0"), "a path cannot contain a NUL byte"),
+  noNul("a path"),
 );
 
-/** An environment variable name, as POSIX shells accept them. */
-export const EnvName = v.pipe(
+const EnvName = v.pipe(
   v.string(),
-  v.regex(ENV_NAME_RE, problem("not an environment variable name", "letters, digits and _")),
+  v.regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    problem("not an environment variable name", "letters, digits and _"),
+  ),
 );
 
-/** The program to run and how. */
-export const TargetSchema = v.strictObject({
-  /** Absolute path of the executable; hashed at compile time, verified at launch. */
-  exe: AbsolutePath,
-  /** argv, including argv[0]; defaults to the exe's file name. */
-  argv: v.optional(
-    v.pipe(
-      v.array(
-        v.pipe(
-          v.string(),
-          v.check((s) => !s.includes("\0"), "an argument cannot contain a NUL byte"),
-        ),
-      ),
-      v.minLength(1, problem("argv is empty", "at least argv[0]")),
-    ),
-  ),
-  /** Working directory of the child; defaults to `/`. */
-  cwd: v.optional(AbsolutePath),
-  /** Whether `launch … -- args` may append to argv; defaults to false. */
-  extra_args: v.optional(v.boolean()),
-});
+const Port = v.pipe(
+  v.number(),
+  v.integer(problem("not a port number", "a whole number from 0 to 65535")),
+  v.minValue(0, problem("not a port number", "a whole number from 0 to 65535")),
+  v.maxValue(65535, problem("not a port number", "a whole number from 0 to 65535")),
+);
 
-/** Environment scrub: nothing but `set` and `pass` reaches the child. */
-export const EnvSchema = v.strictObject({
-  /** Variables set to fixed values. */
-  set: v.optional(
-    v.record(
-      EnvName,
-      v.pipe(v.string(), v.check((s) => !s.includes("\0"), "a value cannot contain a NUL byte")),
-    ),
-  ),
-  /** Variables copied from the launcher's environment when present there. */
-  pass: v.optional(v.array(EnvName)),
-});
+const Id = v.pipe(
+  v.number(),
+  v.integer(problem("not an id", "a whole number")),
+  v.minValue(0, problem("not an id", "0 or more")),
+  v.maxValue(4294967294, problem("not an id", "at most 4294967294")),
+);
 
-/** File descriptors kept open beyond 0, 1 and 2. */
-export const FdsSchema = v.strictObject({
-  /** Descriptor numbers, each at least 3. */
-  pass: v.optional(
-    v.array(
-      v.pipe(
-        v.number(),
-        v.integer(problem("not a whole number", "an fd number")),
-        v.minValue(3, problem("fds 0, 1 and 2 are always kept", "a number of at least 3")),
-        v.maxValue(2 ** 31 - 1, problem("fd number too large", "at most 2147483647")),
-      ),
+/** A number with a unit, parsed by one of the `units.ts` parsers into a whole number. */
+function quantity<T extends string | number>(
+  input: v.GenericSchema<T, T>,
+  parse: (x: T) => Parsed,
+) {
+  return v.pipe(
+    input,
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const parsed = parse(dataset.value);
+      if ("error" in parsed) {
+        addIssue({ message: parsed.error });
+        return NEVER;
+      }
+      return parsed.value;
+    }),
+  );
+}
+
+const Size = quantity(
+  v.union([v.number(), v.string()], problem("wrong type", 'a number or a size like "512MiB"')),
+  parseSize,
+);
+const Duration = quantity(
+  v.union([v.number(), v.string()], problem("wrong type", 'a number or a duration like "30s"')),
+  parseDuration,
+);
+const Count = v.pipe(
+  v.number(),
+  v.integer(problem("not a count", "a whole number")),
+  v.minValue(0, problem("not a count", "0 or more")),
+);
+
+const Capability = v.pipe(
+  v.string(),
+  v.transform((
+    s,
+  ) => (s.toUpperCase().startsWith("CAP_") ? s.toUpperCase() : `CAP_${s.toUpperCase()}`)),
+  v.check((s) => CAPABILITIES.includes(s), (issue) => {
+    const guess = closest(String(issue.input), CAPABILITIES);
+    return `unknown capability ${JSON.stringify(issue.input)}${
+      guess ? ` (did you mean ${guess}?)` : ""
+    }`;
+  }),
+);
+
+const Enforce = v.picklist(
+  ["required", "best_effort", "off"],
+  problem("unknown enforcement level", "required, best_effort or off"),
+);
+
+const SyscallAction = v.union([
+  v.picklist(["allow", "kill", "kill_process", "trap", "log"]),
+  v.strictObject({
+    errno: v.union([v.string(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4095))]),
+  }),
+], problem("not a syscall action", "allow, kill, kill_process, trap, log or { errno: NAME }"));
+
+const ArgValue = v.union([
+  v.pipe(v.number(), v.integer(problem("not a whole number", "an integer or a constant name"))),
+  v.string(),
+], problem("wrong type", "an integer or a constant name like AF_NETLINK"));
+
+const SyscallRule = v.strictObject({
+  syscall: v.string(),
+  args: v.optional(v.array(v.strictObject({
+    arg: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0, problem("not an argument index", "0 to 5")),
+      v.maxValue(5, problem("not an argument index", "0 to 5")),
     ),
-  ),
+    op: v.picklist(
+      ["eq", "ne", "lt", "le", "gt", "ge", "masked_eq"],
+      problem("unknown operator", "eq, ne, lt, le, gt, ge or masked_eq"),
+    ),
+    value: ArgValue,
+    mask: v.optional(ArgValue),
+  }))),
+  action: SyscallAction,
 });
 
 /** A whole policy file. */
 export const PolicySchema = v.strictObject({
-  /** The policy language version; always 1. */
   version: v.literal(1, problem("unsupported policy version", "1")),
-  /** A short name for the policy: lowercase letters, digits, `.`, `_`, `-`. */
   name: v.pipe(
     v.string(),
     v.regex(
-      NAME_RE,
+      /^[a-z0-9._-]+$/,
       problem("not a valid policy name", "lowercase letters, digits, '.', '_' or '-'"),
     ),
     v.maxLength(64, problem("name too long", "at most 64 characters")),
   ),
-  /** What the policy is for. */
   description: v.optional(v.string()),
-  /** The program to run. */
-  target: TargetSchema,
-  /** The child's environment. */
-  env: v.optional(EnvSchema),
-  /** Inherited file descriptors. */
-  fds: v.optional(FdsSchema),
+  extends: v.optional(
+    v.array(v.pipe(v.string(), v.minLength(1, "an extends entry cannot be empty"))),
+  ),
+  target: v.strictObject({
+    exe: AbsolutePath,
+    argv: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.string(), noNul("an argument"))),
+        v.minLength(1, problem("argv is empty", "at least argv[0]")),
+      ),
+    ),
+    cwd: v.optional(AbsolutePath),
+    extra_args: v.optional(v.boolean()),
+  }),
+  env: v.optional(v.strictObject({
+    set: v.optional(v.record(EnvName, v.pipe(v.string(), noNul("a value")))),
+    pass: v.optional(v.array(EnvName)),
+  })),
+  fds: v.optional(v.strictObject({
+    pass: v.optional(v.array(v.pipe(
+      v.number(),
+      v.integer(problem("not a whole number", "an fd number")),
+      v.minValue(3, problem("fds 0, 1 and 2 are always kept", "a number of at least 3")),
+      v.maxValue(2 ** 31 - 1, problem("fd number too large", "at most 2147483647")),
+    ))),
+  })),
+  user: v.optional(
+    v.strictObject({
+      namespace: v.optional(v.boolean()),
+      uid: v.optional(Id),
+      gid: v.optional(Id),
+    }),
+  ),
+  namespaces: v.optional(v.strictObject({
+    net: v.optional(v.boolean()),
+    pid: v.optional(v.boolean()),
+    ipc: v.optional(v.boolean()),
+    uts: v.optional(v.boolean()),
+    cgroup: v.optional(v.boolean()),
+  })),
+  hostname: v.optional(v.pipe(
+    v.string(),
+    v.regex(
+      /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/,
+      problem("not a hostname", "1 to 64 letters, digits, '.' or '-'"),
+    ),
+  )),
+  filesystem: v.optional(v.strictObject({
+    read: v.optional(v.array(AbsolutePath)),
+    write: v.optional(v.array(AbsolutePath)),
+    exec: v.optional(v.array(AbsolutePath)),
+  })),
+  network: v.optional(
+    v.strictObject({ connect_tcp: v.optional(v.array(Port)), bind_tcp: v.optional(v.array(Port)) }),
+  ),
+  scope: v.optional(
+    v.strictObject({ signals: v.optional(v.boolean()), abstract_unix: v.optional(v.boolean()) }),
+  ),
+  syscalls: v.optional(v.strictObject({
+    default: v.optional(SyscallAction),
+    allow: v.optional(v.array(v.string())),
+    deny: v.optional(v.array(v.string())),
+    rules: v.optional(v.array(SyscallRule)),
+  })),
+  limits: v.optional(v.strictObject({
+    nofile: v.optional(Count),
+    nproc: v.optional(Count),
+    as: v.optional(Size),
+    data: v.optional(Size),
+    stack: v.optional(Size),
+    fsize: v.optional(Size),
+    core: v.optional(Size),
+    memlock: v.optional(Size),
+    cpu: v.optional(Duration),
+  })),
+  cgroup: v.optional(v.strictObject({
+    memory_max: v.optional(Size),
+    pids_max: v.optional(Count),
+    cpu_max: v.optional(
+      quantity(v.string(problem("wrong type", 'a percentage like "50%"')), parsePercent),
+    ),
+  })),
+  capabilities: v.optional(v.array(Capability)),
+  die_with_parent: v.optional(v.boolean()),
+  new_session: v.optional(v.boolean()),
+  enforce: v.optional(v.strictObject({
+    landlock: v.optional(Enforce),
+    seccomp: v.optional(Enforce),
+    namespaces: v.optional(Enforce),
+    cgroup: v.optional(Enforce),
+  })),
 });
 
 /** True when two types are identical (not merely mutually assignable). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
   : false;
 
-// Fails to type-check when the schema and the documented Policy type drift apart.
+// Fail to type-check when the schema and the documented types drift apart.
 const schemaInfersPolicy: Equal<v.InferOutput<typeof PolicySchema>, Policy> = true;
-void schemaInfersPolicy;
+const schemaInfersInput: Equal<v.InferInput<typeof PolicySchema>, PolicyInput> = true;
+void schemaInfersPolicy, schemaInfersInput;

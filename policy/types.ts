@@ -1,49 +1,165 @@
 /**
- * The public types of a validated policy. `schema.ts` checks at compile time that its
- * valibot schema infers exactly these types, so the documentation cannot drift from the
- * validator.
+ * The public types of policies. `schema.ts` checks at compile time that its valibot
+ * schema infers exactly these types, so the documentation cannot drift from the
+ * validator. {@link PolicyInput} is what authors write; {@link Policy} is the validated
+ * result, with sizes, durations and percentages turned into numbers.
  *
  * @module
  */
 
-/** The program to run and how. */
-export interface PolicyTarget {
-  /** Absolute path of the executable; hashed at compile time, verified at launch. */
-  exe: string;
-  /** argv including argv[0]; defaults to the exe's file name. */
-  argv?: string[];
-  /** Working directory of the child; defaults to `/`. */
-  cwd?: string;
-  /** Whether `launch … -- args` may append to argv; defaults to false. */
-  extra_args?: boolean;
+/** What a syscall gets: allowed, killed, trapped, logged, or failed with an errno. */
+export type SyscallAction =
+  | "allow"
+  | "kill"
+  | "kill_process"
+  | "trap"
+  | "log"
+  | { errno: string | number };
+
+/** One condition on a syscall argument; `value` and `mask` may be constant names. */
+export interface SyscallArgCondition {
+  /** Argument index, 0 to 5. */
+  arg: number;
+  /** Comparison; `masked_eq` compares `(arg & mask) == value`. */
+  op: "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "masked_eq";
+  /** The value compared with, a number or a constant name such as `AF_NETLINK`. */
+  value: number | string;
+  /** The mask for `masked_eq`. */
+  mask?: number | string;
 }
 
-/** The child's environment: nothing but `set` and `pass` reaches it. */
-export interface PolicyEnv {
-  /** Variables set to fixed values. */
-  set?: { [name: string]: string };
-  /** Variables copied from the launcher's environment when present there. */
-  pass?: string[];
+/** A syscall with argument conditions (all must hold) and the action when they do. */
+export interface SyscallRule {
+  /** Syscall name. */
+  syscall: string;
+  /** Conditions, all of which must hold. */
+  args?: SyscallArgCondition[];
+  /** The action when they hold. */
+  action: SyscallAction;
 }
 
-/** File descriptors kept open beyond 0, 1 and 2. */
-export interface PolicyFds {
-  /** Descriptor numbers, each at least 3. */
-  pass?: number[];
-}
+/** How strictly a mechanism is enforced when the kernel lacks it. */
+export type Enforcement = "required" | "best_effort" | "off";
 
-/** A validated policy (language v1). */
-export interface Policy {
+/** The parts of a policy that are the same before and after validation. */
+export interface PolicyCommon {
   /** The policy language version; always 1. */
   version: 1;
   /** A short name: lowercase letters, digits, `.`, `_`, `-`. */
   name: string;
   /** What the policy is for. */
   description?: string;
+  /** Policies merged before this one: relative files or `builtin:NAME`. */
+  extends?: string[];
   /** The program to run. */
-  target: PolicyTarget;
-  /** The child's environment. */
-  env?: PolicyEnv;
-  /** Inherited file descriptors. */
-  fds?: PolicyFds;
+  target: {
+    /** Absolute path of the executable; hashed at compile time, verified at launch. */
+    exe: string;
+    /** argv including argv[0]; defaults to the exe's file name. */
+    argv?: string[];
+    /** Working directory of the child; defaults to `/`. */
+    cwd?: string;
+    /** Whether `launch … -- args` may append to argv; defaults to false. */
+    extra_args?: boolean;
+  };
+  /** The child's environment: nothing but `set` and `pass` reaches it. */
+  env?: {
+    /** Variables set to fixed values. */
+    set?: { [name: string]: string };
+    /** Variables copied from the launcher's environment when present there. */
+    pass?: string[];
+  };
+  /** File descriptors kept open beyond 0, 1 and 2. */
+  fds?: {
+    /** Descriptor numbers, each at least 3. */
+    pass?: number[];
+  };
+  /** User namespace and the ids inside it. */
+  user?: { namespace?: boolean; uid?: number; gid?: number };
+  /** New namespaces for the child. */
+  namespaces?: { net?: boolean; pid?: boolean; ipc?: boolean; uts?: boolean; cgroup?: boolean };
+  /** Hostname inside a new UTS namespace. */
+  hostname?: string;
+  /** Landlock filesystem rules: everything not listed is denied. */
+  filesystem?: { read?: string[]; write?: string[]; exec?: string[] };
+  /** Landlock TCP rules: ports not listed are denied. */
+  network?: { connect_tcp?: number[]; bind_tcp?: number[] };
+  /** Landlock scopes. */
+  scope?: { signals?: boolean; abstract_unix?: boolean };
+  /** The seccomp filter. */
+  syscalls?: {
+    default?: SyscallAction;
+    allow?: string[];
+    deny?: string[];
+    rules?: SyscallRule[];
+  };
+  /** Capabilities kept; default none. */
+  capabilities?: string[];
+  /** Kill the child when the launcher dies. */
+  die_with_parent?: boolean;
+  /** Start the child in a new session (no TIOCSTI into the launcher's terminal). */
+  new_session?: boolean;
+  /** Enforcement level per mechanism. */
+  enforce?: {
+    landlock?: Enforcement;
+    seccomp?: Enforcement;
+    namespaces?: Enforcement;
+    cgroup?: Enforcement;
+  };
+}
+
+/** Resource limits as validated: counts, bytes and seconds. */
+export interface Limits {
+  nofile?: number;
+  nproc?: number;
+  as?: number;
+  data?: number;
+  stack?: number;
+  fsize?: number;
+  core?: number;
+  memlock?: number;
+  cpu?: number;
+}
+
+/** Resource limits as written: sizes may be `"2GiB"`, durations `"30s"`. */
+export interface LimitsInput {
+  nofile?: number;
+  nproc?: number;
+  as?: number | string;
+  data?: number | string;
+  stack?: number | string;
+  fsize?: number | string;
+  core?: number | string;
+  memlock?: number | string;
+  cpu?: number | string;
+}
+
+/** cgroup v2 limits as validated: bytes, a count, and percent of one CPU. */
+export interface CgroupLimits {
+  memory_max?: number;
+  pids_max?: number;
+  cpu_max?: number;
+}
+
+/** cgroup v2 limits as written. */
+export interface CgroupLimitsInput {
+  memory_max?: number | string;
+  pids_max?: number;
+  cpu_max?: string;
+}
+
+/** A validated policy (language v1). */
+export interface Policy extends PolicyCommon {
+  /** Resource limits (soft = hard). */
+  limits?: Limits;
+  /** cgroup v2 limits. */
+  cgroup?: CgroupLimits;
+}
+
+/** A policy as written, the parameter type of `definePolicy`. */
+export interface PolicyInput extends PolicyCommon {
+  /** Resource limits (soft = hard). */
+  limits?: LimitsInput;
+  /** cgroup v2 limits. */
+  cgroup?: CgroupLimitsInput;
 }

@@ -1,16 +1,22 @@
 /**
- * Validation of parsed policies: schema problems and cross-key contradictions, every one
- * located in the source.
+ * Validation: each layer against the schema, then the merged policy for contradictions
+ * between keys. Every problem is located in the file that caused it.
  *
  * @module
  */
 import * as v from "valibot";
 import type { Diagnostic } from "./diagnostic.ts";
-import { PolicyError } from "./diagnostic.ts";
+import { provenanceKey, type ProvenanceMap } from "./merge.ts";
 import { PolicySchema } from "./schema.ts";
-import type { Policy } from "./types.ts";
 import { closest } from "./suggest.ts";
+import type { Policy } from "./types.ts";
 import type { KeyPath, PolicySource } from "./yaml_source.ts";
+
+/** A layer may leave out `target`; the merged policy may not. */
+const LayerSchema = v.strictObject({
+  ...PolicySchema.entries,
+  target: v.optional(PolicySchema.entries.target),
+});
 
 /** The parts of a valibot schema object that describe nesting. */
 interface AnySchema {
@@ -22,8 +28,8 @@ interface AnySchema {
 }
 
 /** Keys the schema knows at a path: candidates for did-you-mean hints. */
-function knownKeysAt(schema: AnySchema, path: KeyPath): string[] {
-  let node: AnySchema | undefined = schema;
+function knownKeysAt(path: KeyPath): string[] {
+  let node: AnySchema | undefined = PolicySchema as unknown as AnySchema;
   for (const segment of path) {
     node = unwrap(node);
     if (node?.entries) node = node.entries[String(segment)];
@@ -54,8 +60,7 @@ function toDiagnostic(issue: v.BaseIssue<unknown>, source: PolicySource): Diagno
   const badRecordKey = (issue.path?.at(-1) as { origin?: string } | undefined)?.origin === "key";
   let hint: string | undefined;
   if (unknownKey) {
-    const parent = path.slice(0, -1);
-    const known = knownKeysAt(PolicySchema as unknown as AnySchema, parent);
+    const known = knownKeysAt(path.slice(0, -1));
     const guess = closest(String(path.at(-1)), known);
     hint = guess ? `did you mean "${guess}"?` : `allowed keys here: ${known.join(", ")}`;
   }
@@ -68,53 +73,117 @@ function toDiagnostic(issue: v.BaseIssue<unknown>, source: PolicySource): Diagno
   };
 }
 
-/** Contradictions between keys that the schema alone cannot see. */
-function crossChecks(policy: Policy, source: PolicySource): Diagnostic[] {
-  const found: Diagnostic[] = [];
-  const at = (path: KeyPath, message: string, hint?: string) =>
-    found.push({ file: source.file, ...source.locate(path), path: path.join("."), message, hint });
-  const set = policy.env?.set ?? {};
-  policy.env?.pass?.forEach((name, i) => {
-    if (Object.hasOwn(set, name)) {
-      at(
-        ["env", "pass", i],
-        `${name} is both set and passed`,
-        "keep it in env.set or env.pass, not both",
-      );
-    }
-  });
-  const seen = new Set<number>();
-  policy.fds?.pass?.forEach((fd, i) => {
-    if (seen.has(fd)) {
-      at(["fds", "pass", i], `fd ${fd} is listed twice`, "remove the repeated entry");
-    }
-    seen.add(fd);
-  });
-  return found;
-}
+/** A layer's validated value: a policy that may lack `target`. */
+export type PolicyLayer = Omit<Policy, "target"> & { target?: Policy["target"] };
 
 /**
- * Validates a parsed policy; throws a {@link PolicyError} with every problem found.
+ * Validates one layer (one file) against the schema; `target` may be left to other layers.
  *
  * @example
  * ```ts
  * import { parseYamlPolicy } from "./yaml_source.ts";
- * import { validatePolicy } from "./validate.ts";
- * const { source } = parseYamlPolicy("version: 1\nname: hi\ntarget: { exe: /bin/echo }\n", "p.yaml");
- * const policy = validatePolicy(source!);
- * console.log(policy.target.exe); // "/bin/echo"
+ * import { validateLayer } from "./validate.ts";
+ * const { source } = parseYamlPolicy("version: 1\nname: base\n", "base.yaml");
+ * const result = validateLayer(source!);
+ * console.log("problems" in result); // false
  * ```
  */
-export function validatePolicy(source: PolicySource): Policy {
-  const result = v.safeParse(PolicySchema, source.value, {
+export function validateLayer(
+  source: PolicySource,
+): { layer: PolicyLayer } | { problems: Diagnostic[] } {
+  const result = v.safeParse(LayerSchema, source.value, {
     abortEarly: false,
     message: defaultMessage,
   });
-  if (!result.success) {
-    const found = result.issues.map((issue) => toDiagnostic(issue, source));
-    throw new PolicyError(found.sort((a, b) => a.line - b.line || a.col - b.col));
+  if (result.success) return { layer: result.output };
+  return { problems: result.issues.map((issue) => toDiagnostic(issue, source)) };
+}
+
+/**
+ * Checks a merged policy for what no single key can show: a missing target, a key that
+ * needs another, the same thing granted twice in contradictory ways. Problems are
+ * located at the layer that contributed the offending value.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkMerged } from "./validate.ts";
+ * const problems = checkMerged(merged, provenance, mainSource);
+ * ```
+ */
+export function checkMerged(
+  policy: PolicyLayer,
+  provenance: ProvenanceMap,
+  main: PolicySource,
+): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const at = (path: KeyPath, item: unknown, message: string, hint?: string) => {
+    const where = provenance.get(provenanceKey(path, item)) ??
+      { file: main.file, ...main.locate(path) };
+    found.push({ ...where, path: path.join("."), message, hint });
+  };
+  if (!policy.target) {
+    at(
+      ["target"],
+      undefined,
+      "missing required key (no layer sets target)",
+      "add target: { exe: /absolute/path }",
+    );
   }
-  const problems = crossChecks(result.output, source);
-  if (problems.length > 0) throw new PolicyError(problems);
-  return result.output;
+  const set = policy.env?.set ?? {};
+  for (const name of policy.env?.pass ?? []) {
+    if (Object.hasOwn(set, name)) {
+      at(
+        ["env", "pass"],
+        name,
+        `${name} is both set and passed`,
+        "keep it in env.set or env.pass, not both",
+      );
+    }
+  }
+  if (policy.hostname !== undefined && !policy.namespaces?.uts) {
+    at(
+      ["hostname"],
+      undefined,
+      "hostname needs a new UTS namespace",
+      "add namespaces: { uts: true }",
+    );
+  }
+  const ports = [...policy.network?.connect_tcp ?? [], ...policy.network?.bind_tcp ?? []];
+  if (ports.length > 0 && policy.enforce?.landlock === "off") {
+    at(
+      ["enforce", "landlock"],
+      undefined,
+      "network ports are Landlock rules, but Landlock is off",
+      "remove network: or enforce Landlock",
+    );
+  }
+  const fsRules = [policy.filesystem?.read, policy.filesystem?.write, policy.filesystem?.exec].some(
+    (l) => l?.length,
+  );
+  if (fsRules && policy.enforce?.landlock === "off") {
+    at(
+      ["enforce", "landlock"],
+      undefined,
+      "filesystem rules are Landlock rules, but Landlock is off",
+      "remove filesystem: or enforce Landlock",
+    );
+  }
+  const idsSet = policy.user?.uid !== undefined || policy.user?.gid !== undefined;
+  if (idsSet && !policy.user?.namespace && Deno.uid() !== 0) {
+    at(
+      ["user", policy.user?.uid !== undefined ? "uid" : "gid"],
+      undefined,
+      "switching uid/gid without a user namespace needs root",
+      "add user: { namespace: true }",
+    );
+  }
+  if (policy.cgroup && policy.enforce?.cgroup === "off") {
+    at(
+      ["enforce", "cgroup"],
+      undefined,
+      "cgroup limits are set, but cgroup enforcement is off",
+      "remove cgroup: or enforce it",
+    );
+  }
+  return found;
 }

@@ -12,7 +12,7 @@ const CASES: Record<string, Expected> = {
   "unknown top-level key, with the allowed keys": {
     yaml: "version: 1\nname: x\ntarget: { exe: /bin/true }\nextra: 1\n",
     problems: ["4:1: extra: unknown key"],
-    hint: "allowed keys here: version, name, description, target, env, fds",
+    hint: "allowed keys here: version, name, description, extends, target, env, fds, user,",
   },
   "misspelled key gets a did-you-mean": {
     yaml: "version: 1\nname: x\ntarget:\n  exe: /bin/true\n  agrv: [true]\n",
@@ -47,7 +47,7 @@ const CASES: Record<string, Expected> = {
   "env both set and passed": {
     yaml:
       "version: 1\nname: x\ntarget: { exe: /bin/true }\nenv:\n  set: { HOME: /tmp }\n  pass: [HOME]\n",
-    problems: ["6:10: env.pass.0: HOME is both set and passed"],
+    problems: ["6:10: env.pass: HOME is both set and passed"],
   },
   "duplicate YAML key": {
     yaml: "version: 1\nname: x\nname: y\ntarget: { exe: /bin/true }\n",
