@@ -6,9 +6,12 @@
 import { checkCommand } from "./cli/check.ts";
 import { type Command, printError } from "./cli/command.ts";
 import { compileCommand } from "./cli/compile.ts";
+import { diffCommand } from "./cli/diff.ts";
+import { explainCommand } from "./cli/explain.ts";
 import { keygenCommand } from "./cli/keygen.ts";
 import { launchCommand } from "./cli/launch.ts";
 import { probeCommand } from "./cli/probe.ts";
+import { schemaCommand } from "./cli/schema.ts";
 import { transcriptVerifyCommand } from "./cli/transcript.ts";
 import { verifyCommand } from "./cli/verify.ts";
 import { UsageError } from "./cli/args.ts";
@@ -22,9 +25,12 @@ const COMMANDS: Command[] = [
   compileCommand,
   launchCommand,
   verifyCommand,
+  explainCommand,
+  diffCommand,
   keygenCommand,
   transcriptVerifyCommand,
   probeCommand,
+  schemaCommand,
 ];
 
 const HELP = `Usage: charter <command> [options]

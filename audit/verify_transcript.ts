@@ -107,36 +107,36 @@ export async function verifyTranscript(
     const expectedPrev = prev;
     prev = await sha256Hex(lineBytes);
     if ("error" in record) {
-      report(line, "json", `line ${line} is ${record.error}`);
+      report(line, "json", `the line is ${record.error}`);
       continue;
     }
     if (
       record.v !== 1 || typeof record.event !== "string" || typeof record.time !== "string" ||
       !Number.isInteger(record.monoNs)
     ) {
-      report(line, "fields", `line ${line} lacks v: 1, event, time or monoNs`);
+      report(line, "fields", "the record lacks v: 1, event, time or monoNs");
     }
     if (record.prev !== expectedPrev) {
       report(
         line,
         "chain",
-        `line ${line}: prev is ${record.prev}, expected ${expectedPrev} (${
+        `prev is ${record.prev}, expected ${expectedPrev} (${
           line === 1 ? "the plan payload's sha256" : "the sha256 of the previous line"
         })`,
       );
     }
     if (record.seq !== line - 1) {
-      report(line, "seq", `line ${line}: seq is ${record.seq}, expected ${line - 1}`);
+      report(line, "seq", `seq is ${record.seq}, expected ${line - 1}`);
     }
     if (typeof record.launchId !== "string" || !LAUNCH_ID.test(record.launchId)) {
-      report(line, "launch_id", `line ${line}: launchId is not 128-bit lowercase hex`);
+      report(line, "launch_id", "launchId is not 128-bit lowercase hex");
     } else if (launchId === undefined) {
       launchId = record.launchId;
     } else if (record.launchId !== launchId) {
       report(
         line,
         "launch_id",
-        `line ${line}: launchId ${record.launchId} differs from ${launchId}`,
+        `launchId ${record.launchId} differs from ${launchId}`,
       );
     }
     const next = stateOf(record);
@@ -144,9 +144,7 @@ export async function verifyTranscript(
       report(
         line,
         "order",
-        `line ${line}: ${next} cannot follow ${state}${
-          TERMINAL.has(state) ? " (the launch had ended)" : ""
-        }`,
+        `${next} cannot follow ${state}${TERMINAL.has(state) ? " (the launch had ended)" : ""}`,
       );
     }
     state = next;
@@ -154,7 +152,7 @@ export async function verifyTranscript(
       report(
         line,
         "digest",
-        `line ${line}: planSha256 ${record.planSha256} is not the plan's payload digest ${planSha256}`,
+        `planSha256 ${record.planSha256} is not the plan's payload digest ${planSha256}`,
       );
     }
     if (
@@ -165,7 +163,7 @@ export async function verifyTranscript(
       report(
         line,
         "digest",
-        `line ${line}: exeSha256 ${record.exeSha256} is not the plan's target digest ${plan.exeSha256}`,
+        `exeSha256 ${record.exeSha256} is not the plan's target digest ${plan.exeSha256}`,
       );
     }
     outcome = outcomeOf(record) ?? outcome;

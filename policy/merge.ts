@@ -62,6 +62,10 @@ export function mergeLayer(
   const merge = (a: unknown, b: unknown, path: (string | number)[]): unknown => {
     if (Array.isArray(b)) {
       const out = Array.isArray(a) ? [...a] : [];
+      const listKey = provenanceKey(path);
+      if (!provenance.has(listKey)) {
+        provenance.set(listKey, { file: source.file, ...source.locate(path) });
+      }
       b.forEach((item, i) => {
         const key = provenanceKey(path, item);
         if (!out.some((x) => JSON.stringify(x) === JSON.stringify(item))) out.push(item);

@@ -29,7 +29,7 @@ export async function typeCheckPolicy(file: string): Promise<Diagnostic[]> {
   const found: Diagnostic[] = [];
   // deno prints "TS2322 [ERROR]: message ... \n    at file:///path:line:col".
   const re =
-    /(TS\d+) \[ERROR\]: ([^\n]+)(?:\n(?!    at )[^\n]*)*\n    at (?:file:\/\/)?([^\n]+):(\d+):(\d+)/g;
+    /(TS\d+) \[ERROR\]: ([^\n]+)(?:\n(?! {4}at )[^\n]*)*\n {4}at (?:file:\/\/)?([^\n]+):(\d+):(\d+)/g;
   for (const m of text.matchAll(re)) {
     found.push({
       file,

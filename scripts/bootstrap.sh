@@ -24,11 +24,28 @@ install_deno() {
 
 # Debian's librust-*-dev packages are the crate source when crates.io cannot be reached.
 debian_crates=(librust-libc-dev librust-ring-dev librust-serde-dev librust-serde-derive-dev
-  librust-serde-json-dev librust-sha2-dev librust-base64-dev)
+  librust-serde-json-dev)
 
+crates_io_reachable() {
+  # A throwaway crate with one dependency: does not depend on our lock file.
+  local probe
+  probe=$(mktemp -d)
+  mkdir -p "$probe/src" && : > "$probe/src/lib.rs"
+  printf '[package]\nname = "probe"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nlibc = "0.2"\n' > "$probe/Cargo.toml"
+  local rc=0
+  timeout 20 cargo fetch --quiet --manifest-path "$probe/Cargo.toml" >/dev/null 2>&1 || rc=1
+  rm -rf "$probe"
+  return $rc
+}
+
+# Prints the cargo flags for the crate source: none for crates.io, the Debian directory
+# source otherwise (installing the librust-*-dev packages it needs).
 cargo_source_flags() {
-  if [ -n "${CHARTER_CARGO_ONLINE:-}" ]; then return; fi
-  if timeout 15 cargo fetch --locked --manifest-path "$root/rust-shim/Cargo.toml" >/dev/null 2>&1; then
+  if [ -z "${CHARTER_CARGO_DEBIAN:-}" ] && crates_io_reachable; then
+    # The committed Cargo.lock is Debian's (Debian patches ring's dependencies), so
+    # crates.io needs a lock of its own.
+    log "crates.io reachable: regenerating rust-shim/Cargo.lock for it"
+    cargo generate-lockfile --quiet --manifest-path "$root/rust-shim/Cargo.toml" >&2
     return
   fi
   local missing=()
@@ -42,7 +59,7 @@ cargo_source_flags() {
     $sudo apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
   fi
-  printf '%s\n' --offline --config 'source.crates-io.replace-with="debian"' \
+  printf '%s\n' --locked --offline --config 'source.crates-io.replace-with="debian"' \
     --config 'source.debian.directory="/usr/share/cargo/registry"'
 }
 
@@ -54,7 +71,7 @@ build_shim() {
   fi
   mapfile -t flags < "$root/.tools/cargo-flags"
   log "building the shim (cargo build --release)"
-  cargo build --quiet --release --locked "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
+  cargo build --quiet --release "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
 }
 
 mkdir -p "$root/.tools"

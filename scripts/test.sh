@@ -10,7 +10,7 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
 echo "== cargo test (rust-shim)"
-cargo test --locked "${cargo_flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" 2>&1 | tee "$log/cargo"
+cargo test "${cargo_flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" 2>&1 | tee "$log/cargo"
 cargo_rc=${PIPESTATUS[0]}
 
 echo "== deno test"
@@ -21,7 +21,7 @@ deno_rc=${PIPESTATUS[0]}
 read -r cargo_passed cargo_failed < <(awk '/^test result:/ {
   for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
   END { print p + 0, f + 0 }' "$log/cargo")
-read -r deno_passed deno_failed < <(awk '/ passed \| / { for (i = 1; i <= NF; i++) {
+read -r deno_passed deno_failed < <(awk '/^(ok|FAILED) \| / { for (i = 1; i <= NF; i++) {
   if ($(i+1) == "passed") p = $i; if ($(i+1) == "failed") f = $i } } END { print p + 0, f + 0 }' "$log/deno")
 passed=$((cargo_passed + deno_passed))
 failed=$((cargo_failed + deno_failed))

@@ -1,0 +1,233 @@
+/**
+ * What a plan grants, as a flat list of authority items per mechanism: the common model
+ * of `explain`, `diff` and `verify`. Derived from the plan body alone, so it works on
+ * signed plans as well as on freshly compiled policies.
+ *
+ * @module
+ */
+import type { LinuxLaunchPlan } from "../compiler/plan.ts";
+
+/** The mechanisms grants are grouped by. */
+export type Mechanism =
+  | "target"
+  | "env"
+  | "fds"
+  | "identity"
+  | "namespaces"
+  | "filesystem"
+  | "network"
+  | "scope"
+  | "syscalls"
+  | "limits"
+  | "cgroup"
+  | "capabilities"
+  | "process";
+
+/** One item of authority (or confinement) a plan gives the child. */
+export interface Grant {
+  /** The mechanism it belongs to. */
+  mechanism: Mechanism;
+  /** A stable key identifying the item, used to compare plans (`filesystem:/tmp`). */
+  key: string;
+  /** The human-readable statement (`/tmp: read_file, read_dir, write_file`). */
+  text: string;
+  /** The provenance key of the policy value behind it, when there is one. */
+  source?: string;
+  /** True for a confinement (namespace, limit, scope…): losing it adds authority. */
+  restricts?: true;
+}
+
+/**
+ * Lists what a plan grants and how the child is confined.
+ *
+ * @example
+ * ```ts ignore
+ * import { grantsOf } from "./grants.ts";
+ * for (const g of grantsOf(statement.predicate)) console.log(g.mechanism, g.text);
+ * ```
+ */
+export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
+  const grants: Grant[] = [];
+  const add = (mechanism: Mechanism, key: string, text: string, source?: string) =>
+    grants.push({ mechanism, key: `${mechanism}:${key}`, text, ...(source ? { source } : {}) });
+  const restrict = (mechanism: Mechanism, key: string, text: string, source?: string) =>
+    grants.push({
+      mechanism,
+      key: `${mechanism}:${key}`,
+      text,
+      ...(source ? { source } : {}),
+      restricts: true,
+    });
+  const t = plan.target;
+  add("target", "exe", `${t.exe} (sha256 ${t.sha256})`, "target.exe");
+  add("target", "argv", `argv ${JSON.stringify(t.argv)}`, "target.argv");
+  if (t.extraArgs) {
+    add("target", "extra_args", "extra arguments may be appended at launch", "target.extra_args");
+  }
+  add("target", "cwd", `working directory ${t.cwd}`, "target.cwd");
+  for (const [name, value] of Object.entries(plan.env.set)) {
+    add("env", name, `${name}=${value}`, `env.set.${name}`);
+  }
+  for (const name of plan.env.pass) {
+    add("env", name, `${name} passed from the launcher`, `env.pass[${JSON.stringify(name)}]`);
+  }
+  for (const p of plan.schedule) {
+    switch (p.id) {
+      case "linux.scrub.fds.v1":
+        for (const fd of p.keep) add("fds", String(fd), `fd ${fd} inherited`, `fds.pass[${fd}]`);
+        break;
+      case "linux.identity.userns.v1":
+        restrict(
+          "identity",
+          "userns",
+          `new user namespace, uid ${p.uid ?? "(launcher's)"} gid ${
+            p.gid ?? "(launcher's)"
+          } inside (${p.enforce})`,
+          "user.namespace",
+        );
+        break;
+      case "linux.scrub.ids.v1":
+        add("identity", "ids", `switch to uid ${p.uid} gid ${p.gid}`, "user.uid");
+        break;
+      case "linux.visibility.namespaces.v1":
+        for (const ns of ["net", "pid", "ipc", "uts", "cgroup"] as const) {
+          if (p[ns]) {
+            restrict("namespaces", ns, `new ${ns} namespace (${p.enforce})`, `namespaces.${ns}`);
+          }
+        }
+        break;
+      case "linux.visibility.hostname.v1":
+        add("namespaces", "hostname", `hostname ${p.hostname}`, "hostname");
+        break;
+      case "linux.scrub.rlimits.v1":
+        for (const l of p.limits) {
+          restrict(
+            "limits",
+            l.resource,
+            `RLIMIT_${l.resource} = ${l.value}`,
+            `limits.${l.resource.toLowerCase()}`,
+          );
+        }
+        break;
+      case "linux.scrub.cgroup.v1":
+        if (p.memoryMax !== undefined) {
+          restrict(
+            "cgroup",
+            "memory_max",
+            `memory.max ${p.memoryMax} (${p.enforce})`,
+            "cgroup.memory_max",
+          );
+        }
+        if (p.pidsMax !== undefined) {
+          restrict("cgroup", "pids_max", `pids.max ${p.pidsMax} (${p.enforce})`, "cgroup.pids_max");
+        }
+        if (p.cpuMaxPercent !== undefined) {
+          restrict(
+            "cgroup",
+            "cpu_max",
+            `cpu.max ${p.cpuMaxPercent}% (${p.enforce})`,
+            "cgroup.cpu_max",
+          );
+        }
+        break;
+      case "linux.scrub.capabilities.v1":
+        for (const cap of p.keep) {
+          add("capabilities", cap, `${cap} kept`, `capabilities[${JSON.stringify(cap)}]`);
+        }
+        if (p.keep.length === 0) {
+          restrict("capabilities", "(none)", "every capability dropped", "capabilities");
+        }
+        break;
+      case "linux.scrub.setsid.v1":
+        restrict("process", "setsid", "new session (no terminal injection)", "new_session");
+        break;
+      case "linux.scrub.pdeathsig.v1":
+        restrict(
+          "process",
+          "pdeathsig",
+          `killed (signal ${p.signal}) when the launcher dies`,
+          "die_with_parent",
+        );
+        break;
+      case "linux.scrub.no_new_privs.v1":
+        restrict("process", "no_new_privs", "no_new_privs (setuid and file capabilities ignored)");
+        break;
+    }
+  }
+  const ll = plan.landlock;
+  if (ll) {
+    if (ll.handledFs.length > 0) {
+      for (const r of ll.fs) {
+        const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
+        add(
+          "filesystem",
+          r.path,
+          `${r.path}: ${r.access.join(", ")}${r.implied ? ` (implied: ${r.implied})` : ""}`,
+          source,
+        );
+      }
+    }
+    if (ll.handledNet.length > 0) {
+      for (const n of ll.net) {
+        add(
+          "network",
+          String(n.port),
+          `TCP ${n.port}: ${n.access.join(", ")}`,
+          `network.*[${n.port}]`,
+        );
+      }
+    }
+    for (const s of ll.scoped) {
+      restrict("scope", s, `scoped: ${s} (no reach outside the sandbox)`, "scope");
+    }
+  }
+  if (!ll || ll.handledFs.length === 0) {
+    add("filesystem", "*", "whole filesystem (no Landlock filesystem rules)");
+  }
+  if (!ll || ll.handledNet.length === 0) {
+    add("network", "*", "every TCP port (no Landlock network rules)");
+  }
+  if (!plan.schedule.some((p) => p.id === "linux.scrub.capabilities.v1")) {
+    add("capabilities", "*", "the launcher's capabilities are not reduced");
+  }
+  if (plan.seccomp) {
+    restrict(
+      "syscalls",
+      "filter",
+      `seccomp filter, ${plan.seccomp.instructions} instructions (${plan.seccomp.enforce})`,
+      "syscalls",
+    );
+  } else add("syscalls", "*", "every syscall (no seccomp filter)");
+  return grants;
+}
+
+/** The authority two plans differ by. */
+export interface GrantsDiff {
+  /** Authority the second plan adds: new grants, and restrictions it drops. */
+  added: Grant[];
+  /** Authority the second plan takes away: dropped grants, and new restrictions. */
+  removed: Grant[];
+}
+
+/**
+ * Compares two plans' grants item by item. A changed item (same key, other text) counts
+ * both ways: a raised limit drops the old restriction (authority added) and brings a new
+ * one (authority removed), so every change shows up.
+ *
+ * @example
+ * ```ts ignore
+ * import { diffGrants, grantsOf } from "./grants.ts";
+ * const { added } = diffGrants(grantsOf(before), grantsOf(after));
+ * ```
+ */
+export function diffGrants(before: Grant[], after: Grant[]): GrantsDiff {
+  const id = (g: Grant) => `${g.key}\u0000${g.text}`;
+  const a = new Set(before.map(id));
+  const b = new Set(after.map(id));
+  const onlyAfter = after.filter((g) => !a.has(id(g)));
+  const onlyBefore = before.filter((g) => !b.has(id(g)));
+  return {
+    added: [...onlyAfter.filter((g) => !g.restricts), ...onlyBefore.filter((g) => g.restricts)],
+    removed: [...onlyBefore.filter((g) => !g.restricts), ...onlyAfter.filter((g) => g.restricts)],
+  };
+}

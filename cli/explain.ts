@@ -1,0 +1,76 @@
+/**
+ * `charter explain`: the effective policy, grouped by mechanism, with where each rule
+ * came from and what this kernel can enforce.
+ *
+ * @module
+ */
+import { type Grant, grantsOf } from "../audit/grants.ts";
+import { Shim } from "../ffi/shim.ts";
+import type { Provenance, ProvenanceMap } from "../policy/merge.ts";
+import { parseCommand, UsageError } from "./args.ts";
+import type { Command } from "./command.ts";
+import { readPlanInput } from "./plan_input.ts";
+
+const WILDCARDS: Record<string, string[]> = {
+  "filesystem.*": ["filesystem.read", "filesystem.write", "filesystem.exec"],
+  "network.*": ["network.connect_tcp", "network.bind_tcp"],
+};
+
+/** Every policy location that contributed to a grant. */
+export function provenanceOf(grant: Grant, provenance: ProvenanceMap | undefined): Provenance[] {
+  if (!grant.source || !provenance) return [];
+  const star = /^(\w+\.\*)(.*)$/.exec(grant.source);
+  const keys = star ? WILDCARDS[star[1]].map((prefix) => prefix + star[2]) : [grant.source];
+  return keys.flatMap((k) => provenance.get(k) ?? []);
+}
+
+/** The explain command. */
+export const explainCommand: Command = {
+  name: "explain",
+  summary: "show the effective policy, each rule with where it came from",
+  help: `Usage: charter explain POLICY|PLAN [--json]
+
+Prints what the child is granted and how it is confined, grouped by mechanism. For a
+policy, each rule shows the file:line:col it came from (across extends). It also shows
+what this kernel offers when the shim is built.
+
+Options:
+  --json       machine-readable output
+  -h, --help   show this help`,
+  async run(argv) {
+    const args = parseCommand(argv, { json: { type: "boolean" } });
+    if (args.help) return console.log(this.help), 0;
+    if (args.positionals.length !== 1) {
+      throw new UsageError("explain takes one policy or plan; see --help");
+    }
+    const { plan, provenance } = await readPlanInput(args.positionals[0]);
+    const grants = grantsOf(plan).map((g) => ({ ...g, from: provenanceOf(g, provenance) }));
+    let kernel: Record<string, unknown> | null = null;
+    try {
+      using shim = Shim.open();
+      kernel = shim.probe();
+    } catch {
+      kernel = null;
+    }
+    if (args.values.json) {
+      console.log(JSON.stringify({ grants, kernel }, null, 2));
+      return 0;
+    }
+    let mechanism = "";
+    for (const g of grants) {
+      if (g.mechanism !== mechanism) {
+        console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
+      }
+      const from = g.from.map((p) => `${p.file}:${p.line}:${p.col}`).join(", ");
+      console.log(`  ${g.text}${from ? `    <- ${from}` : ""}`);
+    }
+    console.log(
+      kernel
+        ? `\nkernel\n  ${
+          Object.entries(kernel).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n  ")
+        }`
+        : "\nkernel\n  (shim not built: run scripts/bootstrap.sh)",
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,197 @@
+//! The hash-chained transcript (DESIGN §7): one JSON object per line, sorted keys, each
+//! record's `prev` the SHA-256 of the previous line. Only the parent writes it.
+
+use crate::digest::{sha256_hex, to_hex};
+use crate::error::{Failure, Refusal};
+use crate::request::Destination;
+use crate::rfc3339;
+use crate::sys::{self, Errno};
+use serde_json::{Map, Value};
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+/// The fault step of a transcript that cannot be written.
+pub const STEP: &str = "transcript";
+
+enum Sink {
+    /// A file the shim opened (fsynced and closed on [`Transcript::finish`]).
+    File(File),
+    /// The launcher's fd, never closed by the shim.
+    Fd(i32),
+    /// No destination: the chain is computed and the records dropped.
+    Nowhere,
+    /// After [`Transcript::finish`].
+    Closed,
+}
+
+/// A transcript being written.
+pub struct Transcript {
+    launch_id: String,
+    seq: u64,
+    prev: String,
+    sink: Sink,
+    error: Option<Errno>,
+}
+
+/// Nanoseconds on CLOCK_MONOTONIC.
+pub fn mono_ns() -> u64 {
+    u64::try_from(sys::clock_ns(libc::CLOCK_MONOTONIC)).unwrap_or(0)
+}
+
+impl Transcript {
+    /// Opens the destination and starts a chain whose record 0 has
+    /// `prev = sha256(chain_start)` (the plan payload, or the envelope bytes when no
+    /// payload could be decoded).
+    pub fn open(dest: Option<&Destination>, chain_start: &[u8]) -> Result<Transcript, Failure> {
+        let sink = match dest {
+            None => Sink::Nowhere,
+            Some(Destination::Path { path }) => OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o644)
+                .open(path)
+                .map(Sink::File)
+                .map_err(|e| {
+                    Refusal::HandleUnavailable(format!(
+                        "The transcript file {path} cannot be opened for appending: {e}"
+                    ))
+                })?,
+            Some(&Destination::Fd { fd }) => {
+                let writable =
+                    sys::file_status_flags(fd).map(|fl| fl & libc::O_ACCMODE != libc::O_RDONLY);
+                if fd < 0 || writable != Ok(true) {
+                    return Err(Refusal::HandleUnavailable(format!(
+                        "The transcript fd {fd} is not an open, writable fd of the launcher"
+                    ))
+                    .into());
+                }
+                Sink::Fd(fd)
+            }
+        };
+        let mut id = [0u8; 16];
+        sys::getrandom(&mut id).map_err(|e| {
+            Failure::fault(STEP, e, "Reading random bytes for the launch id failed")
+        })?;
+        Ok(Transcript {
+            launch_id: to_hex(&id),
+            seq: 0,
+            prev: sha256_hex(chain_start),
+            sink,
+            error: None,
+        })
+    }
+
+    /// The launch id (128-bit random, hex).
+    pub fn launch_id(&self) -> &str {
+        &self.launch_id
+    }
+
+    /// The fd the records go to, if any (the child must never be able to keep it).
+    pub fn fd(&self) -> Option<i32> {
+        match &self.sink {
+            Sink::File(f) => Some(f.as_raw_fd()),
+            Sink::Fd(fd) => Some(*fd),
+            Sink::Nowhere | Sink::Closed => None,
+        }
+    }
+
+    /// Appends one record with the common fields and `fields`. After a failed write the
+    /// transcript is broken: this and every later record fail with the first errno.
+    pub fn record(&mut self, event: &str, fields: &[(&str, Value)]) -> Result<(), Failure> {
+        let failed = |errno| Failure::fault(STEP, errno, "Writing the transcript failed");
+        if let Some(errno) = self.error {
+            return Err(failed(errno));
+        }
+        let mut map: Map<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        map.insert("v".into(), 1.into());
+        map.insert("launchId".into(), self.launch_id.clone().into());
+        map.insert("seq".into(), self.seq.into());
+        map.insert(
+            "time".into(),
+            rfc3339::format_micros(sys::clock_ns(libc::CLOCK_REALTIME)).into(),
+        );
+        map.insert("monoNs".into(), mono_ns().into());
+        map.insert("event".into(), event.into());
+        map.insert("prev".into(), self.prev.clone().into());
+        let mut line = serde_json::to_vec(&Value::Object(map)).map_err(|_| failed(libc::EINVAL))?;
+        self.prev = sha256_hex(&line);
+        self.seq += 1;
+        line.push(b'\n');
+        let written = match &self.sink {
+            Sink::File(f) => sys::write_all(f.as_raw_fd(), &line),
+            Sink::Fd(fd) => sys::write_all(*fd, &line),
+            Sink::Nowhere => Ok(()),
+            Sink::Closed => Err(libc::EBADF),
+        };
+        written.map_err(|errno| {
+            self.error = Some(errno);
+            failed(errno)
+        })
+    }
+
+    /// Ends the transcript: a file is fsynced and closed, a launcher fd is left open.
+    /// Reports the first write or sync failure of the whole transcript.
+    pub fn finish(&mut self) -> Result<(), Errno> {
+        if let Sink::File(f) = std::mem::replace(&mut self.sink, Sink::Closed) {
+            if let Err(errno) = sys::fsync(f.as_raw_fd()) {
+                self.error.get_or_insert(errno);
+            }
+        }
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_chain_and_sort_keys() {
+        let path =
+            std::env::temp_dir().join(format!("charter-transcript-{}.jsonl", std::process::id()));
+        let dest = Destination::Path {
+            path: path.to_str().unwrap().into(),
+        };
+        let mut t = Transcript::open(Some(&dest), b"payload").unwrap();
+        t.record("launcher_started", &[("pid", json!(1))]).unwrap();
+        t.record("ready_to_exec", &[]).unwrap();
+        t.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let lines: Vec<&str> = text.split_terminator('\n').collect();
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines[0].starts_with(r#"{"event":"launcher_started","launchId":""#),
+            "{}",
+            lines[0]
+        );
+        let first: Value = serde_json::from_str(lines[0]).unwrap();
+        let second: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(first["prev"], sha256_hex(b"payload"));
+        assert_eq!(second["prev"], sha256_hex(lines[0].as_bytes()));
+        assert_eq!(
+            (first["seq"].as_u64(), second["seq"].as_u64()),
+            (Some(0), Some(1))
+        );
+        assert_eq!(first["launchId"].as_str().unwrap().len(), 32);
+        assert_eq!(first["launchId"], second["launchId"]);
+        assert!(
+            t.record("late", &[]).is_err(),
+            "a finished transcript takes no records"
+        );
+    }
+
+    #[test]
+    fn refuses_fds_that_cannot_take_records() {
+        let bad = Transcript::open(Some(&Destination::Fd { fd: 1_000_000 }), b"");
+        assert!(matches!(
+            bad,
+            Err(Failure::Refused(Refusal::HandleUnavailable(_)))
+        ));
+    }
+}
