@@ -124,6 +124,8 @@ export interface SeccompPlan {
   sha256: string;
   /** Number of instructions. */
   instructions: number;
+  /** `seccomp(2)` filter flags by name: `log` (SECCOMP_FILTER_FLAG_LOG), `spec_allow`. */
+  flags: ("log" | "spec_allow")[];
 }
 
 /** A digest-bearing reference, in in-toto ResourceDescriptor form. */
