@@ -110,41 +110,65 @@ export interface PolicyCommon {
 
 /** Resource limits as validated: counts, bytes and seconds. */
 export interface Limits {
+  /** Open file descriptors (RLIMIT_NOFILE). */
   nofile?: number;
+  /** Processes and threads of the real uid (RLIMIT_NPROC). */
   nproc?: number;
+  /** Address space in bytes (RLIMIT_AS). */
   as?: number;
+  /** Data segment in bytes (RLIMIT_DATA). */
   data?: number;
+  /** Stack in bytes (RLIMIT_STACK). */
   stack?: number;
+  /** Largest file the child may write, in bytes (RLIMIT_FSIZE). */
   fsize?: number;
+  /** Core dump size in bytes (RLIMIT_CORE). */
   core?: number;
+  /** Locked memory in bytes (RLIMIT_MEMLOCK). */
   memlock?: number;
+  /** CPU time in seconds (RLIMIT_CPU). */
   cpu?: number;
 }
 
 /** Resource limits as written: sizes may be `"2GiB"`, durations `"30s"`. */
 export interface LimitsInput {
+  /** Open file descriptors (RLIMIT_NOFILE). */
   nofile?: number;
+  /** Processes and threads of the real uid (RLIMIT_NPROC). */
   nproc?: number;
+  /** Address space in bytes (RLIMIT_AS). */
   as?: number | string;
+  /** Data segment in bytes (RLIMIT_DATA). */
   data?: number | string;
+  /** Stack in bytes (RLIMIT_STACK). */
   stack?: number | string;
+  /** Largest file the child may write, in bytes (RLIMIT_FSIZE). */
   fsize?: number | string;
+  /** Core dump size in bytes (RLIMIT_CORE). */
   core?: number | string;
+  /** Locked memory in bytes (RLIMIT_MEMLOCK). */
   memlock?: number | string;
+  /** CPU time in seconds (RLIMIT_CPU). */
   cpu?: number | string;
 }
 
 /** cgroup v2 limits as validated: bytes, a count, and percent of one CPU. */
 export interface CgroupLimits {
+  /** memory.max in bytes. */
   memory_max?: number;
+  /** pids.max: tasks in the cgroup. */
   pids_max?: number;
+  /** cpu.max as percent of one CPU. */
   cpu_max?: number;
 }
 
 /** cgroup v2 limits as written. */
 export interface CgroupLimitsInput {
+  /** memory.max in bytes. */
   memory_max?: number | string;
+  /** pids.max: tasks in the cgroup. */
   pids_max?: number;
+  /** cpu.max as percent of one CPU. */
   cpu_max?: string;
 }
 

@@ -47,10 +47,19 @@ function unwrap(node: AnySchema | undefined): AnySchema | undefined {
   return node;
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  Array: "a list",
+  Object: "a mapping",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+};
+
 function defaultMessage(issue: v.BaseIssue<unknown>): string {
   if (issue.type === "strict_object" && issue.expected === "never") return "unknown key";
-  if (issue.received === "undefined") return `missing required key (expected ${issue.expected})`;
-  return `wrong type (expected ${issue.expected}, got ${issue.received})`;
+  if (issue.received === "undefined") return "missing required key";
+  const expected = (issue.expected ?? "").split(" | ").map((t) => TYPE_NAMES[t] ?? t).join(" or ");
+  return `wrong type (expected ${expected}, got ${issue.received})`;
 }
 
 /** Turns one valibot issue into a located diagnostic. */
@@ -91,6 +100,23 @@ export type PolicyLayer = Omit<Policy, "target"> & { target?: Policy["target"] }
 export function validateLayer(
   source: PolicySource,
 ): { layer: PolicyLayer } | { problems: Diagnostic[] } {
+  const value = source.value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const got = Array.isArray(value)
+      ? "a list"
+      : value == null
+      ? "an empty document"
+      : JSON.stringify(value);
+    return {
+      problems: [{
+        file: source.file,
+        ...source.locate([]),
+        path: "",
+        message: `a policy is a mapping of keys, got ${got}`,
+        hint: "start with version: 1, name: …, target: { exe: … }",
+      }],
+    };
+  }
   const result = v.safeParse(LayerSchema, source.value, {
     abortEarly: false,
     message: defaultMessage,

@@ -59,7 +59,7 @@ const CASES: Record<string, Expected> = {
   },
   "wrong type for argv": {
     yaml: "version: 1\nname: x\ntarget: { exe: /bin/true, argv: echo }\n",
-    problems: ['3:33: target.argv: wrong type (expected Array, got "echo")'],
+    problems: ['3:33: target.argv: wrong type (expected a list, got "echo")'],
   },
 };
 
@@ -98,11 +98,12 @@ Deno.test("check --json gives the same problems as objects", async () => {
   }]);
 });
 
-Deno.test("every example policy passes check", async () => {
-  const files = Array.from(Deno.readDirSync(new URL("../examples", import.meta.url)))
-    .filter((e) => e.name.endsWith(".yaml")).map((e) =>
-      new URL(`../examples/${e.name}`, import.meta.url).pathname
-    );
+Deno.test("every example policy and the valid corpus pass check", async () => {
+  const files = ["../examples", "./corpus/valid"].flatMap((d) =>
+    Array.from(Deno.readDirSync(new URL(d, import.meta.url)))
+      .filter((e) => e.name.endsWith(".yaml") || e.name.endsWith(".ts"))
+      .map((e) => new URL(`${d}/${e.name}`, import.meta.url).pathname)
+  );
   assert.ok(files.length > 0);
   const r = await charter(["check", ...files]);
   assert.equal(r.code, 0, r.stderr);

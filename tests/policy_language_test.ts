@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { policyJsonSchema } from "../policy/json_schema.ts";
+import { charter, ROOT, tempDir, writePolicy } from "./helpers.ts";
+
+Deno.test("a TypeScript policy runs, and check type-checks it", async () => {
+  const r = await charter(["launch", `${ROOT}/examples/hello.ts`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "hello from a TypeScript policy\n");
+  using dir = tempDir();
+  const bad = `${dir}/bad.ts`;
+  Deno.writeTextFileSync(
+    bad,
+    `import { definePolicy } from "${ROOT}/mod.ts";
+export default definePolicy({
+  version: 1,
+  name: "bad",
+  target: { exe: "/bin/true", argv: "true" },
+});
+`,
+  );
+  const c = await charter(["check", bad]);
+  assert.equal(c.code, 1);
+  assert.match(
+    c.stderr,
+    new RegExp(
+      `^${bad}:5:31: type error TS2322: Type 'string' is not assignable to type 'string\\[\\]'`,
+    ),
+  );
+});
+
+Deno.test("a TypeScript policy that type-checks is still validated at run time", async () => {
+  using dir = tempDir();
+  const file = `${dir}/p.ts`;
+  Deno.writeTextFileSync(
+    file,
+    `import { definePolicy } from "${ROOT}/mod.ts";
+export default definePolicy({
+  version: 1,
+  name: "rt",
+  target: { exe: "bin/true" },
+  limits: { as: "2 gigs" },
+});
+`,
+  );
+  const c = await charter(["check", file]);
+  assert.equal(c.code, 1);
+  const lines = c.stderr.trim().split("\n").filter((l) => l.startsWith(file));
+  assert.deepEqual(lines.map((l) => l.split(": ").slice(0, 2).join(": ")), [
+    `${file}:5:13: target.exe`,
+    `${file}:6:13: limits.as`,
+  ]);
+});
+
+Deno.test("explain shows where each effective rule came from across extends", async () => {
+  using dir = tempDir();
+  writePolicy(
+    String(dir),
+    "team.yaml",
+    "version: 1\nname: team\nextends: [builtin:base]\nfilesystem:\n  write: [/var/tmp]\n",
+  );
+  const main = writePolicy(
+    String(dir),
+    "app.yaml",
+    "version: 1\nname: app\nextends: [./team.yaml]\ntarget: { exe: /bin/true }\nlimits: { nofile: 64 }\n",
+  );
+  const r = await charter(["explain", "--json", main]);
+  assert.equal(r.code, 0, r.stderr);
+  const grants: { key: string; from: { file: string; line: number; col: number }[] }[] =
+    JSON.parse(r.stdout).grants;
+  const from = (key: string) =>
+    grants.find((g) => g.key === key)?.from.map((p) => `${p.file}:${p.line}:${p.col}`);
+  assert.deepEqual(from("filesystem:/var/tmp"), [`${dir}/team.yaml:5:11`]);
+  assert.deepEqual(from("filesystem:/usr/lib"), ["builtin:base:9:7"]);
+  assert.deepEqual(from("limits:NOFILE"), [`${main}:5:19`]);
+  assert.deepEqual(from("target:exe"), [`${main}:4:16`]);
+  const text = await charter(["explain", main]);
+  assert.match(text.stdout, /\/var\/tmp: .*write_file.* {4}<- .*team\.yaml:5:11/);
+});
+
+Deno.test("diff lists new authority and exits 1; less authority exits 0", async (t) => {
+  using dir = tempDir();
+  const base =
+    "version: 1\nname: d\ntarget: { exe: /bin/true }\nnamespaces: { net: true }\nfilesystem: { read: [/usr] }\n";
+  const a = writePolicy(String(dir), "a.yaml", base);
+  const pairs: [string, string, number, string[]][] = [
+    ["the same policy", base, 0, ["no difference in authority"]],
+    ["write grant", base.replace("read: [/usr]", "read: [/usr], write: [/tmp]"), 1, [
+      "+ filesystem: /tmp: write_file, read_file, read_dir, remove_dir",
+    ]],
+    ["dropped net namespace", base.replace("namespaces: { net: true }\n", ""), 1, [
+      "+ namespaces: no longer new net namespace (required)",
+    ]],
+    ["passed env", base + "env: { pass: [HOME] }\n", 1, ["+ env: HOME passed from the launcher"]],
+    ["kept capability", base + "capabilities: [NET_BIND_SERVICE]\n", 1, [
+      "+ capabilities: CAP_NET_BIND_SERVICE kept",
+    ]],
+    ["new limit only", base + "limits: { nofile: 10 }\n", 0, ["- limits: now RLIMIT_NOFILE = 10"]],
+  ];
+  for (const [name, text, code, expected] of pairs) {
+    await t.step(name, async () => {
+      const b = writePolicy(String(dir), "b.yaml", text);
+      const r = await charter(["diff", a, b]);
+      assert.equal(r.code, code, r.stdout + r.stderr);
+      for (const line of expected) {
+        assert.ok(
+          r.stdout.split("\n").some((l) => l.startsWith(line)),
+          `missing ${line} in\n${r.stdout}`,
+        );
+      }
+    });
+  }
+});
+
+Deno.test("schema/policy.schema.json is up to date with the schema", () => {
+  const committed = JSON.parse(Deno.readTextFileSync(`${ROOT}/schema/policy.schema.json`));
+  assert.deepEqual(committed, policyJsonSchema(), "run: deno run -A cli.ts schema");
+});
+
+Deno.test("every example policy carries the schema comment or is TypeScript", () => {
+  for (const e of Deno.readDirSync(`${ROOT}/examples`)) {
+    if (!e.name.endsWith(".yaml")) continue;
+    const first = Deno.readTextFileSync(`${ROOT}/examples/${e.name}`).split("\n")[0];
+    assert.equal(first, "# yaml-language-server: $schema=../schema/policy.schema.json", e.name);
+  }
+});
