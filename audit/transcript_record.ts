@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { parseStrictJson, StrictJsonError } from "./strict_json.ts";
 
 /** The events of a launch, as DESIGN §7 names them. */
 export const TRANSCRIPT_EVENTS = [
@@ -83,11 +84,18 @@ export function splitTranscript(bytes: Uint8Array): TranscriptLine[] {
 }
 
 function parseRecord(bytes: Uint8Array): TranscriptRecord | { error: string } {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { error: "not UTF-8" };
+  }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    return { error: "not a JSON line" };
+    value = parseStrictJson(text);
+  } catch (e) {
+    if (!(e instanceof StrictJsonError)) throw e;
+    return { error: `not strict JSON (${e.message} at column ${e.offset + 1})` };
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     return { error: "not a JSON object" };

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { LinuxLaunchPlan } from "../compiler/plan.ts";
+import { PHASES } from "../compiler/plan.ts";
 import { sha256Hex } from "../crypto/digest.ts";
 import { splitTranscript, type TranscriptRecord } from "./transcript_record.ts";
 
@@ -11,7 +13,10 @@ import { splitTranscript, type TranscriptRecord } from "./transcript_record.ts";
 export interface TranscriptProblem {
   /** 1-based line; 0 for the transcript as a whole. */
   line: number;
-  /** Which rule: `json`, `fields`, `chain`, `seq`, `launch_id`, `order`, `digest`, `incomplete`. */
+  /**
+   * Which rule: `json`, `fields`, `time`, `chain`, `seq`, `launch_id`, `order`, `digest`,
+   * `signer`, `incomplete`.
+   */
   rule: string;
   /** What is wrong. */
   message: string;
@@ -29,12 +34,69 @@ export interface TranscriptReport {
   records: number;
 }
 
-/** What the transcript is checked against: the plan's payload bytes and its target digest. */
+/** What the transcript is checked against. */
 export interface PlanFacts {
   /** The exact DSSE payload bytes of the plan. */
   payload: Uint8Array;
-  /** The target executable's sha256 from the plan. */
-  exeSha256: string;
+  /** The plan body those bytes carry. */
+  plan: LinuxLaunchPlan;
+  /** When given, `plan_verified.keyid` must be one of these. */
+  trustedKeyIds?: string[];
+}
+
+/** The stable refusal codes of DESIGN §5. */
+export const REFUSAL_CODES: readonly string[] = [
+  "plan_invalid",
+  "signature_invalid",
+  "plan_expired",
+  "arch_mismatch",
+  "unknown_primitive",
+  "kernel_unsupported",
+  "digest_mismatch",
+  "handle_unavailable",
+  "extra_args_forbidden",
+];
+
+const isInt = (x: unknown) => Number.isSafeInteger(x);
+const isStr = (x: unknown) => typeof x === "string";
+const isObj = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** Each event's own fields and what they must be; a failed check names the field. */
+const EVENT_FIELDS: Record<string, Record<string, (x: unknown) => boolean>> = {
+  launcher_started: { pid: isInt, uid: isInt, gid: isInt },
+  plan_verified: { planSha256: isStr, keyid: isStr },
+  handles_verified: { exe: isStr, exeSha256: isStr },
+  child_created: { pid: isInt },
+  phase_resolved: {
+    phase: (x) => isInt(x) && (x as number) >= 1 && (x as number) <= 5,
+    result: (x) => x === "applied" || x === "not_required" || x === "degraded",
+    details: isObj,
+  },
+  ready_to_exec: {},
+  exec_succeeded: {},
+  setup_refused: { reason: (x) => REFUSAL_CODES.includes(x as string), detail: isStr },
+  setup_faulted: { step: isStr, errno: isInt, detail: isStr },
+  child_exited: { rusage: isObj, durationNs: isInt },
+};
+
+/** Problems with one record's own fields (not its place in the chain). */
+function fieldProblems(record: TranscriptRecord): string[] {
+  const rules = EVENT_FIELDS[record.event];
+  if (!rules) return [`unknown event ${JSON.stringify(record.event)}`];
+  const found = Object.entries(rules).filter(([k, ok]) => !ok(record[k])).map(([k]) =>
+    `${record.event}.${k} is missing or malformed`
+  );
+  if (record.event === "phase_resolved" && record.name !== PHASES[(record.phase as number) - 1]) {
+    found.push(
+      `phase ${record.phase} is named ${JSON.stringify(record.name)}, expected ${
+        PHASES[(record.phase as number) - 1]
+      }`,
+    );
+  }
+  if (record.event === "child_exited" && isInt(record.code) === isInt(record.signal)) {
+    found.push("child_exited must carry exactly one of code and signal");
+  }
+  return found;
 }
 
 /**
@@ -61,6 +123,7 @@ const NEXT: Record<string, string[]> = {
 
 const TERMINAL = new Set(["setup_refused", "child_exited"]);
 const HEX64 = /^[0-9a-f]{64}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const LAUNCH_ID = /^[0-9a-f]{32}$/;
 
 function stateOf(record: TranscriptRecord): string {
@@ -97,6 +160,8 @@ export async function verifyTranscript(
   const report = (line: number, rule: string, message: string) =>
     problems.push({ line, rule, message });
   const planSha256 = await sha256Hex(plan.payload);
+  const { target, seccomp } = plan.plan;
+  let lastMono = -Infinity;
   const lines = splitTranscript(bytes);
   let state = "start";
   let launchId: string | undefined;
@@ -156,15 +221,38 @@ export async function verifyTranscript(
       );
     }
     if (
-      record.event === "handles_verified" &&
-      (typeof record.exeSha256 !== "string" || !HEX64.test(record.exeSha256) ||
-        record.exeSha256 !== plan.exeSha256)
+      record.event === "plan_verified" && plan.trustedKeyIds &&
+      !plan.trustedKeyIds.includes(String(record.keyid))
     ) {
       report(
         line,
-        "digest",
-        `exeSha256 ${record.exeSha256} is not the plan's target digest ${plan.exeSha256}`,
+        "signer",
+        `the plan was verified with ${record.keyid}, which is not a trusted key`,
       );
+    }
+    if (record.event === "handles_verified") {
+      if (!HEX64.test(String(record.exeSha256)) || record.exeSha256 !== target.sha256) {
+        report(
+          line,
+          "digest",
+          `exeSha256 ${record.exeSha256} is not the plan's target digest ${target.sha256}`,
+        );
+      }
+      if (record.exe !== target.exe) {
+        report(line, "digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
+      }
+    }
+    if (record.event === "phase_resolved" && record.phase === 4 && seccomp) {
+      const details = record.details as Record<string, unknown>;
+      const skipped = record.result === "degraded" && details.seccompSha256 === undefined &&
+        seccomp.enforce === "best_effort";
+      if (!skipped && details.seccompSha256 !== seccomp.sha256) {
+        report(
+          line,
+          "digest",
+          `seccompSha256 ${details.seccompSha256} is not the plan's filter digest ${seccomp.sha256}`,
+        );
+      }
     }
     outcome = outcomeOf(record) ?? outcome;
   }

@@ -33,14 +33,16 @@ Options:
       throw new UsageError("transcript verify takes one transcript file; see --help");
     }
     const trustPaths = listFlag(args.values, "trust");
+    const trusted = trustPaths.length > 0 ? await readTrustedKeys(trustPaths) : undefined;
     const plan = await readPlan(
       await Deno.readFile(stringFlag(args.values, "plan", true)!),
-      trustPaths.length > 0 ? await readTrustedKeys(trustPaths) : undefined,
+      trusted,
     );
     const file = args.positionals[0];
     const report = await verifyTranscript(await Deno.readFile(file), {
       payload: plan.payload,
-      exeSha256: plan.statement.predicate.target.sha256,
+      plan: plan.statement.predicate,
+      trustedKeyIds: trusted?.map((k) => k.keyid),
     });
     for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
     if (report.ok) {

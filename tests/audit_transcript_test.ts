@@ -1,0 +1,132 @@
+/**
+ * Transcripts as evidence: real transcripts of every kind of outcome verify, and every
+ * single-line edit, deletion, reorder and truncation of each is caught.
+ */
+import assert from "node:assert/strict";
+import { readPlan } from "../audit/verify_plan.ts";
+import { type PlanFacts, verifyTranscript } from "../audit/verify_transcript.ts";
+import { charter, compile, keygen, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+
+interface RealTranscript {
+  name: string;
+  bytes: Uint8Array;
+  facts: PlanFacts;
+  outcome: string;
+}
+
+/** Four real launches: success, refusal, setup fault, death by signal. */
+async function realTranscripts(dir: string): Promise<RealTranscript[]> {
+  const { key, pub } = await keygen(dir);
+  const other = await keygen(dir, "other");
+  const kinds: [string, string, string, string[], string][] = [
+    ["success", "exit 0", "/", [], "exited with code 0"],
+    ["signal", "kill -KILL $$", "/", [], "killed by signal 9"],
+    ["fault", "exit 0", "/nonexistent-dir", [], "exited with code 126"],
+    ["refusal", "exit 0", "/", ["--trust", other.pub], "refused: signature_invalid"],
+  ];
+  const out: RealTranscript[] = [];
+  for (const [name, script, cwd, trust, outcome] of kinds) {
+    Deno.mkdirSync(`${dir}/${name}`);
+    const plan = await compile(
+      writePolicy(`${dir}/${name}`, "p.yaml", shPolicy(script).replace("cwd: /", `cwd: ${cwd}`)),
+      key,
+      `${dir}/${name}`,
+    );
+    const t = `${dir}/${name}/t.jsonl`;
+    await charter([
+      "launch",
+      plan,
+      ...(trust.length ? trust : ["--trust", pub]),
+      "--transcript",
+      t,
+    ]);
+    const read = await readPlan(Deno.readFileSync(plan));
+    out.push({
+      name,
+      bytes: Deno.readFileSync(t),
+      facts: { payload: read.payload, plan: read.statement.predicate },
+      outcome,
+    });
+  }
+  return out;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const join = (lines: string[]) => enc.encode(lines.map((l) => l + "\n").join(""));
+
+Deno.test("real transcripts of every outcome verify; every single-line tampering is caught", async (t) => {
+  using dir = tempDir();
+  for (const real of await realTranscripts(String(dir))) {
+    const lines = dec.decode(real.bytes).split("\n").slice(0, -1);
+    await t.step(`${real.name}: the real transcript verifies`, async () => {
+      const report = await verifyTranscript(real.bytes, real.facts);
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.outcome, real.outcome);
+    });
+    await t.step(`${real.name}: every deletion, edit, swap and truncation is caught`, async () => {
+      const caught = async (bytes: Uint8Array, what: string) => {
+        const report = await verifyTranscript(bytes, real.facts);
+        assert.ok(!report.ok, `${real.name}: ${what} was not caught`);
+      };
+      for (let i = 0; i < lines.length; i++) {
+        await caught(join(lines.filter((_, j) => j !== i)), `deleting line ${i + 1}`);
+        // The chain protects a line through its successor's prev; the last line needs the seal.
+        if (i === lines.length - 1) continue;
+        // An edit that keeps the JSON valid: change one digit inside a value.
+        const edited = lines[i].replace(
+          /("time":"\d{4}-\d\d-\d)(\d)/,
+          (_, a, d) => a + ((Number(d) + 1) % 10),
+        );
+        assert.notEqual(edited, lines[i]);
+        await caught(join(lines.map((l, j) => (j === i ? edited : l))), `editing line ${i + 1}`);
+        if (i + 1 < lines.length) {
+          const swapped = [...lines];
+          [swapped[i], swapped[i + 1]] = [swapped[i + 1], swapped[i]];
+          await caught(join(swapped), `swapping lines ${i + 1} and ${i + 2}`);
+        }
+        if (i > 0) await caught(join(lines.slice(0, i)), `truncating after line ${i}`);
+        await caught(enc.encode(dec.decode(join(lines)).slice(0, -1)), "removing the final LF");
+      }
+    });
+  }
+});
+
+Deno.test("a record with a duplicate key is rejected even when the chain is recomputed", async () => {
+  using dir = tempDir();
+  const [real] = await realTranscripts(String(dir));
+  const lines = dec.decode(real.bytes).split("\n").slice(0, -1);
+  // Re-chain the whole transcript after the edit, as a forger without the plan key could.
+  const forged: string[] = [];
+  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
+  for (const [i, line] of lines.entries()) {
+    let l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`);
+    if (i === 3) l = l.replace(/^\{/, '{"pid":1,');
+    forged.push(l);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(l)));
+    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  const report = await verifyTranscript(join(forged), real.facts);
+  const json = report.problems.filter((p) => p.rule === "json");
+  assert.deepEqual(json.map((p) => p.line), [4]);
+  assert.match(json[0].message, /duplicate key "pid"/);
+});
+
+Deno.test("a changed exe digest is caught even when the chain is recomputed", async () => {
+  using dir = tempDir();
+  const [real] = await realTranscripts(String(dir));
+  const lines = dec.decode(real.bytes).split("\n").slice(0, -1);
+  const forged: string[] = [];
+  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
+  for (const line of lines) {
+    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`).replace(
+      /"exeSha256":"[0-9a-f]{64}"/,
+      `"exeSha256":"${"0".repeat(64)}"`,
+    );
+    forged.push(l);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(l)));
+    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  const report = await verifyTranscript(join(forged), real.facts);
+  assert.deepEqual(report.problems.map((p) => p.rule), ["digest"]);
+});
