@@ -6,7 +6,9 @@
 import { EnvelopeError, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
-import { PLAN_PREDICATE_TYPE, type PlanStatement, STATEMENT_TYPE } from "../compiler/plan.ts";
+import * as v from "valibot";
+import type { PlanStatement } from "../compiler/plan.ts";
+import { PlanStatementSchema } from "../compiler/plan_schema.ts";
 
 /** A plan whose envelope was read, and verified when keys were given. */
 export interface ReadPlan {
@@ -46,23 +48,27 @@ export async function readPlan(
       throw new EnvelopeError("plan_invalid", "The envelope's payload is not canonical base64");
     }
   }
-  let statement: PlanStatement;
+  let parsed: unknown;
   try {
-    statement = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
   } catch {
     throw new EnvelopeError("plan_invalid", "The plan payload is not JSON");
   }
-  if (statement?._type !== STATEMENT_TYPE || statement.predicateType !== PLAN_PREDICATE_TYPE) {
+  const shape = v.safeParse(PlanStatementSchema, parsed);
+  if (!shape.success) {
+    const issue = shape.issues[0];
+    const path = (issue.path ?? []).map((p) => p.key).join(".");
     throw new EnvelopeError(
       "plan_invalid",
-      `The payload is not an in-toto Statement of ${PLAN_PREDICATE_TYPE}`,
+      `The payload is not a LinuxLaunchPlan v1 statement: ${path || "(root)"}: ${issue.message}`,
     );
   }
-  const exe = statement.predicate?.target;
-  if (statement.subject?.[0]?.digest?.sha256 !== exe?.sha256) {
+  const statement: PlanStatement = shape.output;
+  const exe = statement.predicate.target;
+  if (statement.subject[0].digest.sha256 !== exe.sha256 || statement.subject[0].name !== exe.exe) {
     throw new EnvelopeError(
       "plan_invalid",
-      "The statement's subject digest differs from the plan's target digest",
+      "The statement's subject differs from the plan's target",
     );
   }
   const notAfter = statement.predicate.notAfter;

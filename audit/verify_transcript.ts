@@ -7,6 +7,7 @@
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { PHASES } from "../compiler/plan.ts";
 import { sha256Hex } from "../crypto/digest.ts";
+import { recordProblems } from "./transcript_schema.ts";
 import { splitTranscript, type TranscriptRecord } from "./transcript_record.ts";
 
 /** A rule a transcript broke, on a given line. */
@@ -44,57 +45,16 @@ export interface PlanFacts {
   trustedKeyIds?: string[];
 }
 
-/** The stable refusal codes of DESIGN §5. */
-export const REFUSAL_CODES: readonly string[] = [
-  "plan_invalid",
-  "signature_invalid",
-  "plan_expired",
-  "arch_mismatch",
-  "unknown_primitive",
-  "kernel_unsupported",
-  "digest_mismatch",
-  "handle_unavailable",
-  "extra_args_forbidden",
-];
-
-const isInt = (x: unknown) => Number.isSafeInteger(x);
-const isStr = (x: unknown) => typeof x === "string";
-const isObj = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
-
-/** Each event's own fields and what they must be; a failed check names the field. */
-const EVENT_FIELDS: Record<string, Record<string, (x: unknown) => boolean>> = {
-  launcher_started: { pid: isInt, uid: isInt, gid: isInt },
-  plan_verified: { planSha256: isStr, keyid: isStr },
-  handles_verified: { exe: isStr, exeSha256: isStr },
-  child_created: { pid: isInt },
-  phase_resolved: {
-    phase: (x) => isInt(x) && (x as number) >= 1 && (x as number) <= 5,
-    result: (x) => x === "applied" || x === "not_required" || x === "degraded",
-    details: isObj,
-  },
-  ready_to_exec: {},
-  exec_succeeded: {},
-  setup_refused: { reason: (x) => REFUSAL_CODES.includes(x as string), detail: isStr },
-  setup_faulted: { step: isStr, errno: isInt, detail: isStr },
-  child_exited: { rusage: isObj, durationNs: isInt },
-};
-
 /** Problems with one record's own fields (not its place in the chain). */
 function fieldProblems(record: TranscriptRecord): string[] {
-  const rules = EVENT_FIELDS[record.event];
-  if (!rules) return [`unknown event ${JSON.stringify(record.event)}`];
-  const found = Object.entries(rules).filter(([k, ok]) => !ok(record[k])).map(([k]) =>
-    `${record.event}.${k} is missing or malformed`
-  );
-  if (record.event === "phase_resolved" && record.name !== PHASES[(record.phase as number) - 1]) {
+  const found = recordProblems(record);
+  const phase = record.phase as number;
+  if (
+    record.event === "phase_resolved" && found.length === 0 && record.name !== PHASES[phase - 1]
+  ) {
     found.push(
-      `phase ${record.phase} is named ${JSON.stringify(record.name)}, expected ${
-        PHASES[(record.phase as number) - 1]
-      }`,
+      `phase ${phase} is named ${JSON.stringify(record.name)}, expected ${PHASES[phase - 1]}`,
     );
-  }
-  if (record.event === "child_exited" && isInt(record.code) === isInt(record.signal)) {
-    found.push("child_exited must carry exactly one of code and signal");
   }
   return found;
 }
@@ -123,7 +83,6 @@ const NEXT: Record<string, string[]> = {
 
 const TERMINAL = new Set(["setup_refused", "child_exited"]);
 const HEX64 = /^[0-9a-f]{64}$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const LAUNCH_ID = /^[0-9a-f]{32}$/;
 
 function stateOf(record: TranscriptRecord): string {
@@ -175,12 +134,9 @@ export async function verifyTranscript(
       report(line, "json", `the line is ${record.error}`);
       continue;
     }
-    if (
-      record.v !== 1 || typeof record.event !== "string" || typeof record.time !== "string" ||
-      !Number.isInteger(record.monoNs)
-    ) {
-      report(line, "fields", "the record lacks v: 1, event, time or monoNs");
-    }
+    for (const message of fieldProblems(record)) report(line, "fields", message);
+    if ((record.monoNs as number) < lastMono) report(line, "time", "monoNs went backwards");
+    lastMono = record.monoNs as number;
     if (record.prev !== expectedPrev) {
       report(
         line,

@@ -1,35 +1,39 @@
 /**
- * `charter schema`: write the generated JSON Schema of the policy language.
+ * `charter schema`: write the generated JSON Schemas (policy, plan, transcript record).
  *
  * @module
  */
-import { policyJsonSchema } from "../policy/json_schema.ts";
+import { generatedSchemas } from "../audit/json_schemas.ts";
 import { parseCommand, stringFlag } from "./args.ts";
 import type { Command } from "./command.ts";
 
-/** Where the schema is committed. */
-export const POLICY_SCHEMA_PATH: URL = new URL("../schema/policy.schema.json", import.meta.url);
+/** Where the schemas are committed. */
+export const SCHEMA_DIR: URL = new URL("../schema/", import.meta.url);
 
 /** The schema command. */
 export const schemaCommand: Command = {
   name: "schema",
-  summary: "write schema/policy.schema.json (draft-07, for editors)",
-  help: `Usage: charter schema [-o FILE]
+  summary: "write schema/*.schema.json (policy, plan, transcript record; draft-07)",
+  help: `Usage: charter schema [-o DIR]
 
-Writes the JSON Schema of the policy language (default: schema/policy.schema.json in
-this repository). Point yaml-language-server at it with a first line of
+Writes policy.schema.json, plan.schema.json and transcript-record.schema.json (draft-07)
+into DIR (default: schema/ in this repository). Point yaml-language-server at the policy
+schema with a first line of
 # yaml-language-server: $schema=../schema/policy.schema.json
 
 Options:
-  -o, --out FILE   where to write ("-" for stdout)
+  -o, --out DIR    where to write
   -h, --help       show this help`,
   async run(argv) {
     const args = parseCommand(argv, { out: { type: "string", short: "o" } });
     if (args.help) return console.log(this.help), 0;
-    const text = JSON.stringify(policyJsonSchema(), null, 2) + "\n";
     const out = stringFlag(args.values, "out");
-    if (out === "-") console.log(text.trimEnd());
-    else await Deno.writeTextFile(out ?? POLICY_SCHEMA_PATH, text);
+    const dir = out
+      ? new URL(`file://${out.startsWith("/") ? out : `${Deno.cwd()}/${out}`}/`)
+      : SCHEMA_DIR;
+    for (const [name, schema] of Object.entries(generatedSchemas())) {
+      await Deno.writeTextFile(new URL(name, dir), JSON.stringify(schema, null, 2) + "\n");
+    }
     return 0;
   },
 };

@@ -1,0 +1,48 @@
+/**
+ * Generated JSON Schemas (draft-07) of everything charter writes for other tools: policies,
+ * plan statements and transcript records. `charter schema` writes them to `schema/`.
+ *
+ * @module
+ */
+import { toJsonSchema } from "@valibot/to-json-schema";
+import type * as v from "valibot";
+import { PlanStatementSchema } from "../compiler/plan_schema.ts";
+import { PolicySchema } from "../policy/schema.ts";
+import { TranscriptRecordSchema } from "./transcript_schema.ts";
+
+function draft07(schema: v.GenericSchema, name: string, title: string): Record<string, unknown> {
+  const body = toJsonSchema(schema, { errorMode: "ignore" }) as Record<string, unknown>;
+  delete body.$schema;
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: `https://charter.dev/schema/${name}`,
+    title,
+    ...body,
+  };
+}
+
+/**
+ * Every generated schema by its file name under `schema/`.
+ *
+ * @example
+ * ```ts
+ * import { generatedSchemas } from "./json_schemas.ts";
+ * console.log(Object.keys(generatedSchemas()));
+ * // ["policy.schema.json", "plan.schema.json", "transcript-record.schema.json"]
+ * ```
+ */
+export function generatedSchemas(): Record<string, Record<string, unknown>> {
+  return {
+    "policy.schema.json": draft07(PolicySchema, "policy.schema.json", "charter policy (v1)"),
+    "plan.schema.json": draft07(
+      PlanStatementSchema,
+      "plan.schema.json",
+      "charter LinuxLaunchPlan v1 in-toto Statement",
+    ),
+    "transcript-record.schema.json": draft07(
+      TranscriptRecordSchema,
+      "transcript-record.schema.json",
+      "charter transcript record (v1)",
+    ),
+  };
+}

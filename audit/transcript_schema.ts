@@ -1,0 +1,85 @@
+/**
+ * The transcript record format (DESIGN §7) as a valibot schema: the verifier checks every
+ * record with it, and `schema/transcript-record.schema.json` is generated from it.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { REFUSAL_CODES } from "./refusal_codes.ts";
+
+const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"));
+const Int = v.pipe(v.number(), v.safeInteger());
+const NonNegative = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+
+/** Fields every record carries. */
+const base = {
+  v: v.literal(1),
+  launchId: v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, "expected 128-bit lowercase hex")),
+  seq: NonNegative,
+  time: v.pipe(
+    v.string(),
+    v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, "expected RFC 3339 UTC"),
+  ),
+  monoNs: NonNegative,
+  prev: Hex64,
+};
+
+const record = <E extends string, F extends v.ObjectEntries>(event: E, fields: F) =>
+  v.strictObject({ ...base, event: v.literal(event), ...fields });
+
+/** One transcript record, any event. */
+export const TranscriptRecordSchema = v.variant("event", [
+  record("launcher_started", {
+    pid: NonNegative,
+    uid: NonNegative,
+    gid: NonNegative,
+    shim: v.strictObject({ name: v.string(), version: v.string() }),
+  }),
+  record("plan_verified", { planSha256: Hex64, keyid: v.string() }),
+  record("handles_verified", { exe: v.string(), exeSha256: Hex64 }),
+  record("child_created", { pid: NonNegative }),
+  record("phase_resolved", {
+    phase: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5)),
+    name: v.picklist(["identity", "visibility", "scrub", "confine", "exec"]),
+    result: v.picklist(["applied", "not_required", "degraded"]),
+    details: v.record(v.string(), v.unknown()),
+  }),
+  record("ready_to_exec", {}),
+  record("exec_succeeded", {}),
+  record("setup_refused", { reason: v.picklist(REFUSAL_CODES), detail: v.string() }),
+  record("setup_faulted", { step: v.string(), errno: Int, detail: v.string() }),
+  v.pipe(
+    record("child_exited", {
+      code: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
+      signal: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
+      rusage: v.strictObject({
+        userUs: NonNegative,
+        systemUs: NonNegative,
+        maxRssKiB: NonNegative,
+      }),
+      durationNs: NonNegative,
+    }),
+    v.check(
+      (r) => (r.code === undefined) !== (r.signal === undefined),
+      "child_exited carries exactly one of code and signal",
+    ),
+  ),
+]);
+
+/**
+ * Checks one parsed record against the format; returns what is wrong, or nothing.
+ *
+ * @example
+ * ```ts
+ * import { recordProblems } from "./transcript_schema.ts";
+ * console.log(recordProblems({ v: 1, event: "ready_to_exec" }).length > 0); // true
+ * ```
+ */
+export function recordProblems(value: unknown): string[] {
+  const result = v.safeParse(TranscriptRecordSchema, value, { abortEarly: false });
+  if (result.success) return [];
+  return result.issues.map((issue) => {
+    const path = (issue.path ?? []).map((p) => p.key).join(".");
+    return `${path ? path + ": " : ""}${issue.message}`;
+  });
+}
