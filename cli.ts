@@ -12,7 +12,7 @@ import { keygenCommand } from "./cli/keygen.ts";
 import { launchCommand } from "./cli/launch.ts";
 import { probeCommand } from "./cli/probe.ts";
 import { schemaCommand } from "./cli/schema.ts";
-import { transcriptVerifyCommand } from "./cli/transcript.ts";
+import { transcriptExportCommand, transcriptVerifyCommand } from "./cli/transcript.ts";
 import { verifyCommand } from "./cli/verify.ts";
 import { UsageError } from "./cli/args.ts";
 import { EnvelopeError } from "./crypto/dsse.ts";
@@ -29,6 +29,7 @@ const COMMANDS: Command[] = [
   diffCommand,
   keygenCommand,
   transcriptVerifyCommand,
+  transcriptExportCommand,
   probeCommand,
   schemaCommand,
 ];

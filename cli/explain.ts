@@ -24,6 +24,29 @@ export function provenanceOf(grant: Grant, provenance: ProvenanceMap | undefined
   return keys.flatMap((k) => provenance.get(k) ?? []);
 }
 
+/** A grant with the policy locations it came from. */
+export type LocatedGrant = Grant & { from: Provenance[] };
+
+/**
+ * Prints grants grouped by mechanism, each with where it came from when known.
+ *
+ * @example
+ * ```ts ignore
+ * import { printGrants } from "./explain.ts";
+ * printGrants(grantsOf(plan).map((g) => ({ ...g, from: [] })));
+ * ```
+ */
+export function printGrants(grants: LocatedGrant[]): void {
+  let mechanism = "";
+  for (const g of grants) {
+    if (g.mechanism !== mechanism) {
+      console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
+    }
+    const from = g.from.map((p) => `${p.file}:${p.line}:${p.col}`).join(", ");
+    console.log(`  ${g.text}${from ? `    <- ${from}` : ""}`);
+  }
+}
+
 /** The explain command. */
 export const explainCommand: Command = {
   name: "explain",
@@ -56,14 +79,7 @@ Options:
       console.log(JSON.stringify({ grants, kernel }, null, 2));
       return 0;
     }
-    let mechanism = "";
-    for (const g of grants) {
-      if (g.mechanism !== mechanism) {
-        console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
-      }
-      const from = g.from.map((p) => `${p.file}:${p.line}:${p.col}`).join(", ");
-      console.log(`  ${g.text}${from ? `    <- ${from}` : ""}`);
-    }
+    printGrants(grants);
     console.log(
       kernel
         ? `\nkernel\n  ${

@@ -7,7 +7,9 @@ import { readPlan } from "../audit/verify_plan.ts";
 import { verifyTranscript } from "../audit/verify_transcript.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, printError } from "./command.ts";
+import { OCSF_VERSION, toOcsf } from "../audit/ocsf.ts";
+import { splitTranscript, type TranscriptRecord } from "../audit/transcript_record.ts";
 
 /** The transcript verify command. */
 export const transcriptVerifyCommand: Command = {
@@ -52,5 +54,53 @@ Options:
       console.log(`${file}: ok, ${report.records} records, ${report.outcome}; plan ${signed}`);
     }
     return report.ok ? 0 : 1;
+  },
+};
+
+/** The transcript export command. */
+export const transcriptExportCommand: Command = {
+  name: "transcript export",
+  summary: "export a transcript as OCSF Process Activity events",
+  help: `Usage: charter transcript export --format ocsf TRANSCRIPT.jsonl [--plan plan.dsse.json]
+
+Writes one OCSF ${OCSF_VERSION} Process Activity event (class_uid 1007) per line: Launch
+(100701) for child_created and exec_succeeded, Launch with status Failure for refusals
+(disposition Blocked) and setup faults, Terminate (100702) with the exit code for
+child_exited. metadata.correlation_uid is the launchId, metadata.sequence the seq. With
+--plan, events also carry the command line. Export does not verify: run
+"transcript verify" for that.
+
+Options:
+  --format ocsf   the output format (required; ocsf is the only one)
+  --plan FILE     the launched plan, for the command line
+  -h, --help      show this help`,
+  async run(argv) {
+    const args = parseCommand(argv, { format: { type: "string" }, plan: { type: "string" } });
+    if (args.help) return console.log(this.help), 0;
+    if (stringFlag(args.values, "format", true) !== "ocsf") {
+      throw new UsageError("--format must be ocsf");
+    }
+    if (args.positionals.length !== 1) {
+      throw new UsageError("transcript export takes one transcript file; see --help");
+    }
+    const file = args.positionals[0];
+    const lines = splitTranscript(await Deno.readFile(file));
+    const broken = lines.find((l) => "error" in l.record);
+    if (broken) {
+      printError(
+        `${file}:${broken.line}: the line is ${
+          (broken.record as { error: string }).error
+        }; nothing exported`,
+      );
+      return 1;
+    }
+    const planPath = stringFlag(args.values, "plan");
+    const plan = planPath
+      ? (await readPlan(await Deno.readFile(planPath))).statement.predicate
+      : undefined;
+    for (const event of toOcsf(lines.map((l) => l.record as TranscriptRecord), plan)) {
+      console.log(JSON.stringify(event));
+    }
+    return 0;
   },
 };

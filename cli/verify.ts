@@ -4,7 +4,9 @@
  * @module
  */
 import { readPlan } from "../audit/verify_plan.ts";
+import { grantsOf } from "../audit/grants.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
+import { printGrants } from "./explain.ts";
 import { listFlag, parseCommand, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
 
@@ -34,22 +36,17 @@ Options:
     );
     const p = plan.statement.predicate;
     console.log(`plan ok: signed by ${plan.verifiedBy?.keyid}`);
-    console.log(`target: ${p.target.exe} sha256:${p.target.sha256}`);
-    console.log(
-      `argv: ${JSON.stringify(p.target.argv)}${p.target.extraArgs ? " + extra args" : ""}`,
-    );
-    console.log(`cwd: ${p.target.cwd}`);
-    console.log(
-      `env set: ${Object.keys(p.env.set).join(", ") || "(none)"}; passed: ${
-        p.env.pass.join(", ") || "(none)"
-      }`,
-    );
-    console.log(`schedule: ${p.schedule.map((s) => s.id).join(", ")}`);
     console.log(
       `compiled on ${p.compiledOn} by ${p.compiler.name} ${p.compiler.version}${
         p.notAfter ? `; not after ${p.notAfter}` : ""
       }`,
     );
+    console.log(
+      `policy files: ${
+        p.resolvedDependencies.map((d) => `${d.name} (sha256 ${d.digest.sha256})`).join(", ")
+      }\n`,
+    );
+    printGrants(grantsOf(p).map((g) => ({ ...g, from: [] })));
     return 0;
   },
 };
