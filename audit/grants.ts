@@ -5,7 +5,17 @@
  *
  * @module
  */
-import type { LinuxLaunchPlan } from "../compiler/plan.ts";
+import type { LinuxLaunchPlan, SeccompPlan } from "../compiler/plan.ts";
+import {
+  auditArch,
+  createFilterRunner,
+  decodeProgram,
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_LOG,
+  syscallTable,
+} from "../compiler/seccomp/mod.ts";
+import { fromBase64 } from "../crypto/digest.ts";
 
 /** The mechanisms grants are grouped by. */
 export type Mechanism =
@@ -35,6 +45,8 @@ export interface Grant {
   source?: string;
   /** True for a confinement (namespace, limit, scope…): losing it adds authority. */
   restricts?: true;
+  /** True for a fact that neither grants nor restricts (a program's digest). */
+  info?: true;
 }
 
 /**
@@ -191,13 +203,21 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     add("capabilities", "*", "the launcher's capabilities are not reduced");
   }
   if (plan.seccomp) {
-    restrict(
-      "syscalls",
-      "filter",
-      `seccomp filter, ${plan.seccomp.instructions} instructions (${plan.seccomp.enforce})`,
-      "syscalls",
-    );
-  } else add("syscalls", "*", "every syscall (no seccomp filter)");
+    const { instructions, enforce, sha256 } = plan.seccomp;
+    restrict("syscalls", "filter", `seccomp filter (${enforce})`, "syscalls");
+    grants.push({
+      mechanism: "syscalls",
+      key: "syscalls:program",
+      text: `program of ${instructions} instructions, sha256 ${sha256}`,
+      info: true,
+    });
+    for (const [name, how] of syscallsLetThrough(plan.seccomp, plan.arch)) {
+      const text = how === "always" ? name : `${name} (for some arguments)`;
+      add("syscalls", name, text, `syscalls.allow[${JSON.stringify(name)}]`);
+    }
+  } else {
+    add("syscalls", "*", "every syscall (no seccomp filter)");
+  }
   return grants;
 }
 
@@ -207,6 +227,8 @@ export interface GrantsDiff {
   added: Grant[];
   /** Authority the second plan takes away: dropped grants, and new restrictions. */
   removed: Grant[];
+  /** Facts that changed without granting or restricting by themselves, as in the second plan. */
+  changed: Grant[];
 }
 
 /**
@@ -226,8 +248,36 @@ export function diffGrants(before: Grant[], after: Grant[]): GrantsDiff {
   const b = new Set(after.map(id));
   const onlyAfter = after.filter((g) => !a.has(id(g)));
   const onlyBefore = before.filter((g) => !b.has(id(g)));
+  const grant = (g: Grant) => !g.info && !g.restricts;
   return {
-    added: [...onlyAfter.filter((g) => !g.restricts), ...onlyBefore.filter((g) => g.restricts)],
-    removed: [...onlyBefore.filter((g) => !g.restricts), ...onlyAfter.filter((g) => g.restricts)],
+    added: [...onlyAfter.filter(grant), ...onlyBefore.filter((g) => g.restricts)],
+    removed: [...onlyBefore.filter(grant), ...onlyAfter.filter((g) => g.restricts)],
+    changed: onlyAfter.filter((g) => g.info),
   };
+}
+
+/**
+ * Which syscalls a filter lets run (allow or log), found by running the program in the
+ * interpreter: with all arguments zero and all ones, so argument rules show up as
+ * "for some arguments". Names are in syscall-number order.
+ */
+function syscallsLetThrough(
+  seccomp: SeccompPlan,
+  arch: LinuxLaunchPlan["arch"],
+): [string, "always" | "some"][] {
+  const run = createFilterRunner(decodeProgram(fromBase64(seccomp.bpfB64)));
+  const archValue = auditArch(arch);
+  const passes = (nr: number, arg: bigint) => {
+    const action =
+      (run({ nr, arch: archValue, args: Array(6).fill(arg) }).ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+    return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
+  };
+  const out: [string, "always" | "some"][] = [];
+  for (const [name, nr] of [...syscallTable(arch)].sort((a, b) => a[1] - b[1])) {
+    const zero = passes(nr, 0n);
+    const ones = passes(nr, 0xffffffffffffffffn);
+    if (zero && ones) out.push([name, "always"]);
+    else if (zero || ones) out.push([name, "some"]);
+  }
+  return out;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Diagnostic, formatDiagnostic, PolicyError } from "../policy/diagnostic.ts";
+import { lowerSeccomp } from "../compiler/lower_seccomp.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -30,7 +31,8 @@ Options:
     const problems: Diagnostic[] = [];
     for (const file of args.positionals) {
       try {
-        await loadPolicy(file);
+        // Syscall, group, errno and constant names are resolved by the seccomp compiler.
+        await lowerSeccomp(await loadPolicy(file), Deno.build.arch);
       } catch (e) {
         if (!(e instanceof PolicyError)) throw e;
         problems.push(...e.diagnostics);

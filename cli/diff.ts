@@ -38,6 +38,7 @@ Options:
       for (const g of diff.removed) {
         console.log(`- ${g.mechanism}: ${g.restricts ? "now " : ""}${g.text}`);
       }
+      for (const g of diff.changed) console.log(`~ ${g.mechanism}: ${g.text}`);
       if (diff.added.length === 0 && diff.removed.length === 0) {
         console.log("no difference in authority");
       }

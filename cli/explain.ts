@@ -5,6 +5,8 @@
  * @module
  */
 import { type Grant, grantsOf } from "../audit/grants.ts";
+import { disassemble } from "../compiler/seccomp/mod.ts";
+import { fromBase64 } from "../crypto/digest.ts";
 import { Shim } from "../ffi/shim.ts";
 import type { Provenance, ProvenanceMap } from "../policy/merge.ts";
 import { parseCommand, UsageError } from "./args.ts";
@@ -38,12 +40,23 @@ export type LocatedGrant = Grant & { from: Provenance[] };
  */
 export function printGrants(grants: LocatedGrant[]): void {
   let mechanism = "";
-  for (const g of grants) {
+  // Hundreds of allowed syscalls read better as one wrapped list.
+  const syscalls = grants.filter((g) =>
+    g.mechanism === "syscalls" && !g.restricts && !g.info && g.key !== "syscalls:*"
+  );
+  for (const g of grants.filter((g) => !syscalls.includes(g))) {
     if (g.mechanism !== mechanism) {
       console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
     }
     const from = g.from.map((p) => `${p.file}:${p.line}:${p.col}`).join(", ");
     console.log(`  ${g.text}${from ? `    <- ${from}` : ""}`);
+    if (g.key === "syscalls:filter" && syscalls.length > 0) {
+      console.log(`  ${syscalls.length} syscalls may run:`);
+      const words = syscalls.map((x) => x.text);
+      for (let i = 0; i < words.length; i += 6) {
+        console.log(`    ${words.slice(i, i + 6).join(", ")}`);
+      }
+    }
   }
 }
 
@@ -75,11 +88,21 @@ Options:
     } catch {
       kernel = null;
     }
+    const listing = plan.seccomp
+      ? disassemble(fromBase64(plan.seccomp.bpfB64), { arch: plan.arch })
+      : undefined;
     if (args.values.json) {
-      console.log(JSON.stringify({ grants, kernel }, null, 2));
+      console.log(JSON.stringify({ grants, kernel, seccompListing: listing ?? null }, null, 2));
       return 0;
     }
     printGrants(grants);
+    if (listing) {
+      console.log(
+        `\nseccomp program (${plan.seccomp!.instructions} instructions, sha256 ${
+          plan.seccomp!.sha256
+        })\n${listing}`,
+      );
+    }
     console.log(
       kernel
         ? `\nkernel\n  ${

@@ -16,6 +16,7 @@ import {
   type PlanStatement,
   STATEMENT_TYPE,
 } from "./plan.ts";
+import { lowerSeccomp } from "./lower_seccomp.ts";
 import { resolveTarget } from "./target.ts";
 
 /** The compiler's name and version, recorded in every plan. */
@@ -93,9 +94,12 @@ export async function buildStatement(
   const { policy, files, source } = loaded;
   const target = await resolveTarget(policy.target.exe, source);
   const exeName = target.exe.slice(target.exe.lastIndexOf("/") + 1);
+  const arch = Deno.build.arch;
+  // TODO(seccomp default): the baseline filter applies to every policy once the shim installs filters.
+  const seccomp = policy.syscalls !== undefined ? await lowerSeccomp(loaded, arch) : undefined;
   const plan: LinuxLaunchPlan = {
     planVersion: 1,
-    arch: Deno.build.arch,
+    arch,
     target: {
       exe: target.exe,
       sha256: target.sha256,
@@ -104,8 +108,9 @@ export async function buildStatement(
       extraArgs: policy.target.extra_args ?? false,
     },
     env: { set: policy.env?.set ?? {}, pass: [...new Set(policy.env?.pass ?? [])].sort() },
-    schedule: lowerSchedule(policy),
+    schedule: lowerSchedule(policy, { seccomp: seccomp !== undefined }),
     ...(usesLandlock(policy) ? { landlock: lowerLandlock(policy, target.execChain) } : {}),
+    ...(seccomp ? { seccomp } : {}),
     resolvedDependencies: await Promise.all(files.map(async (f) => ({
       name: dependencyName(f.path, files[0].path),
       digest: { sha256: await sha256Hex(f.bytes) },

@@ -163,7 +163,7 @@ export function lowerLandlock(policy: Policy, implied: ImpliedExec[]): LandlockP
  * console.log(schedule.at(-1)?.id); // "linux.exec.execveat.v1"
  * ```
  */
-export function lowerSchedule(policy: Policy): Primitive[] {
+export function lowerSchedule(policy: Policy, sections: { seccomp?: boolean } = {}): Primitive[] {
   const schedule: Primitive[] = [];
   const namespaces = enforcementOf(policy, "namespaces");
   if (policy.user?.namespace && namespaces !== "off") {
@@ -237,6 +237,8 @@ export function lowerSchedule(policy: Policy): Primitive[] {
   }
   schedule.push({ id: "linux.scrub.no_new_privs.v1", phase: 3 });
   if (usesLandlock(policy)) schedule.push({ id: "linux.confine.landlock.v1", phase: 4 });
+  // Seccomp is always the last step before exec: nothing after it needs a syscall it denies.
+  if (sections.seccomp) schedule.push({ id: "linux.confine.seccomp.v1", phase: 4 });
   schedule.push({ id: "linux.exec.execveat.v1", phase: 5 });
   return schedule;
 }

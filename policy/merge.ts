@@ -88,5 +88,6 @@ export function mergeLayer(
 
 /** `{ errno: … }` actions are values, not maps to merge key by key. */
 function isActionObject(path: (string | number)[]): boolean {
-  return path.length === 2 && path[0] === "syscalls" && path[1] === "default";
+  return path.length === 2 && path[0] === "syscalls" &&
+    (path[1] === "default" || path[1] === "deny_action");
 }

@@ -204,6 +204,7 @@ export const PolicySchema = v.strictObject({
   ),
   syscalls: v.optional(v.strictObject({
     default: v.optional(SyscallAction),
+    deny_action: v.optional(SyscallAction),
     allow: v.optional(v.array(v.string())),
     deny: v.optional(v.array(v.string())),
     rules: v.optional(v.array(SyscallRule)),

@@ -88,7 +88,10 @@ export interface PolicyCommon {
   scope?: { signals?: boolean; abstract_unix?: boolean };
   /** The seccomp filter. */
   syscalls?: {
+    /** What syscalls neither allowed nor denied get (default `{ errno: EPERM }`). */
     default?: SyscallAction;
+    /** What denied syscalls get (default: `default`, or EPERM when that lets them run). */
+    deny_action?: SyscallAction;
     allow?: string[];
     deny?: string[];
     rules?: SyscallRule[];

@@ -74,7 +74,27 @@ build_shim() {
   cargo build --quiet --release "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
 }
 
+# What the test suite needs besides Deno and the shim: peers it compares against
+# (libseccomp's resolver and Python bindings), jq and openssl for the auditor docs, and
+# setpriv for the unprivileged tests.
+install_test_tools() {
+  local missing=()
+  command -v scmp_sys_resolver >/dev/null 2>&1 || missing+=(seccomp)
+  /usr/bin/python3 -c 'import seccomp' >/dev/null 2>&1 || missing+=(python3-seccomp)
+  command -v jq >/dev/null 2>&1 || missing+=(jq)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing test tools from Debian: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+}
+
 mkdir -p "$root/.tools"
 install_deno
 build_shim
+if [ "${1:-}" = "--test" ]; then install_test_tools; fi
 command -v deno 2>/dev/null || echo "$root/.tools/bin/deno"

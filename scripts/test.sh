@@ -4,7 +4,7 @@
 # suites; exits non-zero if anything failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-deno=$("$root/scripts/bootstrap.sh") || { echo "0 passed, 1 failed"; exit 1; }
+deno=$("$root/scripts/bootstrap.sh" --test) || { echo "0 passed, 1 failed"; exit 1; }
 mapfile -t cargo_flags < "$root/.tools/cargo-flags"
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT

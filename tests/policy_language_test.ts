@@ -125,3 +125,32 @@ Deno.test("every example policy carries the schema comment or is TypeScript", ()
     assert.equal(first, "# yaml-language-server: $schema=../schema/policy.schema.json", e.name);
   }
 });
+
+Deno.test("diff names newly allowed syscalls; check resolves syscall names with hints", async () => {
+  using dir = tempDir();
+  const base =
+    'version: 1\nname: s\ntarget: { exe: /bin/true }\nsyscalls:\n  default: { errno: EPERM }\n  allow: ["@system-service"]\n';
+  const a = writePolicy(String(dir), "a.yaml", base);
+  const b = writePolicy(
+    String(dir),
+    "b.yaml",
+    base.replace('"@system-service"]', '"@system-service", ptrace]'),
+  );
+  const r = await charter(["diff", a, b]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stdout.split("\n").includes("+ syscalls: ptrace"), r.stdout);
+  const back = await charter(["diff", b, a]);
+  assert.equal(back.code, 0, "removing ptrace grants nothing new");
+  assert.ok(back.stdout.split("\n").includes("- syscalls: ptrace"), back.stdout);
+  const typo = writePolicy(
+    String(dir),
+    "t.yaml",
+    base.replace('"@system-service"]', '"@system-service", ptrce]'),
+  );
+  const c = await charter(["check", typo]);
+  assert.equal(c.code, 1);
+  assert.match(
+    c.stderr,
+    new RegExp(`^${typo}:6:30: syscalls\\.allow\\.1: .*ptrce.*\\n  hint: did you mean "ptrace"\\?`),
+  );
+});

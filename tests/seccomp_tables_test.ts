@@ -33,7 +33,11 @@ Deno.test("the generated tables match scripts/syscall-sources", () => {
 
 /** Runs scmp_sys_resolver for every query in one shell; returns query → answer. */
 async function resolveAll(arch: SeccompArch, queries: string[]): Promise<Map<string, string>> {
-  const script = 'for q in "$@"; do printf "%s\\t%s\\n" "$q" "$(scmp_sys_resolver -a "$ARCH" "$q")"; done';
+  const script = [
+    "command -v scmp_sys_resolver >/dev/null ||",
+    '  { echo "scmp_sys_resolver not found: install the Debian package seccomp" >&2; exit 3; }',
+    'for q in "$@"; do printf "%s\\t%s\\n" "$q" "$(scmp_sys_resolver -a "$ARCH" "$q")"; done',
+  ].join("\n");
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command("bash", {

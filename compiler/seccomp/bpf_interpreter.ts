@@ -236,6 +236,31 @@ export function createFilterRunner(
 }
 
 /**
+ * Verifies and runs a program on one `seccomp_data`, returning the index of every
+ * instruction executed, in order.
+ *
+ * @example
+ * ```ts
+ * import { traceFilter } from "./bpf_interpreter.ts";
+ * const program = [{ code: 0x20, jt: 0, jf: 0, k: 0 }, { code: 0x16, jt: 0, jf: 0, k: 0 }];
+ * console.log(traceFilter(program, { nr: 7, arch: 0 })); // [0, 1]
+ * ```
+ */
+export function traceFilter(program: readonly SockFilter[], data: SeccompData): number[] {
+  verifyFilter(program);
+  const trace: number[] = [];
+  execute(
+    Uint16Array.from(program, (i) => i.code),
+    Uint8Array.from(program, (i) => i.jt),
+    Uint8Array.from(program, (i) => i.jf),
+    Uint32Array.from(program, (i) => i.k >>> 0),
+    seccompDataWords(data),
+    trace,
+  );
+  return trace;
+}
+
+/**
  * Verifies and runs a program on one `seccomp_data`.
  *
  * @example
@@ -255,6 +280,7 @@ function execute(
   jf: Uint8Array,
   ks: Uint32Array,
   data: Uint32Array,
+  trace?: number[],
 ): FilterResult {
   const mem = new Uint32Array(BPF_MEMWORDS);
   let a = 0;
@@ -265,6 +291,7 @@ function execute(
     const op = code[pc];
     const k = ks[pc];
     executed++;
+    trace?.push(pc);
     switch (op) {
       case LD_ABS:
         a = data[k >>> 2];

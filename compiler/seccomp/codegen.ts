@@ -29,7 +29,6 @@ import {
   maxSyscallNumber,
   SECCOMP_DATA_ARCH,
   SECCOMP_DATA_NR,
-  type SeccompArch,
   X32_SYSCALL_BIT,
 } from "./arch.ts";
 import { Assembly, type JumpCond, type Label } from "./assemble.ts";
@@ -251,25 +250,74 @@ function emitTree(asm: Assembly, tree: SearchTree): Label {
   return entry;
 }
 
+/** A rule ready for emission: conditions, or a test of any of some bits of one word. */
+type Block =
+  | { kind: "all"; conditions: ResolvedCondition[]; ret: number }
+  | { kind: "bits"; offset: number; bits: number; ret: number };
+
+/**
+ * Which `seccomp_data` word A holds (its offset), when every path to a point agrees;
+ * undefined when unknown. Lets consecutive checks of the same word skip the reload.
+ */
+type Acc = number | undefined;
+
+/** What A holds where a check succeeds (`t`) and where it fails (`f`). */
+interface Exits {
+  t: Acc;
+  f: Acc;
+}
+
 /** Emits a leaf's rules in order, falling through to the range's ret; returns the entry. */
 function emitRules(asm: Assembly, range: DispatchRange): Label {
-  const rules: ResolvedCondition[][] = [];
-  const rets: number[] = [];
+  const blocks: Block[] = [];
   for (const rule of range.rules) {
     const conditions = simplify(rule.conditions);
     if (conditions === undefined) continue; // can never hold
-    rules.push(conditions);
-    rets.push(rule.ret);
+    const bit = conditions.length === 1 ? singleBit(conditions[0]) : undefined;
+    const prev = blocks.at(-1);
+    if (bit && prev?.kind === "bits" && prev.offset === bit.offset && prev.ret === rule.ret) {
+      prev.bits = (prev.bits | bit.bits) >>> 0; // consecutive "bit set" rules: one jset
+    } else if (bit) {
+      blocks.push({ kind: "bits", ...bit, ret: rule.ret });
+    } else {
+      blocks.push({ kind: "all", conditions, ret: rule.ret });
+    }
     if (conditions.length === 0) break; // always holds: later rules are unreachable
   }
-  const entries = rules.map((c, i) => c.length === 0 ? asm.retLabel(rets[i]) : asm.label());
+  const unconditional = (b: Block) => b.kind === "all" && b.conditions.length === 0;
+  const entries = blocks.map((b) => unconditional(b) ? asm.retLabel(b.ret) : asm.label());
   const fallback = asm.retLabel(range.ret);
-  rules.forEach((conditions, i) => {
-    if (conditions.length === 0) return;
+  // The leaf is entered from the search tree with A = nr; each later block only from the
+  // failures of the block before it.
+  let acc: Acc = SECCOMP_DATA_NR;
+  blocks.forEach((block, i) => {
+    if (unconditional(block)) return;
+    const onFail = entries[i + 1] ?? fallback;
     asm.bind(entries[i]);
-    emitConditions(asm, conditions, asm.retLabel(rets[i]), entries[i + 1] ?? fallback);
+    if (block.kind === "bits") {
+      load(asm, acc, block.offset);
+      jmp(asm, "jset", block.bits, asm.retLabel(block.ret), onFail);
+      acc = block.offset;
+    } else {
+      acc = emitConditions(asm, acc, block.conditions, asm.retLabel(block.ret), onFail);
+    }
   });
   return entries[0] ?? fallback;
+}
+
+/** Loads a word into A unless A already holds it. */
+function load(asm: Assembly, acc: Acc, offset: number) {
+  if (acc !== offset) asm.emit({ op: "ld", offset });
+}
+
+/** A `masked_eq` whose mask and value are the same single bit: "this bit is set". */
+function singleBit(c: ResolvedCondition): { offset: number; bits: number } | undefined {
+  if (c.op !== "masked_eq" || c.value !== c.mask) return undefined;
+  const m = c.mask;
+  if (m === 0n || (m & (m - 1n)) !== 0n) return undefined;
+  return m > 0xffffffffn
+    ? { offset: argOffset(c.arg, true), bits: Number(m >> 32n) }
+    : { offset: argOffset(c.arg, false), bits: Number(m) };
 }
 
 /**
@@ -293,49 +341,61 @@ function simplify(conditions: ResolvedCondition[]): ResolvedCondition[] | undefi
   return out;
 }
 
-/** Emits the AND of (non-empty) conditions: success goes to `onTrue`, failure to `onFalse`. */
+/**
+ * Emits the AND of (non-empty) conditions: success goes to `onTrue`, failure to `onFalse`.
+ * Returns what A holds on every failure path.
+ */
 function emitConditions(
   asm: Assembly,
+  acc: Acc,
   conditions: ResolvedCondition[],
   onTrue: Label,
   onFalse: Label,
-) {
+): Acc {
+  const failures: Acc[] = [];
   conditions.forEach((c, i) => {
     const next = i + 1 < conditions.length ? asm.label() : onTrue;
-    emitCondition(asm, c, next, onFalse);
+    const exits = emitCondition(asm, acc, c, next, onFalse);
+    failures.push(exits.f);
+    acc = exits.t;
     if (next !== onTrue) asm.bind(next);
   });
+  return failures.every((f) => f === failures[0]) ? failures[0] : undefined;
 }
 
 const jmp = (asm: Assembly, cond: JumpCond, k: number, jt: Label, jf: Label) =>
   asm.emit({ op: "jmp", cond, k: k >>> 0, jt, jf });
 
 /** Emits one condition (never trivially true: see simplify). */
-function emitCondition(asm: Assembly, c: ResolvedCondition, T: Label, F: Label): void {
+function emitCondition(
+  asm: Assembly,
+  acc: Acc,
+  c: ResolvedCondition,
+  T: Label,
+  F: Label,
+): Exits {
   const lo = Number(c.value & 0xffffffffn);
   const hi = Number(c.value >> 32n);
   const mlo = Number(c.mask & 0xffffffffn);
   const mhi = Number(c.mask >> 32n);
+  const loWord = argOffset(c.arg, false);
+  const hiWord = argOffset(c.arg, true);
   if (c.op === "masked_eq") {
-    if (c.width === 32 || mhi === 0) {
-      emitMaskedWord(asm, argOffset(c.arg, false), mlo, lo, T, F);
-      return;
-    }
-    const lowPart = mlo === 0 ? T : asm.label();
-    emitMaskedWord(asm, argOffset(c.arg, true), mhi, hi, lowPart, F);
-    if (mlo !== 0) {
-      asm.bind(lowPart);
-      emitMaskedWord(asm, argOffset(c.arg, false), mlo, lo, T, F);
-    }
-    return;
+    if (c.width === 32 || mhi === 0) return emitMaskedWord(asm, acc, loWord, mlo, lo, T, F);
+    if (mlo === 0) return emitMaskedWord(asm, acc, hiWord, mhi, hi, T, F);
+    const lowPart = asm.label();
+    const high = emitMaskedWord(asm, acc, hiWord, mhi, hi, lowPart, F);
+    asm.bind(lowPart);
+    const low = emitMaskedWord(asm, high.t, loWord, mlo, lo, T, F);
+    return { t: low.t, f: high.f === low.f ? low.f : undefined };
   }
   if (c.width === 32) {
-    asm.emit({ op: "ld", offset: argOffset(c.arg, false) });
+    load(asm, acc, loWord);
     compareWord(asm, c.op, lo, T, F);
-    return;
+    return { t: loWord, f: loWord };
   }
   // 64-bit: decide on the high word, and on the low word when the high words are equal.
-  asm.emit({ op: "ld", offset: argOffset(c.arg, true) });
+  load(asm, acc, hiWord);
   const low = asm.label();
   switch (c.op) {
     case "eq":
@@ -354,8 +414,10 @@ function emitCondition(asm: Assembly, c: ResolvedCondition, T: Label, F: Label):
       break;
   }
   asm.bind(low);
-  asm.emit({ op: "ld", offset: argOffset(c.arg, false) });
+  asm.emit({ op: "ld", offset: loWord });
   compareWord(asm, c.op, lo, T, F);
+  // Paths leave from the high-word check (A = high word) and the low-word check.
+  return { t: c.op === "eq" ? loWord : undefined, f: c.op === "ne" ? loWord : undefined };
 }
 
 /** High word of an ordered comparison: above → `above`, below → `below`, equal → `equal`. */
@@ -393,19 +455,24 @@ function compareWord(asm: Assembly, op: string, k: number, T: Label, F: Label) {
 /** `(word & mask) == value` for one word (mask ≠ 0). */
 function emitMaskedWord(
   asm: Assembly,
+  acc: Acc,
   offset: number,
   mask: number,
   value: number,
   T: Label,
   F: Label,
-) {
-  asm.emit({ op: "ld", offset });
+): Exits {
+  load(asm, acc, offset);
   if (value === 0) {
     jmp(asm, "jset", mask, F, T);
   } else if (value === mask && (mask & (mask - 1)) === 0) {
     jmp(asm, "jset", mask, T, F);
-  } else {
-    if (mask >>> 0 !== 0xffffffff) asm.emit({ op: "and", k: mask });
+  } else if (mask >>> 0 === 0xffffffff) {
     jmp(asm, "jeq", value, T, F);
+  } else {
+    asm.emit({ op: "and", k: mask });
+    jmp(asm, "jeq", value, T, F);
+    return { t: undefined, f: undefined }; // A now holds word & mask
   }
+  return { t: offset, f: offset };
 }

@@ -94,7 +94,9 @@ export function resolveSyscallNames(
   const absent = new Set<string>();
   names.forEach((name, i) => {
     const at = `${path}[${i}]`;
-    const members = name.startsWith("@") ? expandGroup(name, at) : [checkName(name, at)];
+    const members = typeof name === "string" && name.startsWith("@")
+      ? expandGroup(name, at)
+      : [checkSyscallName(name, at)];
     for (const member of members) {
       if (syscallNumber(arch, member) === undefined) absent.add(member);
       else syscalls.add(member);
@@ -112,7 +114,17 @@ function groupMembers(group: string, path: string): readonly string[] {
   });
 }
 
-function checkName(name: string, path: string): string {
+/**
+ * Returns the name if it is a known syscall name (of any architecture); otherwise throws a
+ * {@link SeccompCompileError} with a did-you-mean hint.
+ *
+ * @example
+ * ```ts
+ * import { checkSyscallName } from "./groups.ts";
+ * console.log(checkSyscallName("open", "rules[0].syscall")); // "open"
+ * ```
+ */
+export function checkSyscallName(name: string, path: string): string {
   if (typeof name !== "string" || name === "") {
     throw new SeccompCompileError(`Syscall name ${JSON.stringify(name)} is not a name`, { path });
   }

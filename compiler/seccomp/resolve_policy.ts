@@ -28,7 +28,7 @@ import { type SeccompArch, syscallNumber, syscallTable } from "./arch.ts";
 import { type ArgWidth, argWidth } from "./arg_widths.ts";
 import { resolveValue } from "./constants.ts";
 import { SeccompCompileError } from "./errors.ts";
-import { resolveSyscallNames } from "./groups.ts";
+import { checkSyscallName, resolveSyscallNames } from "./groups.ts";
 import { closest } from "../../policy/suggest.ts";
 
 /** Comparison operators of argument conditions (unsigned, on the argument's width). */
@@ -279,7 +279,7 @@ function resolveRule(
     });
   }
   // Validates the name (did-you-mean for typos) even when this architecture lacks it.
-  resolveSyscallNames([rule.syscall], arch, `${path}.syscall`);
+  checkSyscallName(rule.syscall, `${path}.syscall`);
   if (rule.action === undefined) {
     throw new SeccompCompileError("The rule has no action", { path: `${path}.action` });
   }

@@ -1,0 +1,75 @@
+/**
+ * The seccomp compiler: syscall tables for x86_64 and aarch64 (Linux v6.18), systemd's
+ * syscall groups, named constants, the compiler from a policy's `syscalls:` section to a
+ * classic BPF program, a BPF interpreter with the kernel's verifier rules, and a
+ * disassembler.
+ *
+ * @example
+ * ```ts
+ * import { BASELINE_DENY, compileSeccomp, createFilterRunner, describeReturn } from "./mod.ts";
+ * const filter = compileSeccomp(BASELINE_DENY, "x86_64");
+ * const run = createFilterRunner(filter.program);
+ * console.log(describeReturn(run({ nr: 165, arch: 0xc000003e }).ret)); // "ERRNO(EPERM)" (mount)
+ * ```
+ *
+ * @module
+ */
+export {
+  describeReturn,
+  encodeAction,
+  isPermissive,
+  MAX_ERRNO,
+  retErrno,
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_DATA,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_KILL_PROCESS,
+  SECCOMP_RET_KILL_THREAD,
+  SECCOMP_RET_LOG,
+  SECCOMP_RET_TRACE,
+  SECCOMP_RET_TRAP,
+  SECCOMP_RET_USER_NOTIF,
+  type SeccompAction,
+} from "./actions.ts";
+export {
+  archOfAuditArch,
+  AUDIT_ARCH_AARCH64,
+  AUDIT_ARCH_X86_64,
+  auditArch,
+  maxSyscallNumber,
+  SECCOMP_ARCHES,
+  type SeccompArch,
+  syscallName,
+  syscallNumber,
+  syscallTable,
+  X32_SYSCALL_BIT,
+} from "./arch.ts";
+export { ARG_WIDTHS, type ArgWidth, argWidth } from "./arg_widths.ts";
+export { BASELINE_DENY, NAMESPACE_CREATION_RULES } from "./baseline.ts";
+export { decodeProgram, encodeProgram, type SockFilter } from "./bpf.ts";
+export {
+  BpfVerifyError,
+  createFilterRunner,
+  type FilterResult,
+  runFilter,
+  type SeccompData,
+  traceFilter,
+  verifyFilter,
+} from "./bpf_interpreter.ts";
+export type { DispatchRange, SearchTree } from "./codegen.ts";
+export { type CompiledSeccomp, compileSeccomp } from "./compile_seccomp.ts";
+export { argumentConstants, ERRNO_NAMES, errnoNumber, ERRNOS, resolveValue } from "./constants.ts";
+export { disassemble, type DisassembleOptions } from "./disassemble.ts";
+export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
+export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";
+export {
+  type ArgCondition,
+  type ArgOp,
+  type CompileSeccompOptions,
+  type ResolvedCondition,
+  type ResolvedRule,
+  type SeccompPolicy,
+  type SeccompRule,
+  type SyscallDecision,
+} from "./resolve_policy.ts";
