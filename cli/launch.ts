@@ -17,6 +17,9 @@ import { loadPolicy } from "../policy/load.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { type Command, printError } from "./command.ts";
 
+/** Exit status when the child ran but the transcript could not be completed. */
+export const TRANSCRIPT_FAILED = 126;
+
 /** Signals the launcher passes on to the child. */
 export const FORWARDED_SIGNALS = [
   ["SIGINT", 2],
@@ -36,12 +39,13 @@ ephemeral key. With a plan (.json), the shim verifies it against the --trust key
 the shim runs scrub -> confine -> exec and writes the transcript.
 
 Exit status: the child's own code; 128+N if it died of signal N; 125 refused before any
-child ran; 126 a setup step or the exec failed; 127 the target does not exist.
+child ran; 126 a setup step or the exec failed, or the transcript could not be completely
+written (the child's own status is then printed); 127 the target does not exist.
 
 Options:
   --key FILE          sign a policy with this key instead of an ephemeral one
   --trust FILE|DIR    trusted public key(s) for a plan; repeatable; a directory adds its *.pub
-  --transcript FILE   append the transcript (JSON Lines) to FILE
+  --transcript FILE   append the transcript (JSON Lines) to FILE ("-": stderr)
   --control-fd N      write the transcript to inherited fd N
   -h, --help          show this help
   -- ARGS...          appended to argv when the policy allows extra_args`,
@@ -82,7 +86,9 @@ Options:
     using shim = Shim.open();
     const child = shim.launch(envelope, {
       trustedKeys: trusted.map((k) => toHex(k.raw)),
-      transcript: transcriptPath !== undefined
+      transcript: transcriptPath === "-"
+        ? { fd: 2 }
+        : transcriptPath !== undefined
         ? { path: transcriptPath }
         : controlFd !== undefined
         ? { fd: Number(controlFd) }
@@ -98,16 +104,26 @@ Options:
       );
       return child.exitCode;
     }
-    using _release = child;
     const listeners = FORWARDED_SIGNALS.map(([name, number]) => {
       const forward = () => child.signal(number);
       Deno.addSignalListener(name, forward);
       return () => Deno.removeSignalListener(name, forward);
     });
+    let status: number;
     try {
-      return await child.wait();
+      status = await child.wait();
     } finally {
       for (const remove of listeners) remove();
     }
+    const transcriptErrno = child.release();
+    if (transcriptErrno !== 0) {
+      // The child ran, but its evidence is incomplete: never report that as a clean run.
+      printError(
+        `the transcript could not be completely written (errno ${transcriptErrno}); ` +
+          `the child ${status >= 128 ? `died of signal ${status - 128}` : `exited with ${status}`}`,
+      );
+      return TRANSCRIPT_FAILED;
+    }
+    return status;
   },
 };

@@ -70,11 +70,14 @@ export class ChildHandle {
     return this.#lib.symbols.charter_signal(this.#handle, signal) === 0;
   }
 
-  /** Closes the pidfd and the transcript destination. */
-  release(): void {
-    if (this.#released) return;
+  /**
+   * Closes the pidfd and the transcript destination (fsyncing a file). Returns 0, or the
+   * errno with which the transcript could not be completely written.
+   */
+  release(): number {
+    if (this.#released) return 0;
     this.#released = true;
-    this.#lib.symbols.charter_release(this.#handle);
+    return -this.#lib.symbols.charter_release(this.#handle);
   }
 
   /** Same as {@link release}. */

@@ -1,0 +1,85 @@
+/**
+ * Transcript destinations: a file, an inherited control fd, stderr; and destinations
+ * that fail (disk full, a reader that goes away) never lose a launch silently.
+ */
+import assert from "node:assert/strict";
+import {
+  charter,
+  charterArgv,
+  launcherEnv,
+  readTranscript,
+  shPolicy,
+  tempDir,
+  writePolicy,
+} from "./helpers.ts";
+
+const quote = (argv: string[]) => argv.map((a) => `'${a}'`).join(" ");
+
+Deno.test("--transcript - writes the records to stderr", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    writePolicy(String(dir), "p.yaml", shPolicy("exit 0")),
+    "--transcript",
+    "-",
+  ]);
+  assert.equal(r.code, 0);
+  const events = r.stderr.trim().split("\n").map((l) => JSON.parse(l).event);
+  assert.equal(events[0], "launcher_started");
+  assert.equal(events.at(-1), "child_exited");
+});
+
+Deno.test("--transcript FILE appends: two launches, two chains", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
+  for (let i = 0; i < 2; i++) await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`]);
+  const records = readTranscript(`${dir}/t.jsonl`);
+  assert.equal(records.length, 24);
+  assert.equal(records[12].event, "launcher_started");
+  assert.notEqual(records[0].launchId, records[12].launchId);
+});
+
+Deno.test("a full disk refuses to start the child (126), and the target never runs", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    writePolicy(String(dir), "p.yaml", shPolicy(`: > ${dir}/marker`)),
+    "--transcript",
+    "/dev/full",
+  ]);
+  assert.equal(r.code, 126);
+  assert.match(r.stderr, /setup failed at transcript \(errno 28\)/);
+  assert.throws(() => Deno.statSync(`${dir}/marker`));
+});
+
+Deno.test("a reader that goes away mid-run: the child ran, the launcher says so and exits 126", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy(`sleep 0.3; : > ${dir}/marker; exit 3`),
+  );
+  // The audit agent stops reading after exec_succeeded, before child_exited is written.
+  const reader =
+    `while IFS= read -r l; do printf '%s\\n' "$l" >> ${dir}/seen; case $l in *exec_succeeded*) exit 0;; esac; done`;
+  const r = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `exec 9> >(${reader}); ${quote(charterArgv(["launch", policy, "--control-fd", "9"]))}`,
+    ],
+    env: launcherEnv({}),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 126, stderr);
+  assert.match(
+    stderr,
+    /the transcript could not be completely written \(errno 32\); the child exited with 3/,
+  );
+  Deno.statSync(`${dir}/marker`);
+  assert.equal(
+    Deno.readTextFileSync(`${dir}/seen`).trim().split("\n").at(-1)!.includes("exec_succeeded"),
+    true,
+  );
+});
