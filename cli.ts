@@ -3,35 +3,77 @@
  *
  * @module
  */
-import { checkCommand } from "./cli/check.ts";
-import { type Command, printError } from "./cli/command.ts";
-import { compileCommand } from "./cli/compile.ts";
-import { diffCommand } from "./cli/diff.ts";
-import { explainCommand } from "./cli/explain.ts";
-import { keygenCommand } from "./cli/keygen.ts";
-import { launchCommand } from "./cli/launch.ts";
-import { probeCommand } from "./cli/probe.ts";
-import { schemaCommand } from "./cli/schema.ts";
-import { transcriptExportCommand, transcriptVerifyCommand } from "./cli/transcript.ts";
-import { verifyCommand } from "./cli/verify.ts";
+import type { Command } from "./cli/command.ts";
+import { printError } from "./cli/command.ts";
 import { UsageError } from "./cli/args.ts";
 import { EnvelopeError } from "./crypto/dsse.ts";
 import { KeyError } from "./crypto/keys.ts";
 import { ShimUnavailableError } from "./ffi/shim.ts";
 import { formatDiagnostic, PolicyError } from "./policy/diagnostic.ts";
 
-const COMMANDS: Command[] = [
-  checkCommand,
-  compileCommand,
-  launchCommand,
-  verifyCommand,
-  explainCommand,
-  diffCommand,
-  keygenCommand,
-  transcriptVerifyCommand,
-  transcriptExportCommand,
-  probeCommand,
-  schemaCommand,
+/** A command as the dispatcher knows it: loaded only when it runs, to keep start-up small. */
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const COMMANDS: CommandEntry[] = [
+  {
+    name: "check",
+    summary: "validate policies; print every problem as file:line:col",
+    load: async () => (await import("./cli/check.ts")).checkCommand,
+  },
+  {
+    name: "compile",
+    summary: "compile and sign a policy into a plan",
+    load: async () => (await import("./cli/compile.ts")).compileCommand,
+  },
+  {
+    name: "launch",
+    summary: "verify a plan (or compile a policy) and run it confined",
+    load: async () => (await import("./cli/launch.ts")).launchCommand,
+  },
+  {
+    name: "verify",
+    summary: "verify a plan's signature and print what it grants",
+    load: async () => (await import("./cli/verify.ts")).verifyCommand,
+  },
+  {
+    name: "explain",
+    summary: "show the effective policy, each rule with where it came from",
+    load: async () => (await import("./cli/explain.ts")).explainCommand,
+  },
+  {
+    name: "diff",
+    summary: "authority added and removed between two policies or plans",
+    load: async () => (await import("./cli/diff.ts")).diffCommand,
+  },
+  {
+    name: "keygen",
+    summary: "create an Ed25519 signing key pair",
+    load: async () => (await import("./cli/keygen.ts")).keygenCommand,
+  },
+  {
+    name: "transcript verify",
+    summary: "verify a launch transcript against its plan",
+    load: async () => (await import("./cli/transcript.ts")).transcriptVerifyCommand,
+  },
+  {
+    name: "transcript export",
+    summary: "export a transcript as OCSF Process Activity events",
+    load: async () => (await import("./cli/transcript.ts")).transcriptExportCommand,
+  },
+  {
+    name: "probe",
+    summary: "report what this kernel offers (Landlock ABI, namespaces, clone3, ...)",
+    load: async () => (await import("./cli/probe.ts")).probeCommand,
+  },
+  {
+    name: "schema",
+    summary: "write schema/*.schema.json (policy, plan, transcript record; draft-07)",
+    load: async () => (await import("./cli/schema.ts")).schemaCommand,
+  },
 ];
 
 const HELP = `Usage: charter <command> [options]
@@ -42,7 +84,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(19)} ${c.summary}`).join("\n")}
 Run "charter <command> --help" for a command's options.`;
 
 /** Finds the command named by the leading words of argv. */
-function findCommand(argv: string[]): [Command, string[]] | undefined {
+function findCommand(argv: string[]): [CommandEntry, string[]] | undefined {
   for (const command of COMMANDS) {
     const words = command.name.split(" ");
     if (words.every((w, i) => argv[i] === w)) return [command, argv.slice(words.length)];
@@ -70,15 +112,16 @@ export async function main(argv: string[]): Promise<number> {
     printError(`unknown command "${argv.join(" ")}"; see charter --help`);
     return 2;
   }
-  const [command, rest] = found;
+  const [entry, rest] = found;
   // launch follows docker run: every failure of the launcher itself is 125.
-  const failed = command === launchCommand ? 125 : 1;
+  const isLaunch = entry.name === "launch";
+  const failed = isLaunch ? 125 : 1;
   try {
-    return await command.run(rest);
+    return await (await entry.load()).run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
       printError(e.message);
-      return command === launchCommand ? 125 : 2;
+      return isLaunch ? 125 : 2;
     }
     if (e instanceof PolicyError) {
       for (const d of e.diagnostics) console.error(formatDiagnostic(d));

@@ -12,7 +12,6 @@ import type { Command } from "./command.ts";
 /** The check command. */
 export const checkCommand: Command = {
   name: "check",
-  summary: "validate policies; print every problem as file:line:col",
   help: `Usage: charter check POLICY... [--json]
 
 Parses and validates each policy and prints every problem as

@@ -8,8 +8,6 @@
 export interface Command {
   /** The command word(s), e.g. `compile` or `transcript verify`. */
   name: string;
-  /** One line for the command list. */
-  summary: string;
   /** The full `--help` text. */
   help: string;
   /** Runs the command; resolves to the process exit code. */

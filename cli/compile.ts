@@ -12,7 +12,6 @@ import type { Command } from "./command.ts";
 /** The compile command. */
 export const compileCommand: Command = {
   name: "compile",
-  summary: "compile and sign a policy into a plan",
   help: `Usage: charter compile POLICY -o plan.dsse.json --key signing.key [options]
 
 Checks the policy, hashes its target, lowers it to a LinuxLaunchPlan v1 and signs it as a

@@ -11,7 +11,6 @@ import { readPlanInput } from "./plan_input.ts";
 /** The diff command. */
 export const diffCommand: Command = {
   name: "diff",
-  summary: "authority added and removed between two policies or plans",
   help: `Usage: charter diff A B [--json]
 
 Lists what B grants that A does not (new paths, ports, env, capabilities, dropped

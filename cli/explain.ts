@@ -63,7 +63,6 @@ export function printGrants(grants: LocatedGrant[]): void {
 /** The explain command. */
 export const explainCommand: Command = {
   name: "explain",
-  summary: "show the effective policy, each rule with where it came from",
   help: `Usage: charter explain POLICY|PLAN [--json]
 
 Prints what the child is granted and how it is confined, grouped by mechanism. For a

@@ -10,7 +10,6 @@ import type { Command } from "./command.ts";
 /** The keygen command. */
 export const keygenCommand: Command = {
   name: "keygen",
-  summary: "create an Ed25519 signing key pair",
   help: `Usage: charter keygen -o NAME
 
 Writes NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM). Sign plans with the

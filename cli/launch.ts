@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { compilePlan } from "../compiler/compile.ts";
 import { toHex } from "../crypto/digest.ts";
 import {
   generateSigningKey,
@@ -13,7 +12,6 @@ import {
   type TrustedKey,
 } from "../crypto/keys.ts";
 import { Shim } from "../ffi/shim.ts";
-import { loadPolicy } from "../policy/load.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { type Command, printError } from "./command.ts";
 
@@ -31,7 +29,6 @@ export const FORWARDED_SIGNALS = [
 /** The launch command. */
 export const launchCommand: Command = {
   name: "launch",
-  summary: "verify a plan (or compile a policy) and run it confined",
   help: `Usage: charter launch POLICY|PLAN [options] [-- ARGS...]
 
 With a policy (.yaml, .yml), compiles it first and signs it with --key, or with a fresh
@@ -79,6 +76,11 @@ Options:
     } else {
       const keyPath = stringFlag(args.values, "key");
       const key = keyPath ? await readSigningKey(keyPath) : await generateSigningKey();
+      // The compiler (valibot, yaml, syscall tables) loads only when there is a policy to compile.
+      const [{ compilePlan }, { loadPolicy }] = await Promise.all([
+        import("../compiler/compile.ts"),
+        import("../policy/load.ts"),
+      ]);
       const plan = await compilePlan(await loadPolicy(input), key, { compiledOn: new Date() });
       envelope = plan.envelopeBytes;
       trusted.push(key.publicKey);

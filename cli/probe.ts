@@ -10,7 +10,6 @@ import type { Command } from "./command.ts";
 /** The probe command. */
 export const probeCommand: Command = {
   name: "probe",
-  summary: "report what this kernel offers (Landlock ABI, namespaces, clone3, ...)",
   help: `Usage: charter probe [--json]
 
 Options:

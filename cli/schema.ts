@@ -13,7 +13,6 @@ export const SCHEMA_DIR: URL = new URL("../schema/", import.meta.url);
 /** The schema command. */
 export const schemaCommand: Command = {
   name: "schema",
-  summary: "write schema/*.schema.json (policy, plan, transcript record; draft-07)",
   help: `Usage: charter schema [-o DIR]
 
 Writes policy.schema.json, plan.schema.json and transcript-record.schema.json (draft-07)

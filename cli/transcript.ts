@@ -14,7 +14,6 @@ import { splitTranscript, type TranscriptRecord } from "../audit/transcript_reco
 /** The transcript verify command. */
 export const transcriptVerifyCommand: Command = {
   name: "transcript verify",
-  summary: "verify a launch transcript against its plan",
   help: `Usage: charter transcript verify TRANSCRIPT.jsonl --plan plan.dsse.json [--trust PUB...]
 
 Checks the hash chain (record 0 chains to the plan payload's sha256), seq, one launchId,
@@ -60,7 +59,6 @@ Options:
 /** The transcript export command. */
 export const transcriptExportCommand: Command = {
   name: "transcript export",
-  summary: "export a transcript as OCSF Process Activity events",
   help: `Usage: charter transcript export --format ocsf TRANSCRIPT.jsonl [--plan plan.dsse.json]
 
 Writes one OCSF ${OCSF_VERSION} Process Activity event (class_uid 1007) per line: Launch

@@ -13,7 +13,6 @@ import type { Command } from "./command.ts";
 /** The verify command. */
 export const verifyCommand: Command = {
   name: "verify",
-  summary: "verify a plan's signature and print what it grants",
   help: `Usage: charter verify plan.dsse.json --trust PUB...
 
 Verifies the envelope's signature against the trusted keys, the statement's shape and
