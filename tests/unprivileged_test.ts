@@ -67,3 +67,17 @@ Deno.test("unprivileged: a tampered plan is refused and the transcript verifies"
   assert.equal(v.code, 0, v.stderr);
   assert.equal(readTranscript(`${dir}/ok.jsonl`)[0].uid, 65534);
 });
+
+Deno.test("unprivileged: check rejects a uid switch without a user namespace", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0", "user: { uid: 1000 }\n"));
+  const r = await charter(["check", policy], AS_NOBODY);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^${policy}:\\d+:\\d+: user\\.uid: switching uid/gid without a user namespace needs root\\n  hint: add user: \\{ namespace: true \\}`,
+    ),
+  );
+  assert.equal((await charter(["check", policy])).code, 0, "root may switch ids");
+});
