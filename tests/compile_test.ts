@@ -98,3 +98,24 @@ Deno.test("an expired plan is refused by verify", async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /plan_expired/);
 });
+
+Deno.test("--trust takes a directory of public keys; any of them may have signed", async () => {
+  using dir = tempDir();
+  Deno.mkdirSync(`${dir}/keys`);
+  const a = await keygen(`${dir}/keys`, "a");
+  await keygen(`${dir}/keys`, "b");
+  Deno.removeSync(a.key);
+  const { key } = await keygen(String(dir), "signer");
+  Deno.renameSync(`${dir}/signer.pub`, `${dir}/keys/signer.pub`);
+  const plan = await compile(
+    writePolicy(String(dir), "p.yaml", shPolicy("exit 4")),
+    key,
+    String(dir),
+  );
+  const v = await charter(["verify", plan, "--trust", `${dir}/keys`]);
+  assert.equal(v.code, 0, v.stderr);
+  const r = await charter(["launch", plan, "--trust", `${dir}/keys`]);
+  assert.equal(r.code, 4, r.stderr);
+  Deno.removeSync(`${dir}/keys/signer.pub`);
+  assert.equal((await charter(["launch", plan, "--trust", `${dir}/keys`])).code, 125);
+});
