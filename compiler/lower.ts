@@ -4,12 +4,13 @@
  * @module
  */
 import type { Policy } from "../policy/types.ts";
-import type {
-  LandlockFsRight,
-  LandlockPlan,
-  PlanEnforcement,
-  Primitive,
-  RlimitName,
+import {
+  LANDLOCK_FS_RIGHTS,
+  type LandlockFsRight,
+  type LandlockPlan,
+  type PlanEnforcement,
+  type Primitive,
+  type RlimitName,
 } from "./plan.ts";
 
 /** Rights of `filesystem.read`: read files and list directories. */
@@ -34,25 +35,8 @@ export const WRITE_RIGHTS: LandlockFsRight[] = [
 /** Rights of `filesystem.exec`: execute and read (scripts are read by their interpreter). */
 export const EXEC_RIGHTS: LandlockFsRight[] = ["execute", "read_file"];
 
-/** Every filesystem right the compiler knows (Landlock ABI 1–5): all handled, so all denied by default. */
-export const ALL_FS_RIGHTS: LandlockFsRight[] = [
-  "execute",
-  "write_file",
-  "read_file",
-  "read_dir",
-  "remove_dir",
-  "remove_file",
-  "make_char",
-  "make_dir",
-  "make_reg",
-  "make_sock",
-  "make_fifo",
-  "make_block",
-  "make_sym",
-  "refer",
-  "truncate",
-  "ioctl_dev",
-];
+/** Every filesystem right the compiler knows: all handled, so all denied by default. */
+export const ALL_FS_RIGHTS: LandlockFsRight[] = [...LANDLOCK_FS_RIGHTS];
 
 const RLIMITS: [keyof NonNullable<Policy["limits"]>, RlimitName][] = [
   ["as", "AS"],

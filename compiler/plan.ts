@@ -75,23 +75,27 @@ export type RlimitName =
   | "CPU";
 
 /** Landlock filesystem access rights, by their uapi names without `LANDLOCK_ACCESS_FS_`. */
-export type LandlockFsRight =
-  | "execute"
-  | "write_file"
-  | "read_file"
-  | "read_dir"
-  | "remove_dir"
-  | "remove_file"
-  | "make_char"
-  | "make_dir"
-  | "make_reg"
-  | "make_sock"
-  | "make_fifo"
-  | "make_block"
-  | "make_sym"
-  | "refer"
-  | "truncate"
-  | "ioctl_dev";
+export type LandlockFsRight = typeof LANDLOCK_FS_RIGHTS[number];
+
+/** Every filesystem right a plan may name (Landlock ABI 1–5), in uapi bit order. */
+export const LANDLOCK_FS_RIGHTS = [
+  "execute",
+  "write_file",
+  "read_file",
+  "read_dir",
+  "remove_dir",
+  "remove_file",
+  "make_char",
+  "make_dir",
+  "make_reg",
+  "make_sock",
+  "make_fifo",
+  "make_block",
+  "make_sym",
+  "refer",
+  "truncate",
+  "ioctl_dev",
+] as const;
 
 /** The Landlock ruleset the `linux.confine.landlock.v1` primitive applies. */
 export interface LandlockPlan {

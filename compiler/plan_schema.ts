@@ -7,30 +7,13 @@
  */
 import * as v from "valibot";
 import type { LinuxLaunchPlan, PlanStatement } from "./plan.ts";
-import { PLAN_PREDICATE_TYPE, STATEMENT_TYPE } from "./plan.ts";
+import { LANDLOCK_FS_RIGHTS, PLAN_PREDICATE_TYPE, STATEMENT_TYPE } from "./plan.ts";
 
 const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const Path = v.pipe(v.string(), v.startsWith("/"));
 const Int = v.pipe(v.number(), v.safeInteger());
 const Enforce = v.picklist(["required", "best_effort"]);
-const FsRight = v.picklist([
-  "execute",
-  "write_file",
-  "read_file",
-  "read_dir",
-  "remove_dir",
-  "remove_file",
-  "make_char",
-  "make_dir",
-  "make_reg",
-  "make_sock",
-  "make_fifo",
-  "make_block",
-  "make_sym",
-  "refer",
-  "truncate",
-  "ioctl_dev",
-]);
+const FsRight = v.picklist(LANDLOCK_FS_RIGHTS);
 const NetRight = v.picklist(["bind_tcp", "connect_tcp"]);
 const Rfc3339 = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/));
 

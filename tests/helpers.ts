@@ -41,6 +41,11 @@ export function charterArgv(args: string[], options: RunOptions = {}): string[] 
     : argv;
 }
 
+/** Quotes an argv for a `bash -c` command line (arguments contain no single quotes). */
+export function shellQuote(argv: string[]): string {
+  return argv.map((a) => `'${a}'`).join(" ");
+}
+
 /** Runs `charter ARGS` to completion. */
 export async function charter(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const [cmd, ...rest] = charterArgv(args, options);

@@ -6,6 +6,7 @@ import {
   keygen,
   launcherEnv,
   readTranscript,
+  shellQuote,
   shPolicy,
   tempDir,
   writePolicy,
@@ -87,7 +88,7 @@ Deno.test("fds not in fds.pass are closed in the child; passed ones stay open", 
   using dir = tempDir();
   const probe = "i=3; while [ $i -le 64 ]; do [ -e /proc/self/fd/$i ] && echo $i; i=$((i+1)); done";
   const policy = writePolicy(String(dir), "p.yaml", shPolicy(probe, "fds: { pass: [7] }\n"));
-  const launcher = charterArgv(["launch", policy]).map((a) => `'${a}'`).join(" ");
+  const launcher = shellQuote(charterArgv(["launch", policy]));
   // The launcher inherits 7 and 8 (no CLOEXEC) plus its own runtime fds; only 7 may reach the child.
   const r = await new Deno.Command("bash", {
     args: ["-c", `exec 7</etc/hostname 8</etc/hostname; exec ${launcher}`],
@@ -195,9 +196,7 @@ Deno.test("a launch writes the full event sequence of a successful run", async (
 Deno.test("the transcript can go to an inherited control fd", async () => {
   using dir = tempDir();
   const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
-  const launcher = charterArgv(["launch", policy, "--control-fd", "9"]).map((a) => `'${a}'`).join(
-    " ",
-  );
+  const launcher = shellQuote(charterArgv(["launch", policy, "--control-fd", "9"]));
   const r = await new Deno.Command("bash", {
     args: ["-c", `exec 9>${dir}/t.jsonl; exec ${launcher}`],
     env: launcherEnv({}),

@@ -8,12 +8,11 @@ import {
   charterArgv,
   launcherEnv,
   readTranscript,
+  shellQuote,
   shPolicy,
   tempDir,
   writePolicy,
 } from "./helpers.ts";
-
-const quote = (argv: string[]) => argv.map((a) => `'${a}'`).join(" ");
 
 Deno.test("--transcript - writes the records to stderr", async () => {
   using dir = tempDir();
@@ -65,7 +64,7 @@ Deno.test("a reader that goes away mid-run: the child ran, the launcher says so 
   const r = await new Deno.Command("bash", {
     args: [
       "-c",
-      `exec 9> >(${reader}); ${quote(charterArgv(["launch", policy, "--control-fd", "9"]))}`,
+      `exec 9> >(${reader}); ${shellQuote(charterArgv(["launch", policy, "--control-fd", "9"]))}`,
     ],
     env: launcherEnv({}),
     stdout: "piped",
