@@ -12,6 +12,31 @@ use crate::sys;
 use libc::{c_char, c_int, c_uint};
 use std::ffi::CStr;
 
+/// `linux.scrub.ids.v1` as the child applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdsSpec {
+    /// uid (real, effective, saved).
+    pub uid: u32,
+    /// gid (real, effective, saved).
+    pub gid: u32,
+    /// `setgroups(0, NULL)` first (needs CAP_SETGID; skipped when there are none).
+    pub clear_groups: bool,
+    /// PR_SET_KEEPCAPS around setresuid, so that the capabilities primitive that follows
+    /// still holds CAP_SETPCAP to drop the bounding set.
+    pub keep_caps: bool,
+}
+
+/// `linux.scrub.capabilities.v1` as the child applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapsSpec {
+    /// Capabilities kept (mask).
+    pub keep: u64,
+    /// The kernel's highest capability number.
+    pub last_cap: u32,
+    /// Drop the others from the bounding set (the child holds CAP_SETPCAP).
+    pub drop_bounding: bool,
+}
+
 /// The child's instructions, borrowed from the parent's prepared buffers.
 pub struct ChildSpec<'a> {
     /// The schedule, ending in [`Step::Exec`].
@@ -31,9 +56,31 @@ pub struct ChildSpec<'a> {
     pub progress_fd: c_int,
     /// The plan's kept fds (they lose FD_CLOEXEC).
     pub keep: &'a [c_int],
-    /// Every fd ≥ 3 that stays open through the fd scrub, ascending: `keep`, the exe fd
-    /// and the progress pipe.
+    /// Every fd ≥ 3 that stays open through the fd scrub, ascending: `keep`, the exe fd,
+    /// the progress pipe, the Landlock ruleset and the rendezvous pipe's read end.
     pub open_fds: &'a [c_int],
+    /// The flags clone3 created this child with (namespaces actually created).
+    pub clone_flags: u64,
+    /// Rendezvous pipe, read end (-1: none): one byte = maps written, EOF = parent gone.
+    pub go_read: c_int,
+    /// Rendezvous pipe, write end (-1: none): the child closes its copy first thing.
+    pub go_write: c_int,
+    /// Hostname (empty: none).
+    pub hostname: &'a [u8],
+    /// `(RLIMIT_*, value)`.
+    pub rlimits: &'a [(c_uint, u64)],
+    /// The launcher's pid, read before clone3.
+    pub parent_pid: c_int,
+    /// Parent-death signal (0: none).
+    pub pdeathsig: c_int,
+    /// ids to switch to.
+    pub ids: Option<IdsSpec>,
+    /// Capabilities to keep.
+    pub caps: Option<CapsSpec>,
+    /// The Landlock ruleset (-1: none).
+    pub landlock_fd: c_int,
+    /// The seccomp program and flags.
+    pub seccomp: Option<(&'a sys::SockFprog, c_uint)>,
 }
 
 fn send(spec: &ChildSpec<'_>, message: Message) {
@@ -55,6 +102,10 @@ fn fault(spec: &ChildSpec<'_>, step: Step, errno: c_int) -> ! {
 
 /// Runs the schedule and execs the target. Never returns.
 pub fn run(spec: &ChildSpec<'_>) -> ! {
+    if spec.go_write >= 0 {
+        // Only the parent may hold the write end: its end of file means the parent is gone.
+        let _ = sys::close(spec.go_write);
+    }
     let mut reported: u8 = 0;
     for &step in spec.steps {
         while reported + 1 < step.phase() {
@@ -72,16 +123,130 @@ pub fn run(spec: &ChildSpec<'_>) -> ! {
     fault(spec, Step::Exec, libc::ENOEXEC)
 }
 
+fn created(spec: &ChildSpec<'_>, flag: c_int) -> bool {
+    spec.clone_flags & flag as u64 != 0
+}
+
 fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
     match step {
+        Step::UserNs if created(spec, libc::CLONE_NEWUSER) => wait_for_maps(spec),
+        Step::Namespaces if created(spec, libc::CLONE_NEWNET) => sys::loopback_up(),
+        Step::Hostname if created(spec, libc::CLONE_NEWUTS) && !spec.hostname.is_empty() => {
+            sys::sethostname(spec.hostname)
+        }
         Step::Cwd => sys::chdir(spec.cwd),
         Step::Signals => reset_signals(),
         // envp was built by the parent from the plan's env only; nothing to do here.
         Step::Env => Ok(()),
         Step::Fds => scrub_fds(spec),
+        Step::Rlimits => spec
+            .rlimits
+            .iter()
+            .try_for_each(|&(resource, value)| sys::set_rlimit(resource, value)),
+        Step::Setsid => sys::setsid(),
+        Step::Pdeathsig if spec.pdeathsig != 0 => parent_death_signal(spec),
+        Step::Ids => match spec.ids {
+            Some(ids) => switch_ids(ids),
+            None => Ok(()),
+        },
+        Step::Capabilities => match spec.caps {
+            Some(caps) => reduce_capabilities(caps),
+            None => Ok(()),
+        },
         Step::NoNewPrivs => sys::set_no_new_privs(),
-        Step::Exec => Ok(()),
+        Step::Landlock if spec.landlock_fd >= 0 => sys::landlock_restrict_self(spec.landlock_fd),
+        Step::Seccomp => match spec.seccomp {
+            // SAFETY: the program points into the parent's prepared buffer, which this
+            // process has a copy of; it stays valid until exec.
+            Some((prog, flags)) => unsafe { sys::seccomp_set_filter(prog, flags) },
+            None => Ok(()),
+        },
+        // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); skipped namespaces,
+        // Landlock or pdeathsig (best_effort) have nothing to do.
+        Step::UserNs
+        | Step::Namespaces
+        | Step::Hostname
+        | Step::Cgroup
+        | Step::Pdeathsig
+        | Step::Landlock
+        | Step::Exec => Ok(()),
     }
+}
+
+/// Blocks until the parent wrote the id maps (one byte). End of file: the parent gave up
+/// or died; exit quietly, the parent reports (or nobody is left to tell).
+fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
+    let mut byte = [0u8; 1];
+    match sys::read(spec.go_read, &mut byte)? {
+        0 => sys::exit_group(126),
+        _ => Ok(()),
+    }
+}
+
+/// PR_SET_PDEATHSIG, then exits if the parent died before it took effect: `getppid()`
+/// differs from the pid saved before clone3, or, in a new pid namespace (where
+/// `getppid()` is 0), the rendezvous pipe has no writer left.
+fn parent_death_signal(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
+    sys::set_pdeathsig(spec.pdeathsig)?;
+    let gone = if created(spec, libc::CLONE_NEWPID) {
+        spec.go_read >= 0 && sys::pipe_hung_up(spec.go_read)?
+    } else {
+        sys::getppid() != spec.parent_pid
+    };
+    if gone {
+        sys::exit_group(128 + spec.pdeathsig);
+    }
+    Ok(())
+}
+
+/// setgroups([]) → setresgid → (KEEPCAPS) → setresuid (linux-facts.md §4).
+fn switch_ids(ids: IdsSpec) -> Result<(), sys::Errno> {
+    if ids.clear_groups {
+        sys::clear_groups()?;
+    }
+    sys::setresgid(ids.gid)?;
+    if ids.keep_caps {
+        sys::set_keepcaps(true)?;
+    }
+    sys::setresuid(ids.uid)
+}
+
+/// Reduces every capability set to `keep`: regain the permitted set as effective (a uid
+/// switch cleared it), drop the bounding set while CAP_SETPCAP is held, clear ambient,
+/// set effective = permitted = inheritable = kept, and raise the kept ones as ambient so
+/// that they survive the exec of a non-root target.
+fn reduce_capabilities(caps: CapsSpec) -> Result<(), sys::Errno> {
+    let current = sys::capget()?;
+    if current.effective != current.permitted {
+        sys::capset(sys::CapSets {
+            effective: current.permitted,
+            ..current
+        })?;
+    }
+    if caps.drop_bounding {
+        for cap in 0..=caps.last_cap {
+            if caps.keep & crate::caps::bit(cap) == 0 {
+                sys::capbset_drop(cap)?;
+            }
+        }
+    }
+    match sys::ambient_clear_all() {
+        // Kernels before 4.3 have no ambient set.
+        Err(libc::EINVAL) | Ok(()) => {}
+        Err(e) => return Err(e),
+    }
+    let kept = caps.keep & current.permitted;
+    sys::capset(sys::CapSets {
+        effective: kept,
+        permitted: kept,
+        inheritable: kept,
+    })?;
+    for cap in 0..=caps.last_cap {
+        if kept & crate::caps::bit(cap) != 0 {
+            sys::ambient_raise(cap)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every disposition to SIG_DFL (the launcher may ignore SIGPIPE or have handlers), then

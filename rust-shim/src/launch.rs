@@ -77,6 +77,7 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
                 if let Ok(exit) = reap(child.pidfd.as_raw_fd()) {
                     record_exit(&mut transcript, &exit, child.created_mono_ns);
                 }
+                child.remove_cgroup();
             }
             let _ = transcript.finish();
             Err(failure)
@@ -102,7 +103,8 @@ fn start(
             ("keyid", json!(verified.keyid)),
         ],
     )?;
-    let prepared = prepare(&plan, request.extra_args, transcript.fd())?;
+    let launch_id = transcript.launch_id().to_string();
+    let prepared = prepare(&plan, request.extra_args, transcript.fd(), &launch_id)?;
     transcript.record(
         "handles_verified",
         &[
@@ -127,6 +129,7 @@ impl Launch {
             return Ok(s);
         }
         let exit = reap(self.child.pidfd.as_raw_fd())?;
+        self.child.remove_cgroup();
         record_exit(
             &mut lock(&self.transcript),
             &exit,

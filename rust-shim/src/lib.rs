@@ -3,11 +3,14 @@
 //! (`ffi.rs`); contract: shared/DESIGN.md §4–§7 and docs/plan-and-shim.md.
 
 mod b64;
+mod caps;
+mod cgroup;
 mod child;
 mod digest;
 mod envelope;
 mod error;
 pub mod ffi;
+mod landlock;
 mod launch;
 mod plan;
 mod prepare;
@@ -15,6 +18,7 @@ mod probe;
 mod progress;
 mod request;
 mod rfc3339;
+mod seccomp;
 mod spawn;
 mod sys;
 mod transcript;

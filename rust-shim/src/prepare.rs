@@ -1,12 +1,22 @@
 //! Everything the child needs, built in the parent before clone3: the verified target fd
 //! (opened once, hashed through that fd, executed through it), argv/envp arrays, the cwd,
-//! the fds that survive the scrub, the progress pipe, and what each phase will report.
+//! the fds that survive the scrub, the progress and rendezvous pipes, the namespaces to
+//! create, the cgroup to join, the resource limits, ids and capabilities, the Landlock
+//! ruleset and the seccomp program, and what each phase will report.
+//!
+//! Every decision that can be made before a child exists is made here, so that a plan the
+//! host cannot honour is refused (`kernel_unsupported`) instead of failing after clone.
 
-use crate::child::ChildSpec;
+use crate::caps;
+use crate::cgroup;
+use crate::child::{CapsSpec, ChildSpec, IdsSpec};
 use crate::digest::Hasher;
 use crate::error::{Failure, Refusal};
-use crate::plan::{Plan, Step, PHASE_NAMES};
-use crate::sys;
+use crate::landlock;
+use crate::plan::{Enforce, Plan, Step, PHASE_NAMES};
+use crate::seccomp;
+use crate::sys::{self, CapSets};
+use libc::c_uint;
 use serde_json::{json, Map, Value};
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -35,6 +45,91 @@ impl CStringArray {
     }
 }
 
+/// One phase's `phase_resolved` result and details.
+#[derive(Default)]
+struct PhaseReport {
+    /// The plan has a primitive of this phase.
+    present: bool,
+    /// Less than the plan asked for is enforced.
+    degraded: bool,
+    details: Map<String, Value>,
+}
+
+/// The `phase_resolved` result and details of phases 1–5.
+#[derive(Default)]
+pub struct PhaseReports([PhaseReport; 5]);
+
+impl PhaseReports {
+    fn phase(&mut self, phase: u8) -> &mut PhaseReport {
+        &mut self.0[usize::from(phase.clamp(1, 5) - 1)]
+    }
+
+    /// Sets `details[key]` of a phase.
+    pub fn insert(&mut self, phase: u8, key: &str, value: Value) {
+        self.phase(phase).details.insert(key.to_string(), value);
+    }
+
+    /// Marks a phase `degraded`.
+    pub fn degrade(&mut self, phase: u8) {
+        self.phase(phase).degraded = true;
+    }
+
+    /// The `phase_resolved` fields of a phase (1–5).
+    pub fn fields(&self, phase: u8) -> Vec<(&'static str, Value)> {
+        let index = usize::from(phase.clamp(1, 5) - 1);
+        let report = &self.0[index];
+        let result = match (report.present, report.degraded) {
+            (false, _) => "not_required",
+            (true, false) => "applied",
+            (true, true) => "degraded",
+        };
+        vec![
+            ("phase", json!(phase)),
+            ("name", json!(PHASE_NAMES[index])),
+            ("result", json!(result)),
+            ("details", Value::Object(report.details.clone())),
+        ]
+    }
+}
+
+/// The user namespace's single-line id maps: inside id → the launcher's own id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserMap {
+    /// uid inside.
+    pub inside_uid: u32,
+    /// gid inside.
+    pub inside_gid: u32,
+    /// The launcher's euid.
+    pub outside_uid: u32,
+    /// The launcher's egid.
+    pub outside_gid: u32,
+}
+
+impl UserMap {
+    /// `uid_map` content.
+    pub fn uid_line(&self) -> String {
+        format!("{} {} 1", self.inside_uid, self.outside_uid)
+    }
+
+    /// `gid_map` content.
+    pub fn gid_line(&self) -> String {
+        format!("{} {} 1", self.inside_gid, self.outside_gid)
+    }
+}
+
+/// The namespaces to create, and which of them may be given up (best_effort).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Namespaces {
+    /// The user namespace and its maps.
+    pub user: Option<UserMap>,
+    /// The user namespace must not be given up.
+    pub user_required: bool,
+    /// Other `CLONE_NEW*` flags.
+    pub flags: u64,
+    /// They must not be given up.
+    pub flags_required: bool,
+}
+
 /// A prepared launch.
 pub struct Prepared {
     exe: OwnedFd,
@@ -49,29 +144,28 @@ pub struct Prepared {
     open_fds: Vec<RawFd>,
     progress_read: OwnedFd,
     progress_write: OwnedFd,
-    phases: PhaseReports,
-}
-
-/// The `phase_resolved` result and details of phases 1–5, from what was prepared.
-pub struct PhaseReports([(&'static str, Value); 5]);
-
-impl PhaseReports {
-    /// The `phase_resolved` fields of a phase (1–5).
-    pub fn fields(&self, phase: u8) -> Vec<(&'static str, Value)> {
-        let index = usize::from(phase.clamp(1, 5) - 1);
-        let (result, details) = &self.0[index];
-        vec![
-            ("phase", json!(phase)),
-            ("name", json!(PHASE_NAMES[index])),
-            ("result", json!(result)),
-            ("details", details.clone()),
-        ]
-    }
+    go: Option<(OwnedFd, OwnedFd)>,
+    /// Namespaces to create.
+    pub namespaces: Namespaces,
+    hostname: Vec<u8>,
+    rlimits: Vec<(c_uint, u64)>,
+    cgroup: Option<cgroup::Placement>,
+    /// The cgroup may be given up if clone3 cannot join it.
+    pub cgroup_required: bool,
+    pdeathsig: i32,
+    parent_pid: i32,
+    ids: Option<IdsSpec>,
+    caps_keep: Option<u64>,
+    launcher_caps: CapSets,
+    last_cap: u32,
+    landlock: Option<OwnedFd>,
+    seccomp: Option<seccomp::Program>,
+    reports: PhaseReports,
 }
 
 /// Moves a fresh fd above 0–2 (they may be closed in the launcher): fds 0–2 belong to
 /// the child's stdio.
-fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, sys::Errno> {
+pub fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, sys::Errno> {
     if fd.as_raw_fd() > 2 {
         return Ok(fd);
     }
@@ -172,38 +266,168 @@ fn build_env(plan: &Plan) -> (Vec<CString>, Vec<String>, Vec<String>) {
     (entries, passed, absent)
 }
 
-fn phase_reports(
+fn pipe() -> Result<(OwnedFd, OwnedFd), sys::Errno> {
+    let [read_end, write_end] = sys::pipe_cloexec()?;
+    // SAFETY: pipe2 just returned these two fds; nothing else owns them.
+    let (read_end, write_end) = unsafe {
+        (
+            OwnedFd::from_raw_fd(read_end),
+            OwnedFd::from_raw_fd(write_end),
+        )
+    };
+    Ok((above_stdio(read_end)?, above_stdio(write_end)?))
+}
+
+fn has(sets: &CapSets, cap: u32) -> bool {
+    sets.effective & caps::bit(cap) != 0
+}
+
+fn unsupported(detail: String) -> Failure {
+    Refusal::KernelUnsupported(detail).into()
+}
+
+/// Whether user namespaces are switched off on this host (`max_user_namespaces` 0).
+fn user_namespaces_disabled() -> Option<String> {
+    let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").ok()?;
+    (max.trim() == "0").then(|| {
+        "user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0)".to_string()
+    })
+}
+
+/// Decides the namespaces (identity and visibility): refuses what `required` cannot have,
+/// records what `best_effort` gives up.
+fn plan_namespaces(
     plan: &Plan,
-    passed: Vec<String>,
-    absent: Vec<String>,
-    is_script: bool,
-) -> PhaseReports {
-    let set_names: Vec<&str> = plan.env_set.iter().map(|(name, _)| name.as_str()).collect();
-    let mut details: [Map<String, Value>; 5] = Default::default();
-    let mut present = [false; 5];
-    for &step in &plan.steps {
-        let phase = usize::from(step.phase() - 1);
-        present[phase] = true;
-        let (key, value) = match step {
-            Step::Cwd => ("cwd", json!(plan.cwd.to_string_lossy())),
-            Step::Signals => ("signals", json!("reset")),
-            Step::Env => (
-                "env",
-                json!({ "set": set_names, "passed": passed, "absent": absent }),
-            ),
-            Step::Fds => ("fds", json!({ "kept": plan.keep })),
-            Step::NoNewPrivs => ("noNewPrivs", json!(true)),
-            Step::Exec => ("script", json!(is_script)),
-        };
-        details[phase].insert(key.to_string(), value);
+    launcher: &CapSets,
+    reports: &mut PhaseReports,
+) -> Result<(Namespaces, Vec<u8>), Failure> {
+    let mut ns = Namespaces::default();
+    let (euid, egid) = sys::effective_ids();
+    if let Some(user) = plan.params.userns {
+        reports.phase(1).present = true;
+        ns.user_required = user.enforce == Enforce::Required;
+        match user_namespaces_disabled() {
+            Some(reason) if ns.user_required => {
+                return Err(unsupported(format!(
+                    "The plan requires a user namespace, but {reason}; enable them or set enforce.namespaces: best_effort"
+                )))
+            }
+            Some(reason) => {
+                reports.insert(1, "userNamespace", json!({ "skipped": reason }));
+                reports.degrade(1);
+            }
+            None => {
+                ns.user = Some(UserMap {
+                    inside_uid: user.uid.unwrap_or(euid),
+                    inside_gid: user.gid.unwrap_or(egid),
+                    outside_uid: euid,
+                    outside_gid: egid,
+                })
+            }
+        }
     }
-    PhaseReports(std::array::from_fn(|i| {
-        let result = if present[i] {
-            "applied"
-        } else {
-            "not_required"
-        };
-        (result, Value::Object(std::mem::take(&mut details[i])))
+    let mut hostname = Vec::new();
+    if let Some(params) = plan.params.namespaces {
+        reports.phase(2).present = true;
+        ns.flags = params.flags();
+        ns.flags_required = params.enforce == Enforce::Required;
+        if ns.flags != 0 && ns.user.is_none() && !has(launcher, caps::SYS_ADMIN) {
+            let names: Vec<&str> = params
+                .each()
+                .iter()
+                .filter(|(_, _, on)| *on)
+                .map(|(n, _, _)| *n)
+                .collect();
+            let reason = format!(
+                "creating {} namespaces needs CAP_SYS_ADMIN, which this launcher (uid {euid}) lacks, and the plan has no user namespace",
+                names.join(", ")
+            );
+            if ns.flags_required {
+                return Err(unsupported(format!(
+                    "The plan requires new namespaces, but {reason}; add `user: {{ namespace: true }}` to the policy (or set enforce.namespaces: best_effort)"
+                )));
+            }
+            reports.insert(
+                2,
+                "namespacesSkipped",
+                json!({ "namespaces": names, "reason": reason }),
+            );
+            reports.degrade(2);
+            ns.flags = 0;
+        }
+    }
+    if let Some(name) = &plan.params.hostname {
+        reports.phase(2).present = true;
+        hostname = name.as_bytes().to_vec();
+    }
+    Ok((ns, hostname))
+}
+
+/// The resource limits, each clamped to the launcher's hard limit when it cannot raise it.
+fn plan_rlimits(plan: &Plan, launcher: &CapSets, reports: &mut PhaseReports) -> Vec<(c_uint, u64)> {
+    if !plan.steps.contains(&Step::Rlimits) {
+        return Vec::new();
+    }
+    let mut set = Map::new();
+    let mut clamped = Map::new();
+    let mut out = Vec::with_capacity(plan.params.rlimits.len());
+    for limit in &plan.params.rlimits {
+        let mut value = limit.value;
+        if !has(launcher, caps::SYS_RESOURCE) {
+            if let Ok((_, hard)) = sys::get_rlimit(limit.resource) {
+                if value > hard {
+                    clamped.insert(
+                        limit.name.into(),
+                        json!({ "requested": value, "hard": hard }),
+                    );
+                    value = hard;
+                }
+            }
+        }
+        set.insert(limit.name.into(), json!(value));
+        out.push((limit.resource, value));
+    }
+    reports.insert(3, "rlimits", Value::Object(set));
+    if !clamped.is_empty() {
+        // Lower than asked (the launcher cannot raise its hard limit): stricter, not a gap.
+        reports.insert(3, "rlimitsClamped", Value::Object(clamped));
+    }
+    out
+}
+
+/// `linux.scrub.ids.v1`: refuses when the launcher cannot switch to those ids.
+fn plan_ids(
+    plan: &Plan,
+    launcher: &CapSets,
+    reports: &mut PhaseReports,
+) -> Result<Option<IdsSpec>, Failure> {
+    let Some((uid, gid)) = plan.params.ids else {
+        return Ok(None);
+    };
+    let (u, g) = sys::res_ids();
+    let groups = sys::group_count().unwrap_or(usize::MAX);
+    let clear_groups = has(launcher, caps::SETGID);
+    let lacking = if !clear_groups && groups != 0 {
+        Some("CAP_SETGID (to drop supplementary groups)")
+    } else if !has(launcher, caps::SETGID) && !g.contains(&gid) {
+        Some("CAP_SETGID")
+    } else if !has(launcher, caps::SETUID) && !u.contains(&uid) {
+        Some("CAP_SETUID")
+    } else {
+        None
+    };
+    if let Some(cap) = lacking {
+        return Err(unsupported(format!(
+            "Switching to uid {uid} gid {gid} needs {cap}, which this launcher (uid {}) lacks; launch as root or use `user: {{ namespace: true }}` instead",
+            u[1]
+        )));
+    }
+    reports.insert(3, "ids", json!({ "uid": uid, "gid": gid, "groups": [] }));
+    Ok(Some(IdsSpec {
+        uid,
+        gid,
+        clear_groups,
+        keep_caps: plan.params.capabilities.is_some(),
     }))
 }
 
@@ -212,6 +436,7 @@ pub fn prepare(
     plan: &Plan,
     extra_args: Vec<CString>,
     transcript_fd: Option<RawFd>,
+    launch_id: &str,
 ) -> Result<Prepared, Failure> {
     check_keep(&plan.keep, transcript_fd)?;
     let (exe, exe_sha256, exe_is_script) = open_target(&plan.exe)?;
@@ -228,37 +453,121 @@ pub fn prepare(
         )
         .into());
     }
+    let launcher = sys::capget().unwrap_or_default();
+    let mut reports = PhaseReports::default();
+    for &step in &plan.steps {
+        reports.phase(step.phase()).present = true;
+    }
+
+    let (namespaces, hostname) = plan_namespaces(plan, &launcher, &mut reports)?;
+    let rlimits = plan_rlimits(plan, &launcher, &mut reports);
+    let mut cgroup = None;
+    let mut cgroup_required = false;
+    if let Some(params) = &plan.params.cgroup {
+        cgroup_required = params.enforce == Enforce::Required;
+        match cgroup::create(params, launch_id) {
+            Ok(placement) => {
+                reports.insert(3, "cgroup", placement.details.clone());
+                cgroup = Some(placement);
+            }
+            Err(reason) if cgroup_required => {
+                return Err(unsupported(format!(
+                    "The plan requires a cgroup v2 with limits, but {reason}; run the launcher where those controllers are delegated, or set enforce.cgroup: best_effort"
+                )))
+            }
+            Err(reason) => {
+                reports.insert(3, "cgroup", json!({ "skipped": reason }));
+                reports.degrade(3);
+            }
+        }
+    }
+    let pdeathsig = plan.params.pdeathsig.unwrap_or(0);
+    if pdeathsig != 0 {
+        reports.insert(3, "pdeathsig", json!(pdeathsig));
+    }
+    if plan.steps.contains(&Step::Setsid) {
+        reports.insert(3, "setsid", json!(true));
+    }
+    let ids = plan_ids(plan, &launcher, &mut reports)?;
+    let last_cap = caps::last_cap();
+    let caps_keep = plan
+        .params
+        .capabilities
+        .as_ref()
+        .map(|keep| keep.iter().fold(0u64, |m, &c| m | caps::bit(c)));
+
+    let landlock = match &plan.params.landlock {
+        Some(section) => {
+            let abi = sys::landlock_abi().unwrap_or(0);
+            let prepared = landlock::prepare(section, abi, &plan.exe, &exe)?;
+            reports.insert(4, "landlock", prepared.details);
+            if prepared.degraded {
+                reports.degrade(4);
+            }
+            prepared.ruleset
+        }
+        None => None,
+    };
+    let seccomp = match &plan.params.seccomp {
+        Some(section) => {
+            let prepared = seccomp::prepare(section)?;
+            reports.insert(4, "seccomp", prepared.details);
+            if prepared.degraded {
+                reports.degrade(4);
+            }
+            prepared.program
+        }
+        None => None,
+    };
+
     let argv = CStringArray::new(plan.argv.iter().cloned().chain(extra_args).collect());
     let (env, passed, absent) = build_env(plan);
     let pipe_fault = |e| Failure::fault(PIPE_STEP, e, "Creating the progress pipe failed");
-    let [read_end, write_end] = sys::pipe_cloexec().map_err(pipe_fault)?;
-    // SAFETY: pipe2 just returned these two fds; nothing else owns them.
-    let (read_end, write_end) = unsafe {
-        (
-            OwnedFd::from_raw_fd(read_end),
-            OwnedFd::from_raw_fd(write_end),
+    let (progress_read, progress_write) = pipe().map_err(pipe_fault)?;
+    let go = if namespaces.user.is_some() || pdeathsig != 0 {
+        Some(
+            pipe()
+                .map_err(|e| Failure::fault(PIPE_STEP, e, "Creating the rendezvous pipe failed"))?,
         )
+    } else {
+        None
     };
-    let progress_read = above_stdio(read_end).map_err(pipe_fault)?;
-    let progress_write = above_stdio(write_end).map_err(pipe_fault)?;
-    let own = [
-        exe.as_raw_fd(),
-        progress_write.as_raw_fd(),
-        progress_read.as_raw_fd(),
+    // fds the child keeps through the fd scrub besides the plan's: the target, the
+    // progress pipe, the ruleset and the rendezvous pipe's read end (all close-on-exec).
+    let mut own: Vec<RawFd> = vec![exe.as_raw_fd(), progress_write.as_raw_fd()];
+    own.extend(landlock.as_ref().map(|fd| fd.as_raw_fd()));
+    own.extend(go.as_ref().map(|(read, _)| read.as_raw_fd()));
+    let others = [
+        Some(progress_read.as_raw_fd()),
+        go.as_ref().map(|(_, write)| write.as_raw_fd()),
+        cgroup.as_ref().map(|c| c.fd.as_raw_fd()),
     ];
-    if let Some(fd) = own.iter().find(|fd| plan.keep.contains(fd)) {
+    let mine = own.iter().copied().chain(others.into_iter().flatten());
+    if let Some(fd) = mine.into_iter().find(|fd| plan.keep.contains(fd)) {
         return Err(Refusal::HandleUnavailable(format!(
             "fd {fd} (fds.pass) was closed while the launch was prepared; keep it open until the launch"
         ))
         .into());
     }
-    let mut open_fds: Vec<RawFd> = plan
-        .keep
-        .iter()
-        .copied()
-        .chain(own[..2].iter().copied())
-        .collect();
+    let mut open_fds: Vec<RawFd> = plan.keep.iter().copied().chain(own).collect();
     open_fds.sort_unstable();
+
+    let set_names: Vec<&str> = plan.env_set.iter().map(|(name, _)| name.as_str()).collect();
+    for &step in &plan.steps {
+        match step {
+            Step::Cwd => reports.insert(2, "cwd", json!(plan.cwd.to_string_lossy())),
+            Step::Signals => reports.insert(3, "signals", json!("reset")),
+            Step::Env => reports.insert(
+                3,
+                "env",
+                json!({ "set": set_names, "passed": passed, "absent": absent }),
+            ),
+            Step::Fds => reports.insert(3, "fds", json!({ "kept": plan.keep })),
+            Step::NoNewPrivs => reports.insert(3, "noNewPrivs", json!(true)),
+            Step::Exec => reports.insert(5, "script", json!(exe_is_script)),
+            _ => {}
+        }
+    }
     Ok(Prepared {
         exe,
         exe_sha256,
@@ -271,13 +580,92 @@ pub fn prepare(
         open_fds,
         progress_read,
         progress_write,
-        phases: phase_reports(plan, passed, absent, exe_is_script),
+        go,
+        namespaces,
+        hostname,
+        rlimits,
+        cgroup,
+        cgroup_required,
+        pdeathsig,
+        parent_pid: sys::getpid(),
+        ids,
+        caps_keep,
+        launcher_caps: launcher,
+        last_cap,
+        landlock,
+        seccomp,
+        reports,
     })
 }
 
+/// What the parent keeps once the child exists.
+pub struct ParentSide {
+    /// The progress pipe's read end.
+    pub progress_read: OwnedFd,
+    /// The rendezvous pipe's write end: one byte releases the child, closing it aborts.
+    pub go_write: Option<OwnedFd>,
+    /// The phase reports.
+    pub reports: PhaseReports,
+    /// The cgroup, removed after the child was reaped.
+    pub cgroup: Option<cgroup::Leaf>,
+}
+
 impl Prepared {
-    /// The child's view of this launch (valid while `self` lives).
-    pub fn child_spec(&self) -> ChildSpec<'_> {
+    /// The capability reduction as it plays out with `clone_flags`.
+    fn caps_spec(&self, clone_flags: u64) -> Option<CapsSpec> {
+        let keep = self.caps_keep?;
+        let in_userns = clone_flags & libc::CLONE_NEWUSER as u64 != 0;
+        let keeps_setpcap = self.ids.is_none_or(|ids| ids.keep_caps);
+        Some(CapsSpec {
+            keep,
+            last_cap: self.last_cap,
+            drop_bounding: in_userns
+                || (keeps_setpcap && self.launcher_caps.permitted & caps::bit(caps::SETPCAP) != 0),
+        })
+    }
+
+    /// Whether the launch has a cgroup to join.
+    pub fn has_cgroup(&self) -> bool {
+        self.cgroup.is_some()
+    }
+
+    /// Gives up the cgroup (best_effort, when clone3 cannot join it) and records why.
+    pub fn drop_cgroup(&mut self, reason: String) {
+        self.cgroup = None;
+        self.reports
+            .insert(3, "cgroup", json!({ "skipped": reason }));
+        self.reports.degrade(3);
+    }
+
+    /// Records the namespaces best_effort gave up because clone3 refused them.
+    pub fn record_skipped_namespaces(&mut self, user: bool, flags: u64, reason: &str) {
+        if user {
+            self.reports
+                .insert(1, "userNamespace", json!({ "skipped": reason }));
+            self.reports.degrade(1);
+        }
+        if flags != 0 {
+            let names: Vec<&str> = NS_FILES
+                .iter()
+                .filter(|(_, flag)| flags & flag != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            self.reports.insert(
+                2,
+                "namespacesSkipped",
+                json!({ "namespaces": names, "reason": reason }),
+            );
+            self.reports.degrade(2);
+        }
+    }
+
+    /// The `CLONE_INTO_CGROUP` fd, if any.
+    pub fn cgroup_fd(&self) -> Option<RawFd> {
+        self.cgroup.as_ref().map(|c| c.fd.as_raw_fd())
+    }
+
+    /// The child's view of this launch with `clone_flags` (valid while `self` lives).
+    pub fn child_spec(&self, clone_flags: u64) -> ChildSpec<'_> {
         ChildSpec {
             steps: &self.steps,
             cwd: self.cwd.as_c_str(),
@@ -288,13 +676,120 @@ impl Prepared {
             progress_fd: self.progress_write.as_raw_fd(),
             keep: &self.keep,
             open_fds: &self.open_fds,
+            clone_flags,
+            go_read: self.go.as_ref().map_or(-1, |(r, _)| r.as_raw_fd()),
+            go_write: self.go.as_ref().map_or(-1, |(_, w)| w.as_raw_fd()),
+            hostname: &self.hostname,
+            rlimits: &self.rlimits,
+            parent_pid: self.parent_pid,
+            pdeathsig: self.pdeathsig,
+            ids: self.ids,
+            caps: self.caps_spec(clone_flags),
+            landlock_fd: self.landlock.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+            seccomp: self.seccomp.as_ref().map(|p| (p.fprog(), p.flags)),
         }
     }
 
-    /// What the parent keeps once the child exists: the progress pipe's read end and the
-    /// phase reports. Everything else is closed and freed now; in particular the pipe's
-    /// write end, so that end of file means the child's copy closed.
-    pub fn into_parent_side(self) -> (OwnedFd, PhaseReports) {
-        (self.progress_read, self.phases)
+    /// Once the child `pid` exists with `clone_flags`: records what was created, closes
+    /// and frees everything the parent no longer needs (in particular the pipes' ends the
+    /// child uses, so that end of file means the child's copy closed), and returns what
+    /// the parent keeps.
+    pub fn into_parent_side(mut self, clone_flags: u64, pid: i32) -> ParentSide {
+        self.resolve_visibility(clone_flags, pid);
+        self.resolve_capabilities(clone_flags);
+        if let Some(user) = self.namespaces.user {
+            if clone_flags & libc::CLONE_NEWUSER as u64 != 0 {
+                self.reports.insert(
+                    1,
+                    "userNamespace",
+                    json!({
+                        "inode": ns_inode(pid, "user"),
+                        "uidMap": user.uid_line(),
+                        "gidMap": user.gid_line(),
+                        "setgroups": "deny",
+                    }),
+                );
+            }
+        }
+        ParentSide {
+            progress_read: self.progress_read,
+            go_write: self.go.map(|(_, write)| write),
+            reports: self.reports,
+            cgroup: self.cgroup.map(|c| c.leaf),
+        }
     }
+
+    fn resolve_visibility(&mut self, clone_flags: u64, pid: i32) {
+        let created: Map<String, Value> = NS_FILES
+            .iter()
+            .filter(|(_, flag)| clone_flags & flag != 0)
+            .map(|(name, _)| (name.to_string(), json!(ns_inode(pid, name))))
+            .collect();
+        if !created.is_empty() {
+            self.reports.insert(2, "namespaces", Value::Object(created));
+        }
+        if clone_flags & libc::CLONE_NEWNET as u64 != 0 {
+            self.reports.insert(2, "loopback", json!("up"));
+        }
+        if !self.hostname.is_empty() {
+            if clone_flags & libc::CLONE_NEWUTS as u64 != 0 {
+                let name = String::from_utf8_lossy(&self.hostname).into_owned();
+                self.reports.insert(2, "hostname", json!(name));
+            } else {
+                self.reports
+                    .insert(2, "hostnameSkipped", json!("no UTS namespace was created"));
+                self.reports.degrade(2);
+            }
+        }
+    }
+
+    fn resolve_capabilities(&mut self, clone_flags: u64) {
+        let Some(spec) = self.caps_spec(clone_flags) else {
+            return;
+        };
+        let in_userns = clone_flags & libc::CLONE_NEWUSER as u64 != 0;
+        let known = caps::all_through(self.last_cap);
+        let held = if in_userns {
+            known
+        } else {
+            self.launcher_caps.permitted & known
+        };
+        let kept = spec.keep & held;
+        let bounding = if spec.drop_bounding {
+            json!(caps::names(kept))
+        } else {
+            json!("unchanged (dropping needs CAP_SETPCAP, which the launcher lacks)")
+        };
+        self.reports.insert(
+            3,
+            "capabilities",
+            json!({
+                "keep": caps::names(spec.keep),
+                "effective": caps::names(kept),
+                "permitted": caps::names(kept),
+                "inheritable": caps::names(kept),
+                "ambient": caps::names(kept),
+                "bounding": bounding,
+                "notHeld": caps::names(spec.keep & !held),
+            }),
+        );
+    }
+}
+
+/// Namespace files under `/proc/PID/ns` and their clone flags (user is reported with
+/// the identity phase).
+const NS_FILES: [(&str, u64); 5] = [
+    ("net", libc::CLONE_NEWNET as u64),
+    ("pid", libc::CLONE_NEWPID as u64),
+    ("ipc", libc::CLONE_NEWIPC as u64),
+    ("uts", libc::CLONE_NEWUTS as u64),
+    ("cgroup", libc::CLONE_NEWCGROUP as u64),
+];
+
+/// The inode number of `/proc/PID/ns/NAME` (null when it cannot be read).
+fn ns_inode(pid: i32, name: &str) -> Value {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/{name}"))
+        .map(|m| json!(m.ino()))
+        .unwrap_or(Value::Null)
 }

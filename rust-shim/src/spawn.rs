@@ -1,11 +1,12 @@
 //! Creating the child with clone3 and following its progress until the exec succeeded.
 
+use crate::cgroup;
 use crate::child::{self, ChildSpec};
 use crate::error::{Failure, Refusal};
 use crate::plan::Step;
-use crate::prepare::{PhaseReports, Prepared};
+use crate::prepare::{PhaseReports, Prepared, UserMap};
 use crate::progress::{Message, MESSAGE_LEN};
-use crate::sys::{self, CloneArgs};
+use crate::sys::{self, CloneArgs, Errno};
 use crate::transcript::{mono_ns, Transcript};
 use serde_json::json;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -19,6 +20,17 @@ pub struct Child {
     pub pidfd: OwnedFd,
     /// CLOCK_MONOTONIC right after clone3 returned.
     pub created_mono_ns: u64,
+    /// The cgroup it was placed in, removed once it was reaped.
+    pub cgroup: Option<cgroup::Leaf>,
+}
+
+impl Child {
+    /// Removes the child's cgroup (call after reaping it).
+    pub fn remove_cgroup(&self) {
+        if let Some(leaf) = &self.cgroup {
+            leaf.remove();
+        }
+    }
 }
 
 /// A failed launch, and the child to reap if one was created.
@@ -45,19 +57,41 @@ impl From<Refusal> for SpawnError {
     }
 }
 
-/// clone3 with `CLONE_PIDFD` and `SIGCHLD`, all signals blocked in the calling thread
-/// around it so that no handler of the launcher ever runs in the child. Returns in the
-/// parent only; the child runs [`child::run`].
-fn clone_child(spec: &ChildSpec<'_>) -> Result<(i32, OwnedFd), Failure> {
+/// Every signal blocked in the calling thread while it lives (around clone3, so that no
+/// handler of the launcher ever runs in the child); the previous mask restored on drop.
+struct SignalsBlocked(u64);
+
+impl SignalsBlocked {
+    fn new() -> Result<SignalsBlocked, Failure> {
+        sys::set_signal_mask(!0)
+            .map(SignalsBlocked)
+            .map_err(|e| Failure::fault("signal_mask", e, "Blocking signals around clone3 failed"))
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        // Restoring the mask that was just read back cannot fail.
+        let _ = sys::set_signal_mask(self.0);
+    }
+}
+
+/// clone3 with `CLONE_PIDFD`, `SIGCHLD` and the spec's `clone_flags` (namespaces), and
+/// `CLONE_INTO_CGROUP` with `cgroup_fd`. Call with every signal blocked
+/// ([`SignalsBlocked`]). Returns in the parent only (the errno when clone3 failed); the
+/// child runs [`child::run`].
+fn clone_child(spec: &ChildSpec<'_>, cgroup_fd: Option<i32>) -> Result<(i32, OwnedFd), Errno> {
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
-        flags: libc::CLONE_PIDFD as u64,
+        flags: libc::CLONE_PIDFD as u64 | spec.clone_flags,
         pidfd: std::ptr::addr_of_mut!(pidfd) as u64,
         exit_signal: libc::SIGCHLD as u64,
         ..CloneArgs::default()
     };
-    let saved = sys::set_signal_mask(!0)
-        .map_err(|e| Failure::fault("signal_mask", e, "Blocking signals around clone3 failed"))?;
+    if let Some(fd) = cgroup_fd {
+        args.flags |= sys::CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
     // SAFETY: no CLONE_VM: the child gets a copy of this address space and runs only
     // child::run, which makes raw syscalls over buffers prepared before this call and ends
     // in execveat or exit_group, never returning here. args.pidfd points to a live c_int.
@@ -65,22 +99,120 @@ fn clone_child(spec: &ChildSpec<'_>) -> Result<(i32, OwnedFd), Failure> {
     if result == Ok(0) {
         child::run(spec);
     }
-    // Restoring the mask that was just read back cannot fail.
-    let _ = sys::set_signal_mask(saved);
-    match result {
-        // SAFETY: the kernel stored a new pidfd (close-on-exec) that nothing else owns.
-        Ok(pid) => Ok((pid, unsafe { OwnedFd::from_raw_fd(pidfd) })),
-        Err(libc::ENOSYS) => Err(Refusal::KernelUnsupported(
-            "This kernel lacks clone3 (Linux 5.3+), which charter needs; upgrade the kernel"
-                .to_string(),
-        )
-        .into()),
-        Err(e) => Err(Failure::fault(
-            "clone3",
-            e,
-            "Creating the child with clone3 failed",
-        )),
+    // SAFETY: the kernel stored a new pidfd (close-on-exec) that nothing else owns.
+    result.map(|pid| (pid, unsafe { OwnedFd::from_raw_fd(pidfd) }))
+}
+
+/// errnos with which clone3 says the host will not create a namespace or join a cgroup
+/// for this caller (permissions, limits, kernel configuration).
+fn host_refused(errno: Errno) -> bool {
+    matches!(
+        errno,
+        libc::EPERM
+            | libc::EACCES
+            | libc::ENOSPC
+            | libc::EUSERS
+            | libc::EINVAL
+            | libc::EBUSY
+            | libc::EOPNOTSUPP
+    )
+}
+
+fn errno_text(errno: Errno) -> String {
+    std::io::Error::from_raw_os_error(errno).to_string()
+}
+
+/// Creates the child. When clone3 refuses namespaces or the cgroup, gives up the
+/// best_effort ones (recording why) and tries again; refuses (`kernel_unsupported`, no
+/// child exists) when what is left is required. Returns the pid, the pidfd and the
+/// namespace flags the child was created with.
+fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure> {
+    let ns = prepared.namespaces;
+    let user_flag = libc::CLONE_NEWUSER as u64;
+    let mut user = ns.user.is_some();
+    let mut flags = ns.flags;
+    let _blocked = SignalsBlocked::new()?;
+    loop {
+        let clone_flags = flags | if user { user_flag } else { 0 };
+        let result = clone_child(&prepared.child_spec(clone_flags), prepared.cgroup_fd());
+        let errno = match result {
+            Ok((pid, pidfd)) => return Ok((pid, pidfd, clone_flags)),
+            Err(libc::ENOSYS) => return Err(Refusal::KernelUnsupported(
+                "This kernel lacks clone3 (Linux 5.3+), which charter needs; upgrade the kernel"
+                    .to_string(),
+            )
+            .into()),
+            Err(e) if !host_refused(e) => {
+                return Err(Failure::fault(
+                    "clone3",
+                    e,
+                    "Creating the child with clone3 failed",
+                ))
+            }
+            Err(e) => e,
+        };
+        let reason = format!("clone3 refused it: {}", errno_text(errno));
+        // Give up what best_effort allows, namespaces first, then the cgroup.
+        let drop_flags = flags != 0 && !ns.flags_required;
+        let drop_user = user && !ns.user_required;
+        if drop_flags || drop_user {
+            prepared.record_skipped_namespaces(
+                drop_user,
+                if drop_flags { flags } else { 0 },
+                &reason,
+            );
+            if drop_flags {
+                flags = 0;
+            }
+            if drop_user {
+                user = false;
+            }
+            continue;
+        }
+        if prepared.has_cgroup() && !prepared.cgroup_required {
+            prepared.drop_cgroup(format!("joining it failed: {reason}"));
+            continue;
+        }
+        let mut wanted = Vec::new();
+        if user {
+            wanted.push("a user namespace".to_string());
+        }
+        if flags != 0 {
+            wanted.push("new namespaces".to_string());
+        }
+        if prepared.has_cgroup() {
+            wanted.push("a cgroup".to_string());
+        }
+        if wanted.is_empty() {
+            return Err(Failure::fault(
+                "clone3",
+                errno,
+                "Creating the child with clone3 failed",
+            ));
+        }
+        return Err(Refusal::KernelUnsupported(format!(
+            "The plan requires {}, but this host refused to create them for this launcher (clone3: {}); check the host's namespace and cgroup settings, or set the mechanism's enforce to best_effort",
+            wanted.join(" and "),
+            errno_text(errno)
+        ))
+        .into());
     }
+}
+
+/// Writes the user namespace's `setgroups` (deny), `gid_map` and `uid_map`.
+fn write_maps(pid: i32, map: &UserMap) -> Result<(), Failure> {
+    let write = |file: &str, text: String| {
+        std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| {
+            Failure::fault(
+                Step::UserNs.id(),
+                e.raw_os_error().unwrap_or(libc::EIO),
+                &format!("Writing /proc/{pid}/{file} failed"),
+            )
+        })
+    };
+    write("setgroups", "deny".to_string())?;
+    write("gid_map", format!("{}\n", map.gid_line()))?;
+    write("uid_map", format!("{}\n", map.uid_line()))
 }
 
 /// Reads one message; `Ok(None)` at end of file.
@@ -125,6 +257,10 @@ fn follow(
     phases: &PhaseReports,
     transcript: &mut Transcript,
 ) -> Result<(), Stop> {
+    let confined = phases
+        .fields(4)
+        .iter()
+        .any(|(k, v)| *k == "details" && v.get("seccomp").is_some());
     let mut next_phase: u8 = 1;
     let mut ready = false;
     loop {
@@ -135,7 +271,11 @@ fn follow(
                     .map_err(Stop::Abort)
             }
             None => {
-                let what = "The child ended during setup without reporting a fault";
+                let what = if confined && next_phase >= 4 {
+                    "The child ended during setup without reporting a fault (does the seccomp filter allow write, exit_group and execveat?)"
+                } else {
+                    "The child ended during setup without reporting a fault"
+                };
                 return Err(Stop::ChildFault(Failure::fault("progress", 0, what)));
             }
             Some(Message::Fault { step, errno }) => {
@@ -165,20 +305,40 @@ fn follow(
     }
 }
 
-/// Creates the child, records `child_created`, and follows it until its exec succeeded.
-pub fn spawn(prepared: Prepared, transcript: &mut Transcript) -> Result<Child, SpawnError> {
-    let (pid, pidfd) = clone_child(&prepared.child_spec())?;
+/// Creates the child, records `child_created`, writes the user namespace's maps and
+/// releases the child, and follows it until its exec succeeded.
+pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Child, SpawnError> {
+    let (pid, pidfd, clone_flags) = create_child(&mut prepared)?;
+    let created_mono_ns = mono_ns();
+    let user_map = prepared
+        .namespaces
+        .user
+        .filter(|_| clone_flags & libc::CLONE_NEWUSER as u64 != 0);
+    // The child has its own copies; the parent keeps the read end, the rendezvous write
+    // end and the reports.
+    let parent = prepared.into_parent_side(clone_flags, pid);
     let child = Child {
         pid,
         pidfd,
-        created_mono_ns: mono_ns(),
+        created_mono_ns,
+        cgroup: parent.cgroup,
     };
-    // The child has its own copies; the parent keeps only the read end and the reports.
-    let (progress_read, phases) = prepared.into_parent_side();
     let result = transcript
         .record("child_created", &[("pid", json!(pid))])
+        .and_then(|()| match &user_map {
+            Some(map) => write_maps(pid, map),
+            None => Ok(()),
+        })
+        .and_then(|()| match (&parent.go_write, &user_map) {
+            (Some(go), Some(_)) => sys::write_all(go.as_raw_fd(), b"1")
+                .map_err(|e| Failure::fault(Step::UserNs.id(), e, "Releasing the child failed")),
+            _ => Ok(()),
+        })
         .map_err(Stop::Abort)
-        .and_then(|()| follow(&progress_read, &phases, transcript));
+        .and_then(|()| follow(&parent.progress_read, &parent.reports, transcript));
+    // The rendezvous pipe stays open until here: its end of file tells a child in a new
+    // pid namespace that the parent died before PR_SET_PDEATHSIG took effect.
+    drop(parent.go_write);
     match result {
         Ok(()) => Ok(child),
         Err(Stop::ChildFault(failure)) => Err(SpawnError {

@@ -284,10 +284,28 @@ pub unsafe fn execveat(fd: c_int, argv: *const *const c_char, envp: *const *cons
 
 /// `exit_group(code)`: ends the whole process at once, running no destructors or atexit
 /// handlers (the only correct way out of the cloned child).
+///
+/// A seccomp filter installed by the child may deny exit_group (and exit) with an errno;
+/// then the child ends itself with an undefined instruction: the synchronous SIGILL is
+/// delivered with the default action even when blocked, and needs no system call.
 pub fn exit_group(code: c_int) -> ! {
-    loop {
-        // SAFETY: exit_group takes no pointers and does not return.
-        unsafe { libc::syscall(libc::SYS_exit_group, code) };
+    // SAFETY: exit_group and exit take no pointers and do not return when allowed.
+    unsafe {
+        libc::syscall(libc::SYS_exit_group, code);
+        libc::syscall(libc::SYS_exit, code);
+    }
+    trap()
+}
+
+/// Executes an undefined instruction (SIGILL): the end of a process that no system call
+/// can end any more.
+fn trap() -> ! {
+    // SAFETY: the instruction only raises SIGILL in this thread; it touches no memory.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        std::arch::asm!("ud2", options(noreturn, nomem, nostack));
+        #[cfg(target_arch = "aarch64")]
+        std::arch::asm!("udf #0", options(noreturn, nomem, nostack));
     }
 }
 
@@ -392,4 +410,428 @@ pub fn kernel_release() -> Result<String, Errno> {
         .map(|&c| c as u8)
         .collect();
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+// ---------------------------------------------------------------------------------------
+// Confinement system calls (identity, visibility, scrub, confine). Same rules as above:
+// raw syscalls, no allocation, errno as `Err`.
+
+/// `CLONE_INTO_CGROUP` (5.7): `clone_args.cgroup` is a cgroup v2 directory fd.
+pub const CLONE_INTO_CGROUP: u64 = 1 << 33;
+
+/// A prctl with integer arguments.
+fn prctl(option: c_int, a2: c_long, a3: c_long, a4: c_long, a5: c_long) -> Result<c_long, Errno> {
+    // SAFETY: every prctl option the shim uses takes integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_prctl, option, a2, a3, a4, a5) })
+}
+
+/// `getpid()`.
+pub fn getpid() -> c_int {
+    // SAFETY: getpid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
+}
+
+/// `getppid()`: 0 when the parent is in another pid namespace.
+pub fn getppid() -> c_int {
+    // SAFETY: getppid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_getppid) as c_int }
+}
+
+/// `close(fd)`.
+pub fn close(fd: c_int) -> Result<(), Errno> {
+    // SAFETY: close takes no pointers.
+    check(unsafe { libc::syscall(libc::SYS_close, fd) }).map(drop)
+}
+
+/// `setsid()`.
+pub fn setsid() -> Result<(), Errno> {
+    // SAFETY: setsid takes no arguments.
+    check(unsafe { libc::syscall(libc::SYS_setsid) }).map(drop)
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`.
+pub fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
+    prctl(libc::PR_SET_PDEATHSIG, c_long::from(sig), 0, 0, 0).map(drop)
+}
+
+/// `prctl(PR_SET_KEEPCAPS, on)`.
+pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
+    prctl(libc::PR_SET_KEEPCAPS, c_long::from(on), 0, 0, 0).map(drop)
+}
+
+/// `prctl(PR_CAPBSET_DROP, cap)`.
+pub fn capbset_drop(cap: u32) -> Result<(), Errno> {
+    prctl(libc::PR_CAPBSET_DROP, c_long::from(cap), 0, 0, 0).map(drop)
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)`.
+pub fn ambient_clear_all() -> Result<(), Errno> {
+    const PR_CAP_AMBIENT_CLEAR_ALL: c_long = 4;
+    prctl(libc::PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0).map(drop)
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)`.
+pub fn ambient_raise(cap: u32) -> Result<(), Errno> {
+    const PR_CAP_AMBIENT_RAISE: c_long = 2;
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        PR_CAP_AMBIENT_RAISE,
+        c_long::from(cap),
+        0,
+        0,
+    )
+    .map(drop)
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The three capability sets of a thread as 64-bit masks (bit N = capability N).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapSets {
+    /// Effective.
+    pub effective: u64,
+    /// Permitted.
+    pub permitted: u64,
+    /// Inheritable.
+    pub inheritable: u64,
+}
+
+/// `capget` of the calling thread.
+pub fn capget() -> Result<CapSets, Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header and data are the v3 layouts (header + two data structs) the kernel
+    // reads and fills for the call's duration.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    })?;
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok(CapSets {
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+    })
+}
+
+/// `capset` of the calling thread.
+pub fn capset(sets: CapSets) -> Result<(), Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let split = |v: u64| (v as u32, (v >> 32) as u32);
+    let (e0, e1) = split(sets.effective);
+    let (p0, p1) = split(sets.permitted);
+    let (i0, i1) = split(sets.inheritable);
+    let data = [
+        CapData {
+            effective: e0,
+            permitted: p0,
+            inheritable: i0,
+        },
+        CapData {
+            effective: e1,
+            permitted: p1,
+            inheritable: i1,
+        },
+    ];
+    // SAFETY: header and data are the v3 layouts the kernel reads for the call's duration.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    })
+    .map(drop)
+}
+
+/// `setgroups(0, NULL)`: no supplementary groups.
+pub fn clear_groups() -> Result<(), Errno> {
+    // SAFETY: with size 0 the kernel reads no list.
+    check(unsafe { libc::syscall(libc::SYS_setgroups, 0usize, std::ptr::null::<u32>()) }).map(drop)
+}
+
+/// `setresgid(gid, gid, gid)`.
+pub fn setresgid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: setresgid takes integers only.
+    check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) }).map(drop)
+}
+
+/// `setresuid(uid, uid, uid)`.
+pub fn setresuid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: setresuid takes integers only.
+    check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
+}
+
+/// The launcher's effective user and group ids.
+pub fn effective_ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+/// The real, effective and saved user ids, then the same for groups.
+pub fn res_ids() -> ([u32; 3], [u32; 3]) {
+    let (mut u, mut g) = ([0u32; 3], [0u32; 3]);
+    // SAFETY: each pointer is a valid, writable u32 for the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_getresuid,
+            &mut u[0] as *mut u32,
+            &mut u[1] as *mut u32,
+            &mut u[2] as *mut u32,
+        );
+        libc::syscall(
+            libc::SYS_getresgid,
+            &mut g[0] as *mut u32,
+            &mut g[1] as *mut u32,
+            &mut g[2] as *mut u32,
+        );
+    }
+    (u, g)
+}
+
+/// The number of supplementary groups of the calling thread.
+pub fn group_count() -> Result<usize, Errno> {
+    // SAFETY: with size 0 the kernel only returns the count and writes nothing.
+    check(unsafe { libc::syscall(libc::SYS_getgroups, 0 as c_int, std::ptr::null_mut::<u32>()) })
+        .map(|n| n as usize)
+}
+
+/// `sethostname(name, len)`.
+pub fn sethostname(name: &[u8]) -> Result<(), Errno> {
+    // SAFETY: name is a valid readable region of name.len() bytes for the call.
+    check(unsafe { libc::syscall(libc::SYS_sethostname, name.as_ptr(), name.len()) }).map(drop)
+}
+
+/// `prlimit64(0, resource, {value, value}, NULL)`: soft = hard = value.
+pub fn set_rlimit(resource: c_uint, value: u64) -> Result<(), Errno> {
+    let limit: [u64; 2] = [value, value];
+    // SAFETY: limit is a valid struct rlimit64 {cur, max} for the call; old is NULL.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0 as c_int,
+            resource,
+            limit.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+        )
+    })
+    .map(drop)
+}
+
+/// Brings the loopback interface up in the current network namespace:
+/// `SIOCGIFFLAGS`, then `SIOCSIFFLAGS` with `IFF_UP` on an `AF_INET` datagram socket.
+pub fn loopback_up() -> Result<(), Errno> {
+    const SIOCGIFFLAGS: c_long = 0x8913;
+    const SIOCSIFFLAGS: c_long = 0x8914;
+    // struct ifreq: 16 bytes of name, then the union (ifr_flags is a short at offset 16).
+    let mut ifr = [0u8; 40];
+    ifr[0] = b'l';
+    ifr[1] = b'o';
+    // SAFETY: socket takes integers only.
+    let fd = check(unsafe {
+        libc::syscall(
+            libc::SYS_socket,
+            libc::AF_INET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })? as c_int;
+    // SAFETY: ifr is a valid, writable 40-byte struct ifreq for both calls.
+    let result =
+        check(unsafe { libc::syscall(libc::SYS_ioctl, fd, SIOCGIFFLAGS, ifr.as_mut_ptr()) })
+            .and_then(|_| {
+                let flags = u16::from_ne_bytes([ifr[16], ifr[17]]) | libc::IFF_UP as u16;
+                let bytes = flags.to_ne_bytes();
+                ifr[16] = bytes[0];
+                ifr[17] = bytes[1];
+                // SAFETY: as above.
+                check(unsafe { libc::syscall(libc::SYS_ioctl, fd, SIOCSIFFLAGS, ifr.as_mut_ptr()) })
+            });
+    let _ = close(fd);
+    result.map(drop)
+}
+
+/// Whether the other end of a pipe (read end `fd`) has hung up: `ppoll` with a zero timeout.
+pub fn pipe_hung_up(fd: c_int) -> Result<bool, Errno> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: pfd is one valid pollfd and zero a valid timespec for the call; no sigmask.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_ppoll,
+            &mut pfd as *mut libc::pollfd,
+            1 as libc::c_ulong,
+            &zero as *const libc::timespec,
+            std::ptr::null::<u64>(),
+            SIGSET_SIZE,
+        )
+    })?;
+    Ok(pfd.revents & libc::POLLHUP != 0)
+}
+
+/// `struct landlock_ruleset_attr` (24 bytes, ABI 6+; zero fields work on every ABI).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LandlockRulesetAttr {
+    /// Handled filesystem rights.
+    pub handled_access_fs: u64,
+    /// Handled network rights (ABI 4+).
+    pub handled_access_net: u64,
+    /// Scopes (ABI 6+).
+    pub scoped: u64,
+}
+
+/// `struct landlock_path_beneath_attr` (packed, 12 bytes).
+#[repr(C, packed)]
+struct LandlockPathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+/// `struct landlock_net_port_attr` (16 bytes).
+#[repr(C)]
+struct LandlockNetPortAttr {
+    allowed_access: u64,
+    port: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<LandlockRulesetAttr>() == 24);
+const _: () = assert!(std::mem::size_of::<LandlockPathBeneathAttr>() == 12);
+const _: () = assert!(std::mem::size_of::<LandlockNetPortAttr>() == 16);
+
+/// `landlock_create_ruleset(attr, sizeof attr, 0)`: a new ruleset fd (O_CLOEXEC).
+pub fn landlock_create_ruleset(attr: &LandlockRulesetAttr) -> Result<c_int, Errno> {
+    // SAFETY: attr is a valid 24-byte ruleset attr for the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            attr as *const LandlockRulesetAttr,
+            std::mem::size_of::<LandlockRulesetAttr>(),
+            0 as c_uint,
+        )
+    })
+    .map(|fd| fd as c_int)
+}
+
+/// `landlock_add_rule(ruleset, LANDLOCK_RULE_PATH_BENEATH, {allowed, parent_fd}, 0)`.
+pub fn landlock_add_path_rule(ruleset: c_int, parent_fd: c_int, allowed: u64) -> Result<(), Errno> {
+    const LANDLOCK_RULE_PATH_BENEATH: c_int = 1;
+    let attr = LandlockPathBeneathAttr {
+        allowed_access: allowed,
+        parent_fd,
+    };
+    // SAFETY: attr is a valid packed path-beneath attr for the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset,
+            LANDLOCK_RULE_PATH_BENEATH,
+            &attr as *const LandlockPathBeneathAttr,
+            0 as c_uint,
+        )
+    })
+    .map(drop)
+}
+
+/// `landlock_add_rule(ruleset, LANDLOCK_RULE_NET_PORT, {allowed, port}, 0)`.
+pub fn landlock_add_net_rule(ruleset: c_int, port: u16, allowed: u64) -> Result<(), Errno> {
+    const LANDLOCK_RULE_NET_PORT: c_int = 2;
+    let attr = LandlockNetPortAttr {
+        allowed_access: allowed,
+        port: u64::from(port),
+    };
+    // SAFETY: attr is a valid net-port attr for the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset,
+            LANDLOCK_RULE_NET_PORT,
+            &attr as *const LandlockNetPortAttr,
+            0 as c_uint,
+        )
+    })
+    .map(drop)
+}
+
+/// `landlock_restrict_self(ruleset, 0)`: restricts the calling thread (and its children).
+pub fn landlock_restrict_self(ruleset: c_int) -> Result<(), Errno> {
+    // SAFETY: restrict_self takes integers only.
+    check(unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0 as c_uint) })
+        .map(drop)
+}
+
+/// `struct sock_fprog`: the length and address of a classic-BPF program.
+#[repr(C)]
+pub struct SockFprog {
+    /// Number of instructions.
+    pub len: u16,
+    /// The instructions (`struct sock_filter[len]`).
+    pub filter: *const libc::sock_filter,
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`.
+///
+/// # Safety
+/// `prog.filter` must point to `prog.len` instructions that stay valid for the call.
+pub unsafe fn seccomp_set_filter(prog: &SockFprog, flags: c_uint) -> Result<(), Errno> {
+    const SECCOMP_SET_MODE_FILTER: c_uint = 1;
+    // SAFETY: prog is a valid sock_fprog; the caller guarantees the instructions.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            prog as *const SockFprog,
+        )
+    })
+    .map(drop)
+}
+
+/// `prlimit64(0, resource, NULL, &old)`: the current (soft, hard) limit.
+pub fn get_rlimit(resource: c_uint) -> Result<(u64, u64), Errno> {
+    let mut old: [u64; 2] = [0, 0];
+    // SAFETY: old is a valid, writable struct rlimit64 for the call; new is NULL.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0 as c_int,
+            resource,
+            std::ptr::null::<u64>(),
+            old.as_mut_ptr(),
+        )
+    })?;
+    Ok((old[0], old[1]))
 }

@@ -1,0 +1,138 @@
+/**
+ * What confinement costs the shim, measured side by side in one run:
+ * - the shim's own time from the transcript (`monoNs` of launcher_started →
+ *   exec_succeeded, median of N launches of `/bin/true`) for: the scrub only; + Landlock;
+ *   + Landlock and seccomp; + Landlock, seccomp and user/pid/net namespaces;
+ * - next to it, the median wall time (hyperfine -N) of bare `/bin/true` and of
+ *   `bwrap --unshare-user --unshare-pid --unshare-net --ro-bind / / /bin/true`.
+ *
+ * Usage: deno run -A bench/confinement.ts [--runs N]
+ * Needs hyperfine and bubblewrap (apt-get install hyperfine bubblewrap) and a built shim.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string", default: "30" } },
+});
+const runs = Number(values.runs);
+const deno = Deno.execPath();
+const dir = Deno.makeTempDirSync({ prefix: "charter-bench-confine-" });
+const charter = ["run", "-A", "--quiet", `${root}/cli.ts`];
+
+async function run(
+  cmd: string,
+  args: string[],
+): Promise<{ ok: boolean; out: string; err: string }> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder();
+  return { ok: out.success, out: text.decode(out.stdout), err: text.decode(out.stderr) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const BASE = "version: 1\nname: bench\ntarget: { exe: /bin/true }\n";
+const LANDLOCK = "extends: [builtin:base]\n";
+const SECCOMP = 'syscalls:\n  default: allow\n  deny: ["@mount", "@module", ptrace]\n';
+const NAMESPACES = "user: { namespace: true }\nnamespaces: { pid: true, net: true }\n";
+
+const configs: [string, string][] = [
+  ["scrub only", BASE],
+  ["+ Landlock", BASE + LANDLOCK],
+  ["+ Landlock + seccomp", BASE + LANDLOCK + SECCOMP],
+  ["+ Landlock + seccomp + user/pid/net ns", BASE + LANDLOCK + SECCOMP + NAMESPACES],
+];
+
+const keygen = await run(deno, [...charter, "keygen", "-o", `${dir}/k`]);
+if (!keygen.ok) throw new Error(`keygen failed: ${keygen.err}`);
+
+/** Compiles a policy; the plan path, or why it did not compile. */
+async function compile(name: string, yaml: string): Promise<string | { skipped: string }> {
+  Deno.writeTextFileSync(`${dir}/${name}.yaml`, yaml);
+  const plan = `${dir}/${name}.json`;
+  const r = await run(deno, [
+    ...charter,
+    "compile",
+    `${dir}/${name}.yaml`,
+    "-o",
+    plan,
+    "--key",
+    `${dir}/k.key`,
+  ]);
+  return r.ok ? plan : { skipped: r.err.trim().split("\n")[0] };
+}
+
+/** Median shim time (ms) and what phase 4 enforced, over `runs` launches of `plan`. */
+async function shimTime(plan: string): Promise<{ ms: number; confine: string }> {
+  const ns: number[] = [];
+  let confine = "";
+  for (let i = 0; i < runs; i++) {
+    const t = `${dir}/t.jsonl`;
+    try {
+      Deno.removeSync(t);
+    } catch { /* first run */ }
+    const r = await run(deno, [
+      ...charter,
+      "launch",
+      plan,
+      "--trust",
+      `${dir}/k.pub`,
+      "--transcript",
+      t,
+    ]);
+    if (!r.ok) throw new Error(`launch of ${plan} failed: ${r.err}`);
+    const records = Deno.readTextFileSync(t).trim().split("\n").map((l) => JSON.parse(l));
+    const at = (event: string) => records.find((rec) => rec.event === event).monoNs;
+    ns.push(at("exec_succeeded") - at("launcher_started"));
+    const details = records.find((rec) => rec.event === "phase_resolved" && rec.phase === 4)
+      .details;
+    confine = Object.keys(details).join(" + ") || "-";
+  }
+  return { ms: median(ns) / 1e6, confine };
+}
+
+const rows: [string, string, string][] = [];
+for (const [index, [name, yaml]] of configs.entries()) {
+  const plan = await compile(`c${index}`, yaml);
+  if (typeof plan !== "string") {
+    rows.push([`charter shim: ${name}`, "n/a", `policy did not compile: ${plan.skipped}`]);
+    continue;
+  }
+  const { ms, confine } = await shimTime(plan);
+  rows.push([`charter shim: ${name}`, ms.toFixed(3), `transcript monoNs; confine: ${confine}`]);
+}
+
+const bwrap = "bwrap --unshare-user --unshare-pid --unshare-net --ro-bind / / /bin/true";
+const hf = await run("hyperfine", [
+  "--warmup",
+  "3",
+  "--runs",
+  String(runs),
+  "-N",
+  "--export-json",
+  `${dir}/h.json`,
+  "-n",
+  "/bin/true",
+  "/bin/true",
+  "-n",
+  bwrap,
+  bwrap,
+]);
+if (!hf.ok) throw new Error(`hyperfine failed: ${hf.err}`);
+const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
+  command: string;
+  median: number;
+}[];
+for (const r of results) {
+  rows.push([r.command, (r.median * 1000).toFixed(3), "wall time, hyperfine -N"]);
+}
+
+console.log(`\nmedian of ${runs} runs, one run, ${new Date().toISOString()}\n`);
+const width = Math.max(...rows.map((r) => r[0].length));
+console.log(`${"what".padEnd(width)}  ${"ms".padStart(8)}  how`);
+console.log(`${"-".repeat(width)}  ${"-".repeat(8)}  ${"-".repeat(40)}`);
+for (const [what, ms, how] of rows) console.log(`${what.padEnd(width)}  ${ms.padStart(8)}  ${how}`);
+Deno.removeSync(dir, { recursive: true });

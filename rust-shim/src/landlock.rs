@@ -1,0 +1,422 @@
+//! Landlock: right names and values per ABI, the best-effort downgrade
+//! (linux-facts.md §1), and the ruleset the parent builds before clone3 from the plan's
+//! `landlock` section. The child only calls `landlock_restrict_self` on the ruleset fd.
+
+use crate::digest::Hasher;
+use crate::error::{Failure, Refusal};
+use crate::plan::{Enforce, LandlockSection, Step};
+use crate::sys;
+use serde_json::{json, Map, Value};
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+/// A named right: uapi name without the prefix, lowercase; its bit; the first ABI with it.
+pub type Right = (&'static str, u64, i64);
+
+/// `LANDLOCK_ACCESS_FS_*`.
+pub const FS_RIGHTS: [Right; 17] = [
+    ("execute", 1 << 0, 1),
+    ("write_file", 1 << 1, 1),
+    ("read_file", 1 << 2, 1),
+    ("read_dir", 1 << 3, 1),
+    ("remove_dir", 1 << 4, 1),
+    ("remove_file", 1 << 5, 1),
+    ("make_char", 1 << 6, 1),
+    ("make_dir", 1 << 7, 1),
+    ("make_reg", 1 << 8, 1),
+    ("make_sock", 1 << 9, 1),
+    ("make_fifo", 1 << 10, 1),
+    ("make_block", 1 << 11, 1),
+    ("make_sym", 1 << 12, 1),
+    ("refer", 1 << 13, 2),
+    ("truncate", 1 << 14, 3),
+    ("ioctl_dev", 1 << 15, 5),
+    ("resolve_unix", 1 << 16, 9),
+];
+
+/// `LANDLOCK_ACCESS_NET_*` (ABI 4).
+pub const NET_RIGHTS: [Right; 2] = [("bind_tcp", 1 << 0, 4), ("connect_tcp", 1 << 1, 4)];
+
+/// `LANDLOCK_SCOPE_*` (ABI 6).
+pub const SCOPES: [Right; 2] = [("abstract_unix_socket", 1 << 0, 6), ("signal", 1 << 1, 6)];
+
+/// The rights a rule on a non-directory may carry (`ACCESS_FILE` in fs.c).
+pub const ACCESS_FILE: u64 = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15) | (1 << 16);
+
+/// The mask of the rights in `table` named by `names`; `None` names the first unknown one.
+pub fn mask_of(table: &[Right], names: &[String]) -> Result<u64, String> {
+    let mut mask = 0;
+    for name in names {
+        let (_, bit, _) = table
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .ok_or_else(|| name.clone())?;
+        mask |= bit;
+    }
+    Ok(mask)
+}
+
+/// The names of the rights of `table` in `mask`, in table order.
+pub fn names_of(table: &[Right], mask: u64) -> Vec<&'static str> {
+    table
+        .iter()
+        .filter(|(_, bit, _)| mask & bit != 0)
+        .map(|(n, _, _)| *n)
+        .collect()
+}
+
+/// The union of the rights of `table` that Landlock ABI `abi` knows (0 when `abi < 1`).
+pub fn supported(table: &[Right], abi: i64) -> u64 {
+    table
+        .iter()
+        .filter(|(_, _, since)| *since <= abi)
+        .fold(0, |m, (_, bit, _)| m | bit)
+}
+
+/// What a ruleset handles once it is fitted to a kernel's ABI, and what had to go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fitted {
+    /// Handled filesystem rights.
+    pub fs: u64,
+    /// Handled TCP rights.
+    pub net: u64,
+    /// Scopes.
+    pub scoped: u64,
+    /// Requested filesystem rights this ABI lacks.
+    pub dropped_fs: u64,
+    /// Requested TCP rights this ABI lacks.
+    pub dropped_net: u64,
+    /// Requested scopes this ABI lacks.
+    pub dropped_scoped: u64,
+}
+
+impl Fitted {
+    /// Whether anything requested had to be dropped.
+    pub fn lossy(&self) -> bool {
+        self.dropped_fs | self.dropped_net | self.dropped_scoped != 0
+    }
+
+    /// Whether the fitted ruleset handles anything at all.
+    pub fn handles_anything(&self) -> bool {
+        self.fs | self.net | self.scoped != 0
+    }
+
+    /// The dropped rights by kind, for details and refusals.
+    pub fn dropped_json(&self) -> Value {
+        json!({
+            "fs": names_of(&FS_RIGHTS, self.dropped_fs),
+            "net": names_of(&NET_RIGHTS, self.dropped_net),
+            "scoped": names_of(&SCOPES, self.dropped_scoped),
+        })
+    }
+
+    fn dropped_list(&self) -> String {
+        [
+            names_of(&FS_RIGHTS, self.dropped_fs),
+            names_of(&NET_RIGHTS, self.dropped_net),
+            names_of(&SCOPES, self.dropped_scoped),
+        ]
+        .concat()
+        .join(", ")
+    }
+}
+
+/// The best-effort downgrade of linux-facts.md §1: keep the requested rights that ABI
+/// `abi` knows (none when `abi < 1`: Landlock unavailable), TCP rights only from ABI 4,
+/// scopes only from ABI 6.
+pub fn fit(abi: i64, fs: u64, net: u64, scoped: u64) -> Fitted {
+    let (fs_ok, net_ok, scoped_ok) = (
+        supported(&FS_RIGHTS, abi),
+        supported(&NET_RIGHTS, abi),
+        supported(&SCOPES, abi),
+    );
+    Fitted {
+        fs: fs & fs_ok,
+        net: net & net_ok,
+        scoped: scoped & scoped_ok,
+        dropped_fs: fs & !fs_ok,
+        dropped_net: net & !net_ok,
+        dropped_scoped: scoped & !scoped_ok,
+    }
+}
+
+/// The rights a rule keeps: those the ruleset handles, and on a non-directory only the
+/// file rights. 0 means the rule grants nothing and is left out (the kernel says ENOMSG).
+pub fn rule_rights(allowed: u64, handled: u64, is_dir: bool) -> u64 {
+    let kept = allowed & handled;
+    if is_dir {
+        kept
+    } else {
+        kept & ACCESS_FILE
+    }
+}
+
+/// The ruleset built for the child, and what the confine phase reports about it.
+pub struct Prepared {
+    /// The ruleset fd (close-on-exec), or `None` when nothing can be enforced.
+    pub ruleset: Option<OwnedFd>,
+    /// `details.landlock` of the confine phase.
+    pub details: Value,
+    /// Whether less than the plan asked for is enforced.
+    pub degraded: bool,
+}
+
+fn fault(errno: i32, what: &str) -> Failure {
+    Failure::fault(Step::Landlock.id(), errno, what)
+}
+
+/// Opens a rule's path: `O_PATH|O_CLOEXEC`, or `None` when it does not exist.
+fn open_path(path: &str) -> Result<Option<File>, Refusal> {
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(path)
+    {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => {
+            Ok(None)
+        }
+        Err(e) => Err(Refusal::HandleUnavailable(format!(
+            "The Landlock path {path} cannot be opened: {e}; make it reachable for the launching user or remove it from the policy"
+        ))),
+    }
+}
+
+/// Opens and hashes an implied executable (an interpreter the kernel opens with EXECUTE).
+fn open_hashed(path: &str, expected: &str) -> Result<File, Refusal> {
+    let unavailable = |e: std::io::Error| {
+        if e.kind() == ErrorKind::NotFound {
+            Refusal::TargetMissing(format!(
+                "The interpreter {path} that the target needs does not exist; reinstall it or recompile the plan"
+            ))
+        } else {
+            Refusal::HandleUnavailable(format!("The interpreter {path} cannot be read: {e}"))
+        }
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(unavailable)?;
+    if !file.metadata().map_err(unavailable)?.is_file() {
+        return Err(Refusal::HandleUnavailable(format!(
+            "The interpreter {path} is not a regular file"
+        )));
+    }
+    let mut hasher = Hasher::start();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    let actual = hasher.finish_hex();
+    if actual != expected {
+        return Err(Refusal::DigestMismatch(format!(
+            "The interpreter {path} has sha256 {actual}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan"
+        )));
+    }
+    Ok(file)
+}
+
+/// Builds the ruleset of `section` for Landlock ABI `abi` (< 1: unavailable). The target's
+/// own rule uses `exe_fd`, the fd that was hashed and will be executed.
+pub fn prepare(
+    section: &LandlockSection,
+    abi: i64,
+    exe_path: &str,
+    exe_fd: &OwnedFd,
+) -> Result<Prepared, Failure> {
+    let fitted = fit(abi, section.handled_fs, section.handled_net, section.scoped);
+    if section.enforce == Enforce::Required && fitted.lossy() {
+        let have = if abi < 1 {
+            "has no Landlock".to_string()
+        } else {
+            format!("has Landlock ABI {abi}")
+        };
+        return Err(Refusal::KernelUnsupported(format!(
+            "The plan requires Landlock rights this kernel cannot enforce ({}): it {have}; upgrade the kernel or set enforce.landlock: best_effort",
+            fitted.dropped_list()
+        ))
+        .into());
+    }
+    // Open every path first (refusals before any ruleset exists), then build the ruleset.
+    let mut absent: Vec<&str> = Vec::new();
+    let mut opened: Vec<(File, u64)> = Vec::new();
+    let mut exe_rights = 0u64;
+    for rule in &section.fs {
+        if rule.path == exe_path && rule.sha256.is_some() {
+            exe_rights |= rule.access;
+            continue;
+        }
+        let file = match &rule.sha256 {
+            Some(sha) => open_hashed(&rule.path, sha)?,
+            None => match open_path(&rule.path)? {
+                Some(f) => f,
+                None => {
+                    absent.push(&rule.path);
+                    continue;
+                }
+            },
+        };
+        opened.push((file, rule.access));
+    }
+    let mut details = Map::new();
+    details.insert("abi".into(), json!(abi.max(0)));
+    details.insert("handledFs".into(), json!(names_of(&FS_RIGHTS, fitted.fs)));
+    details.insert(
+        "handledNet".into(),
+        json!(names_of(&NET_RIGHTS, fitted.net)),
+    );
+    details.insert("scoped".into(), json!(names_of(&SCOPES, fitted.scoped)));
+    details.insert("absentPaths".into(), json!(absent));
+    if fitted.lossy() {
+        details.insert("droppedRights".into(), fitted.dropped_json());
+    }
+    if !fitted.handles_anything() {
+        details.insert("fsRules".into(), json!(0));
+        details.insert("netRules".into(), json!(0));
+        details.insert(
+            "skipped".into(),
+            json!(if abi < 1 {
+                "this kernel has no Landlock"
+            } else {
+                "this kernel's Landlock ABI handles none of the requested rights"
+            }),
+        );
+        return Ok(Prepared {
+            ruleset: None,
+            details: Value::Object(details),
+            degraded: true,
+        });
+    }
+    let attr = sys::LandlockRulesetAttr {
+        handled_access_fs: fitted.fs,
+        handled_access_net: fitted.net,
+        scoped: fitted.scoped,
+    };
+    let raw = sys::landlock_create_ruleset(&attr)
+        .map_err(|e| fault(e, "Creating the Landlock ruleset failed"))?;
+    // SAFETY: landlock_create_ruleset just returned this fd; nothing else owns it.
+    let ruleset = crate::prepare::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
+        .map_err(|e| fault(e, "Moving the Landlock ruleset fd failed"))?;
+    let mut fs_rules = 0u32;
+    let mut add = |fd: i32, allowed: u64, is_dir: bool, what: &str| -> Result<(), Failure> {
+        let rights = rule_rights(allowed, fitted.fs, is_dir);
+        if rights == 0 {
+            return Ok(());
+        }
+        sys::landlock_add_path_rule(ruleset.as_raw_fd(), fd, rights)
+            .map_err(|e| fault(e, &format!("Adding the Landlock rule for {what} failed")))?;
+        fs_rules += 1;
+        Ok(())
+    };
+    if exe_rights != 0 {
+        add(exe_fd.as_raw_fd(), exe_rights, false, exe_path)?;
+    }
+    for (index, (file, access)) in opened.iter().enumerate() {
+        let is_dir = file
+            .metadata()
+            .map_err(|e| fault(e.raw_os_error().unwrap_or(libc::EIO), "fstat failed"))?
+            .is_dir();
+        add(file.as_raw_fd(), *access, is_dir, &format!("rule {index}"))?;
+    }
+    let mut net_rules = 0u32;
+    for &(port, access) in &section.net {
+        let rights = access & fitted.net;
+        if rights == 0 {
+            continue;
+        }
+        sys::landlock_add_net_rule(ruleset.as_raw_fd(), port, rights).map_err(|e| {
+            fault(
+                e,
+                &format!("Adding the Landlock rule for TCP port {port} failed"),
+            )
+        })?;
+        net_rules += 1;
+    }
+    details.insert("fsRules".into(), json!(fs_rules));
+    details.insert("netRules".into(), json!(net_rules));
+    Ok(Prepared {
+        ruleset: Some(ruleset),
+        details: Value::Object(details),
+        degraded: fitted.lossy(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_FS_ABI5: u64 = (1 << 16) - 1;
+
+    #[test]
+    fn fitting_to_older_abis_drops_exactly_the_newer_rights() {
+        let net = 3;
+        let scoped = 3;
+        let now = fit(7, ALL_FS_ABI5, net, scoped);
+        assert!(!now.lossy());
+        assert_eq!((now.fs, now.net, now.scoped), (ALL_FS_ABI5, 3, 3));
+
+        let abi3 = fit(3, ALL_FS_ABI5, net, scoped);
+        assert_eq!(names_of(&FS_RIGHTS, abi3.dropped_fs), ["ioctl_dev"]);
+        assert_eq!(abi3.fs, ALL_FS_ABI5 & !(1 << 15));
+        assert_eq!((abi3.net, abi3.dropped_net), (0, 3));
+        assert_eq!((abi3.scoped, abi3.dropped_scoped), (0, 3));
+        assert!(abi3.lossy() && abi3.handles_anything());
+
+        let abi1 = fit(1, ALL_FS_ABI5, 0, 0);
+        assert_eq!(
+            names_of(&FS_RIGHTS, abi1.dropped_fs),
+            ["refer", "truncate", "ioctl_dev"]
+        );
+        let abi5 = fit(5, ALL_FS_ABI5, net, scoped);
+        assert_eq!((abi5.dropped_fs, abi5.dropped_net), (0, 0));
+        assert_eq!(
+            names_of(&SCOPES, abi5.dropped_scoped),
+            ["abstract_unix_socket", "signal"]
+        );
+
+        let none = fit(-1, ALL_FS_ABI5, net, scoped);
+        assert!(!none.handles_anything() && none.lossy());
+        assert_eq!(none.dropped_fs, ALL_FS_ABI5);
+        // resolve_unix needs ABI 9.
+        assert_eq!(fit(7, 1 << 16, 0, 0).dropped_fs, 1 << 16);
+        assert_eq!(fit(9, 1 << 16, 0, 0).dropped_fs, 0);
+    }
+
+    #[test]
+    fn rules_narrow_to_handled_and_file_rights() {
+        let read = (1 << 2) | (1 << 3); // read_file | read_dir
+        assert_eq!(rule_rights(read, ALL_FS_ABI5, true), read);
+        assert_eq!(rule_rights(read, ALL_FS_ABI5, false), 1 << 2);
+        assert_eq!(
+            rule_rights(1 << 3, ALL_FS_ABI5, false),
+            0,
+            "read_dir only on a file"
+        );
+        assert_eq!(
+            rule_rights((1 << 15) | 1, 1, false),
+            1,
+            "unhandled rights go"
+        );
+    }
+
+    #[test]
+    fn right_names_round_trip() {
+        let names = vec!["execute".to_string(), "ioctl_dev".to_string()];
+        let mask = mask_of(&FS_RIGHTS, &names).unwrap();
+        assert_eq!(mask, 1 | (1 << 15));
+        assert_eq!(names_of(&FS_RIGHTS, mask), ["execute", "ioctl_dev"]);
+        assert_eq!(
+            mask_of(&FS_RIGHTS, &["fly".to_string()]).unwrap_err(),
+            "fly"
+        );
+        assert_eq!(supported(&FS_RIGHTS, 0), 0);
+    }
+}

@@ -1,0 +1,212 @@
+//! seccomp: the plan's classic-BPF program, checked against its digest in the parent and
+//! installed by the child with `seccomp(SECCOMP_SET_MODE_FILTER)` as the last step before
+//! exec.
+
+use crate::digest::sha256_hex;
+use crate::error::Refusal;
+use crate::plan::{Enforce, SeccompSection};
+use crate::sys;
+use libc::c_uint;
+use serde_json::{json, Value};
+
+/// `SECCOMP_FILTER_FLAG_LOG`.
+pub const FLAG_LOG: c_uint = 1 << 1;
+/// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`.
+pub const FLAG_SPEC_ALLOW: c_uint = 1 << 2;
+
+/// Plan flag names and their values.
+pub const FLAGS: [(&str, c_uint); 2] = [("log", FLAG_LOG), ("spec_allow", FLAG_SPEC_ALLOW)];
+
+/// The most instructions a classic-BPF program may have (`BPF_MAXINSNS`).
+pub const MAX_INSTRUCTIONS: usize = 4096;
+
+/// A verified program, ready for the child.
+pub struct Program {
+    /// The instructions (8-byte aligned, host byte order).
+    filter: Vec<libc::sock_filter>,
+    /// The `sock_fprog` that points into `filter`.
+    fprog: sys::SockFprog,
+    /// seccomp flags.
+    pub flags: c_uint,
+}
+
+impl Program {
+    /// The program as the kernel takes it (valid while `self` lives).
+    pub fn fprog(&self) -> &sys::SockFprog {
+        &self.fprog
+    }
+}
+
+/// What the confine phase installs: the program (or nothing when skipped) and its report.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The program, or `None` when seccomp is unavailable and the plan allows that.
+    pub program: Option<Program>,
+    /// `details.seccomp` of the confine phase.
+    pub details: Value,
+    /// Whether less than the plan asked for is installed.
+    pub degraded: bool,
+}
+
+/// Whether the kernel has seccomp filter mode: `SECCOMP_GET_ACTION_AVAIL` for ALLOW.
+pub fn filter_mode_available() -> bool {
+    const SECCOMP_GET_ACTION_AVAIL: c_uint = 2;
+    let allow: u32 = 0x7fff_0000;
+    // SAFETY: the kernel reads one u32 action from the pointer; no other memory.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_GET_ACTION_AVAIL,
+            0 as c_uint,
+            &allow as *const u32,
+        )
+    };
+    ret == 0
+}
+
+/// Whether the kernel knows filter flag `flag`: `SECCOMP_SET_MODE_FILTER` with a NULL
+/// program fails with EFAULT for known flags and EINVAL for unknown ones, installing
+/// nothing (the libseccomp probe).
+pub fn flag_available(flag: c_uint) -> bool {
+    const SECCOMP_SET_MODE_FILTER: c_uint = 1;
+    // SAFETY: a NULL program makes the kernel fail before it installs anything.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flag,
+            std::ptr::null::<sys::SockFprog>(),
+        )
+    };
+    // SAFETY: errno of this thread, read right after the call.
+    ret < 0 && unsafe { *libc::__errno_location() } == libc::EFAULT
+}
+
+/// The available return actions (`/proc/sys/kernel/seccomp/actions_avail`).
+pub fn actions_available() -> Option<Vec<String>> {
+    let text = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok()?;
+    Some(text.split_whitespace().map(str::to_string).collect())
+}
+
+fn to_filter(bytes: &[u8]) -> Vec<libc::sock_filter> {
+    bytes
+        .chunks_exact(8)
+        .map(|i| libc::sock_filter {
+            code: u16::from_ne_bytes([i[0], i[1]]),
+            jt: i[2],
+            jf: i[3],
+            k: u32::from_ne_bytes([i[4], i[5], i[6], i[7]]),
+        })
+        .collect()
+}
+
+/// Checks the program's digest and the kernel's support, and lays the program out for
+/// the child.
+pub fn prepare(section: &SeccompSection) -> Result<Prepared, Refusal> {
+    let actual = sha256_hex(&section.program);
+    if actual != section.sha256 {
+        return Err(Refusal::DigestMismatch(format!(
+            "The plan's seccomp program has sha256 {actual}, the plan says {}; the plan is corrupt: recompile and re-sign it",
+            section.sha256
+        )));
+    }
+    let instructions = section.program.len() / 8;
+    let mut details = serde_json::Map::new();
+    details.insert("seccompSha256".into(), json!(actual));
+    details.insert("instructions".into(), json!(instructions));
+    let required = section.enforce == Enforce::Required;
+    if !filter_mode_available() {
+        if required {
+            return Err(Refusal::KernelUnsupported(
+                "The plan requires a seccomp filter and this kernel has no seccomp filter mode; use a kernel with CONFIG_SECCOMP_FILTER or set enforce.seccomp: best_effort".to_string(),
+            ));
+        }
+        details.insert("flags".into(), json!([]));
+        details.insert(
+            "skipped".into(),
+            json!("this kernel has no seccomp filter mode"),
+        );
+        return Ok(Prepared {
+            program: None,
+            details: serde_json::Value::Object(details),
+            degraded: true,
+        });
+    }
+    let (mut flags, mut names, mut dropped) = (0, Vec::new(), Vec::new());
+    for (name, value) in FLAGS {
+        if section.flags & value == 0 {
+            continue;
+        }
+        if flag_available(value) {
+            flags |= value;
+            names.push(name);
+        } else if required {
+            return Err(Refusal::KernelUnsupported(format!(
+                "The plan's seccomp filter flag {name} is unknown to this kernel; upgrade the kernel or set enforce.seccomp: best_effort"
+            )));
+        } else {
+            dropped.push(name);
+        }
+    }
+    details.insert("flags".into(), json!(names));
+    let degraded = !dropped.is_empty();
+    if degraded {
+        details.insert("droppedFlags".into(), json!(dropped));
+    }
+    let filter = to_filter(&section.program);
+    let fprog = sys::SockFprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr(),
+    };
+    Ok(Prepared {
+        program: Some(Program {
+            filter,
+            fprog,
+            flags,
+        }),
+        details: Value::Object(details),
+        degraded,
+    })
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Program({} instructions)", self.filter.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_kernel_has_filter_mode_and_both_flags() {
+        assert!(filter_mode_available());
+        assert!(flag_available(FLAG_LOG));
+        assert!(flag_available(FLAG_SPEC_ALLOW));
+        assert!(!flag_available(1 << 30));
+        assert!(actions_available().unwrap().contains(&"errno".to_string()));
+    }
+
+    #[test]
+    fn programs_are_laid_out_in_host_order_and_digests_checked() {
+        // ret ALLOW
+        let allow = [0x06u8, 0, 0, 0, 0, 0, 0xff, 0x7f];
+        let mut section = SeccompSection {
+            enforce: Enforce::Required,
+            program: allow.to_vec(),
+            sha256: sha256_hex(&allow),
+            flags: FLAG_LOG,
+        };
+        let prepared = prepare(&section).unwrap();
+        let program = prepared.program.unwrap();
+        assert_eq!(program.fprog().len, 1);
+        assert_eq!(program.filter[0].code, 6);
+        assert_eq!(program.filter[0].k, 0x7fff_0000);
+        assert_eq!(program.flags, FLAG_LOG);
+        assert_eq!(prepared.details["flags"], json!(["log"]));
+        assert_eq!(prepared.details["instructions"], 1);
+        section.sha256 = "00".repeat(32);
+        assert_eq!(prepare(&section).unwrap_err().code(), "digest_mismatch");
+    }
+}

@@ -1,0 +1,166 @@
+/*
+ * probe: small actions a confinement test runs inside the sandbox, one result line each.
+ *
+ *   probe ACTION...   where ACTION is read:PATH | write:PATH | exec:PATH | connect:PORT
+ *                     | bind:PORT | kill:PID:SIG | tiocsti | nofile | getppid | ifaces
+ *
+ * (One argv element per action: charter's policy merge unions lists, so a policy's argv
+ * must not repeat an element.)
+ * A result is "ok" or the errno name (EACCES, EPERM, ...); `nofile` prints how many fds
+ * it could open and the errno that stopped it; `getppid` the pid or the errno; `ifaces`
+ * one "NAME UP|DOWN" line per network interface of the probe's network namespace.
+ * Built by the tests with `cc` into a temporary directory (tests/confine_*_test.ts).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *name(int e) {
+  switch (e) {
+  case 0: return "ok";
+  case EACCES: return "EACCES";
+  case EPERM: return "EPERM";
+  case ENOENT: return "ENOENT";
+  case EMFILE: return "EMFILE";
+  case ECONNREFUSED: return "ECONNREFUSED";
+  case EXDEV: return "EXDEV";
+  case ENOSYS: return "ENOSYS";
+  case EINVAL: return "EINVAL";
+  case EIO: return "EIO";
+  case ENOTTY: return "ENOTTY";
+  case ESRCH: return "ESRCH";
+  case EADDRINUSE: return "EADDRINUSE";
+  case ENETUNREACH: return "ENETUNREACH";
+  default: {
+    static char buf[16];
+    snprintf(buf, sizeof buf, "E%d", e);
+    return buf;
+  }
+  }
+}
+
+static int do_read(const char *path) {
+  char buf[64];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int r = read(fd, buf, sizeof buf) < 0 ? errno : 0;
+  close(fd);
+  return r;
+}
+
+static int do_write(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  int r = write(fd, "x\n", 2) < 0 ? errno : 0;
+  close(fd);
+  return r;
+}
+
+/* fork + execve; the child reports the exec's errno through a close-on-exec pipe. */
+static int do_exec(const char *path) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return errno;
+  pid_t pid = fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    char *argv[] = {(char *)path, NULL};
+    char *envp[] = {NULL};
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 1);
+    execve(path, argv, envp);
+    int e = errno;
+    (void)!write(p[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(p[1]);
+  int e = 0;
+  if (read(p[0], &e, sizeof e) != sizeof e) e = 0;
+  close(p[0]);
+  waitpid(pid, NULL, 0);
+  return e;
+}
+
+static int tcp(int port, int do_bind) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int r = (do_bind ? bind(fd, (void *)&a, sizeof a) : connect(fd, (void *)&a, sizeof a)) < 0
+              ? errno
+              : 0;
+  close(fd);
+  return r;
+}
+
+static void ifaces(void) {
+  FILE *f = fopen("/proc/net/dev", "r");
+  if (!f) {
+    printf("%s\n", name(errno));
+    return;
+  }
+  char line[512];
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  for (int n = 0; fgets(line, sizeof line, f); n++) {
+    if (n < 2) continue;
+    char *colon = strchr(line, ':');
+    if (!colon) continue;
+    *colon = 0;
+    char *ifname = line + strspn(line, " ");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+      printf("%s %s\n", ifname, name(errno));
+    else
+      printf("%s %s\n", ifname, (ifr.ifr_flags & IFF_UP) ? "UP" : "DOWN");
+  }
+  fclose(f);
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    char *cmd = argv[i];
+    char *arg = strchr(cmd, ':');
+    if (arg) *arg++ = 0;
+    else arg = "";
+    if (!strcmp(cmd, "read")) printf("%s\n", name(do_read(arg)));
+    else if (!strcmp(cmd, "write")) printf("%s\n", name(do_write(arg)));
+    else if (!strcmp(cmd, "exec")) printf("%s\n", name(do_exec(arg)));
+    else if (!strcmp(cmd, "connect")) printf("%s\n", name(tcp(atoi(arg), 0)));
+    else if (!strcmp(cmd, "bind")) printf("%s\n", name(tcp(atoi(arg), 1)));
+    else if (!strcmp(cmd, "kill")) {
+      char *sig = strchr(arg, ':');
+      int r = kill(atoi(arg), sig ? atoi(sig + 1) : SIGTERM) < 0 ? errno : 0;
+      printf("%s\n", name(r));
+    } else if (!strcmp(cmd, "tiocsti")) {
+      char c = ' ';
+      printf("%s\n", name(ioctl(0, TIOCSTI, &c) < 0 ? errno : 0));
+    } else if (!strcmp(cmd, "nofile")) {
+      int n = 0;
+      while (open("/dev/null", O_RDONLY) >= 0) n++;
+      printf("%d %s\n", n, name(errno));
+    } else if (!strcmp(cmd, "getppid")) {
+      long r = syscall(SYS_getppid);
+      if (r < 0) printf("%s\n", name(errno));
+      else printf("%ld\n", r);
+    } else if (!strcmp(cmd, "ifaces")) ifaces();
+    else {
+      fprintf(stderr, "probe: unknown action %s\n", cmd);
+      return 2;
+    }
+    fflush(stdout);
+  }
+  return 0;
+}
