@@ -11,7 +11,7 @@ import {
   readTrustedKeys,
   type TrustedKey,
 } from "../crypto/keys.ts";
-import { Shim } from "../ffi/shim.ts";
+import { type ChildHandle, Shim } from "../ffi/shim.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { type Command, printError } from "./command.ts";
 
@@ -86,33 +86,40 @@ Options:
       trusted.push(key.publicKey);
     }
     using shim = Shim.open();
-    const child = shim.launch(envelope, {
-      trustedKeys: trusted.map((k) => toHex(k.raw)),
-      transcript: transcriptPath === "-"
-        ? { fd: 2 }
-        : transcriptPath !== undefined
-        ? { path: transcriptPath }
-        : controlFd !== undefined
-        ? { fd: Number(controlFd) }
-        : null,
-      extraArgs: args.rest,
-    });
-    if ("exitCode" in child) {
-      const o = child.outcome;
-      printError(
-        o.outcome === "refused"
-          ? `launch refused (${o.reason}): ${o.detail}`
-          : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
-      );
-      return child.exitCode;
-    }
+    // Listen before the child exists: a signal that arrives during the (synchronous)
+    // launch is dispatched afterwards, so it still reaches the child instead of leaving
+    // it orphaned by a dead launcher.
+    let child: ChildHandle | undefined;
+    const early: number[] = [];
     const listeners = FORWARDED_SIGNALS.map(([name, number]) => {
-      const forward = () => child.signal(number);
+      const forward = () => (child ? child.signal(number) : early.push(number));
       Deno.addSignalListener(name, forward);
       return () => Deno.removeSignalListener(name, forward);
     });
     let status: number;
     try {
+      const launched = shim.launch(envelope, {
+        trustedKeys: trusted.map((k) => toHex(k.raw)),
+        transcript: transcriptPath === "-"
+          ? { fd: 2 }
+          : transcriptPath !== undefined
+          ? { path: transcriptPath }
+          : controlFd !== undefined
+          ? { fd: Number(controlFd) }
+          : null,
+        extraArgs: args.rest,
+      });
+      if ("exitCode" in launched) {
+        const o = launched.outcome;
+        printError(
+          o.outcome === "refused"
+            ? `launch refused (${o.reason}): ${o.detail}`
+            : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
+        );
+        return launched.exitCode;
+      }
+      child = launched;
+      for (const signal of early.splice(0)) child.signal(signal);
       status = await child.wait();
     } finally {
       for (const remove of listeners) remove();

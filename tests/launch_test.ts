@@ -204,3 +204,24 @@ Deno.test("the transcript can go to an inherited control fd", async () => {
   assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
   assert.equal(readTranscript(`${dir}/t.jsonl`).at(-1)?.event, "child_exited");
 });
+
+Deno.test("a SIGTERM at any moment of the launch never leaves an orphaned child", async () => {
+  using dir = tempDir();
+  // A unique duration, so the exec'd sleep can be found by its own command line.
+  const tag = `sleep 29.${Math.floor(Math.random() * 1e9)}`;
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy(`exec ${tag}`));
+  const [cmd, ...args] = charterArgv(["launch", policy]);
+  // Sweep the signal in small steps across start-up and the ~1 ms launch itself, where a
+  // launcher without a listener yet would die and leave the child running.
+  for (let delay = 10; delay <= 70; delay += 0.5) {
+    const launcher = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
+    await new Promise((r) => setTimeout(r, delay));
+    launcher.kill("SIGTERM");
+    await launcher.status;
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const left = await new Deno.Command("pgrep", { args: ["-f", tag], stdout: "piped" }).output();
+  const pids = new TextDecoder().decode(left.stdout).trim();
+  if (pids) await new Deno.Command("pkill", { args: ["-f", tag] }).output();
+  assert.equal(pids, "", "a child outlived its launcher");
+});
