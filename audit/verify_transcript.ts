@@ -199,14 +199,15 @@ export async function verifyTranscript(
       }
     }
     if (record.event === "phase_resolved" && record.phase === 4 && seccomp) {
-      const details = record.details as Record<string, unknown>;
-      const skipped = record.result === "degraded" && details.seccompSha256 === undefined &&
+      const measured = (record.details as { seccomp?: { seccompSha256?: unknown } }).seccomp
+        ?.seccompSha256;
+      const skipped = record.result === "degraded" && measured === undefined &&
         seccomp.enforce === "best_effort";
-      if (!skipped && details.seccompSha256 !== seccomp.sha256) {
+      if (!skipped && measured !== seccomp.sha256) {
         report(
           line,
           "digest",
-          `seccompSha256 ${details.seccompSha256} is not the plan's filter digest ${seccomp.sha256}`,
+          `seccompSha256 ${measured} is not the plan's filter digest ${seccomp.sha256}`,
         );
       }
     }

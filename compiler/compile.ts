@@ -95,8 +95,8 @@ export async function buildStatement(
   const target = await resolveTarget(policy.target.exe, source);
   const exeName = target.exe.slice(target.exe.lastIndexOf("/") + 1);
   const arch = Deno.build.arch;
-  // TODO(seccomp default): the baseline filter applies to every policy once the shim installs filters.
-  const seccomp = policy.syscalls !== undefined ? await lowerSeccomp(loaded, arch) : undefined;
+  // Every plan gets a filter: the policy's, or the baseline deny list (unless seccomp is off).
+  const seccomp = await lowerSeccomp(loaded, arch, target.script);
   const plan: LinuxLaunchPlan = {
     planVersion: 1,
     arch,

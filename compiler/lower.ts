@@ -212,13 +212,9 @@ export function lowerSchedule(policy: Policy, sections: { seccomp?: boolean } = 
       gid: policy.user.gid ?? 0,
     });
   }
-  if (policy.capabilities !== undefined) {
-    schedule.push({
-      id: "linux.scrub.capabilities.v1",
-      phase: 3,
-      keep: [...new Set(policy.capabilities)].sort(),
-    });
-  }
+  // No capabilities unless the policy keeps some (DESIGN §3: deny by default).
+  const keep = [...new Set(policy.capabilities ?? [])].sort();
+  schedule.push({ id: "linux.scrub.capabilities.v1", phase: 3, keep });
   schedule.push({ id: "linux.scrub.no_new_privs.v1", phase: 3 });
   if (usesLandlock(policy)) schedule.push({ id: "linux.confine.landlock.v1", phase: 4 });
   // Seccomp is always the last step before exec: nothing after it needs a syscall it denies.

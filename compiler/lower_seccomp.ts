@@ -11,11 +11,17 @@ import { provenanceKey } from "../policy/merge.ts";
 import { enforcementOf } from "./lower.ts";
 import type { LinuxLaunchPlan, PlanEnforcement, SeccompPlan } from "./plan.ts";
 import {
+  auditArch,
   BASELINE_DENY,
   compileSeccomp,
+  createFilterRunner,
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_LOG,
   SeccompCompileError,
   type SeccompPolicy,
   SeccompProgramTooLargeError,
+  syscallNumber,
 } from "./seccomp/mod.ts";
 
 /** The seccomp policy a plan enforces: the policy's own, else the baseline deny list. */
@@ -55,6 +61,27 @@ function locate(loaded: LoadedPolicy, path: string | undefined) {
 }
 
 /**
+ * Syscalls the shim itself makes after installing the filter: its last progress report
+ * (write), the exec, and exiting when the exec fails; a script's fd loses FD_CLOEXEC.
+ */
+const SHIM_NEEDS = ["write", "execveat", "exit_group"];
+const SCRIPT_NEEDS = ["fcntl"];
+
+/** The syscalls the shim needs that a program does not let through. */
+function blockedForShim(
+  program: Parameters<typeof createFilterRunner>[0],
+  arch: LinuxLaunchPlan["arch"],
+  script: boolean,
+): string[] {
+  const run = createFilterRunner(program);
+  return [...SHIM_NEEDS, ...(script ? SCRIPT_NEEDS : [])].filter((name) => {
+    const ret = run({ nr: syscallNumber(arch, name)!, arch: auditArch(arch) }).ret;
+    const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+    return action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG;
+  });
+}
+
+/**
  * Compiles the policy's seccomp filter into the plan section, or undefined when seccomp
  * is off. clone3 fails with ENOSYS (libc falls back to clone, whose flags the filter can
  * inspect) unless the policy names clone3 itself.
@@ -69,6 +96,7 @@ function locate(loaded: LoadedPolicy, path: string | undefined) {
 export async function lowerSeccomp(
   loaded: LoadedPolicy,
   arch: LinuxLaunchPlan["arch"],
+  script = false,
 ): Promise<SeccompPlan | undefined> {
   const enforce = enforcementOf(loaded.policy, "seccomp");
   if (enforce === "off") return undefined;
@@ -79,12 +107,9 @@ export async function lowerSeccomp(
     ...(policy.rules ?? []).map((r) => r.syscall),
   ]
     .includes("clone3");
-  let bytes: Uint8Array;
-  let instructions: number;
+  let compiled: ReturnType<typeof compileSeccomp>;
   try {
-    const compiled = compileSeccomp(policy, arch, { clone3: namesClone3 ? "policy" : "enosys" });
-    bytes = compiled.bytes;
-    instructions = compiled.instructionCount;
+    compiled = compileSeccomp(policy, arch, { clone3: namesClone3 ? "policy" : "enosys" });
   } catch (e) {
     if (e instanceof SeccompCompileError) {
       throw new PolicyError([{
@@ -102,11 +127,21 @@ export async function lowerSeccomp(
     }
     throw e;
   }
+  const blocked = blockedForShim(compiled.program, arch, script);
+  if (blocked.length > 0) {
+    throw new PolicyError([{
+      ...locate(loaded, undefined),
+      message: `the filter blocks ${
+        blocked.join(", ")
+      }, which the launch itself needs after installing it`,
+      hint: `allow ${blocked.join(", ")} (or a group that has them, such as @system-service)`,
+    }]);
+  }
   return {
     enforce: enforce as PlanEnforcement,
-    bpfB64: toBase64(bytes),
-    sha256: await sha256Hex(bytes),
-    instructions,
+    bpfB64: toBase64(compiled.bytes),
+    sha256: await sha256Hex(compiled.bytes),
+    instructions: compiled.instructionCount,
     flags: [],
   };
 }

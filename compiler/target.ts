@@ -19,6 +19,8 @@ export interface ResolvedTarget {
   sha256: string;
   /** The target and every interpreter in its chain, each needing EXECUTE. */
   execChain: ImpliedExec[];
+  /** The target is a `#!` script (the shim keeps its fd open for the interpreter). */
+  script: boolean;
 }
 
 const MAX_INTERPRETER_DEPTH = 4;
@@ -92,5 +94,5 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
     execChain.push({ path: next, implied: "interpreter", sha256: await sha256Hex(interp) });
     next = interpreterOf(interp);
   }
-  return { exe, sha256, execChain };
+  return { exe, sha256, execChain, script: bytes[0] === 0x23 && bytes[1] === 0x21 };
 }

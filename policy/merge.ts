@@ -60,7 +60,7 @@ export function mergeLayer(
   provenance: ProvenanceMap,
 ): Record<string, unknown> {
   const merge = (a: unknown, b: unknown, path: (string | number)[]): unknown => {
-    if (Array.isArray(b)) {
+    if (Array.isArray(b) && !isOrderedValue(path)) {
       const out = Array.isArray(a) ? [...a] : [];
       const listKey = provenanceKey(path);
       if (!provenance.has(listKey)) {
@@ -84,6 +84,11 @@ export function mergeLayer(
     return b;
   };
   return merge(into, layer, []) as Record<string, unknown>;
+}
+
+/** argv is one value: order and repeats matter, so a later layer replaces it whole. */
+function isOrderedValue(path: (string | number)[]): boolean {
+  return path.length === 2 && path[0] === "target" && path[1] === "argv";
 }
 
 /** `{ errno: … }` actions are values, not maps to merge key by key. */

@@ -73,7 +73,8 @@ function toDiagnostic(issue: v.BaseIssue<unknown>, source: PolicySource): Diagno
     const guess = closest(String(path.at(-1)), known);
     hint = guess ? `did you mean "${guess}"?` : `allowed keys here: ${known.join(", ")}`;
   } else if (typeof issue.input === "boolean" && issue.expected?.includes("string")) {
-    hint = `YAML reads ${issue.input} (and yes, no, on, off) as a boolean: quote it, "${issue.input}"`;
+    hint =
+      `YAML reads ${issue.input} (and yes, no, on, off) as a boolean: quote it, "${issue.input}"`;
   }
   return {
     file: source.file,

@@ -65,11 +65,12 @@ Deno.test("capabilities (root): capabilities: [] leaves every set empty", async 
   assert.deepEqual(caps.effective, []);
 });
 
-Deno.test("capabilities (root): without the primitive a root target keeps its capabilities (control)", async () => {
+Deno.test("capabilities (root): a kept capability is all that remains (control: the probe sees real sets)", async () => {
   using dir = tempDir();
-  const r = await launch(String(dir), shellPolicy(CAPS));
+  const r = await launch(String(dir), shellPolicy(CAPS, "capabilities: [sys_admin]\n"));
   assert.equal(r.code, 0, r.stderr);
-  assert.notEqual(capabilityLines(r.lines).CapEff, 0n);
+  assert.equal(capabilityLines(r.lines).CapEff, 1n << 21n);
+  assert.equal(capabilityLines(r.lines).CapBnd, 1n << 21n);
 });
 
 Deno.test("ids + capabilities (root): switch to 65534 keeping CAP_NET_BIND_SERVICE as ambient", async () => {

@@ -151,12 +151,35 @@ Deno.test("seccomp: a policy's syscalls: section compiles into a filter the shim
   assert.ok((seccomp.instructions as number) > 7);
 });
 
-Deno.test("seccomp: a filter that denies the shim's own last steps ends the setup, it does not hang", async () => {
+Deno.test("seccomp: a filter that denies the shim's own last steps is refused by the compiler", async () => {
   using dir = tempDir();
   const r = await launch(
     String(dir),
     probePolicy(["getppid"], "syscalls:\n  default: { errno: EPERM }\n"),
   );
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /syscalls: the filter blocks write, execveat, exit_group/);
+});
+
+Deno.test("seccomp: a signed plan whose filter denies the shim's last steps ends the setup, it does not hang", async () => {
+  using dir = tempDir();
+  const plan = await compiled(String(dir), probePolicy(["getppid"]));
+  // Deny everything on this arch: the compiler never emits this, a hand-made plan can.
+  const denyAll = new Uint8Array([
+    ...insn(0x20, 0, 0, 4),
+    ...insn(0x15, 1, 0, ARCH.audit),
+    ...insn(0x06, 0, 0, 0x80000000),
+    ...insn(0x06, 0, 0, 0x00050000 | 1),
+  ]);
+  const statement = await withSeccomp(plan.statement);
+  statement.predicate.seccomp = {
+    enforce: "required",
+    bpfB64: b64(denyAll),
+    sha256: await sha256Hex(denyAll),
+    instructions: denyAll.length / 8,
+    flags: [],
+  };
+  const r = await launchStatement(String(dir), plan, statement, "deny-all");
   assert.equal(r.code, 126, r.stderr);
   assert.match(r.stderr, /seccomp filter/);
   assert.equal(last(r.records).event, "child_exited");

@@ -182,7 +182,7 @@ Deno.test("a launch writes the full event sequence of a successful run", async (
       "phase_resolved:1:not_required",
       "phase_resolved:2:applied",
       "phase_resolved:3:applied",
-      "phase_resolved:4:not_required",
+      "phase_resolved:4:applied",
       "phase_resolved:5:applied",
       "ready_to_exec",
       "exec_succeeded",
@@ -224,4 +224,29 @@ Deno.test("a SIGTERM at any moment of the launch never leaves an orphaned child"
   const pids = new TextDecoder().decode(left.stdout).trim();
   if (pids) await new Deno.Command("pkill", { args: ["-f", tag] }).output();
   assert.equal(pids, "", "a child outlived its launcher");
+});
+
+Deno.test("a policy with only version, name and target is already confined", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: minimal\ntarget: { exe: /bin/grep, argv: [grep, -E, "^(Cap(Eff|Prm|Bnd|Amb)|NoNewPrivs|Seccomp):", /proc/self/status] }\n`,
+  );
+  const r = await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`], {
+    env: { SECRET: "x" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split("\n").map((l) => l.replace(/\s+/g, " ")), [
+    "CapPrm: 0000000000000000",
+    "CapEff: 0000000000000000",
+    "CapBnd: 0000000000000000",
+    "CapAmb: 0000000000000000",
+    "NoNewPrivs: 1",
+    "Seccomp: 2",
+  ]);
+  const confine = readTranscript(`${dir}/t.jsonl`).find((x) =>
+    x.event === "phase_resolved" && x.phase === 4
+  );
+  assert.equal(confine?.result, "applied");
 });
