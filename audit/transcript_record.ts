@@ -17,6 +17,7 @@ export const TRANSCRIPT_EVENTS = [
   "child_exited",
   "setup_refused",
   "setup_faulted",
+  "transcript_sealed",
 ] as const;
 
 /** The name of a transcript event. */
@@ -46,6 +47,8 @@ export interface TranscriptRecord {
 export interface TranscriptLine {
   /** 1-based line number. */
   line: number;
+  /** Where the line starts in the transcript's bytes. */
+  offset: number;
   /** The line's bytes without its LF. */
   bytes: Uint8Array;
   /** The parsed record, or why it could not be parsed. */
@@ -73,6 +76,7 @@ export function splitTranscript(bytes: Uint8Array): TranscriptLine[] {
     const lineBytes = bytes.subarray(start, end);
     lines.push({
       line: lines.length + 1,
+      offset: start,
       bytes: lineBytes,
       record: terminated
         ? parseRecord(lineBytes)

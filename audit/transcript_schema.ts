@@ -48,6 +48,16 @@ export const TranscriptRecordSchema = v.variant("event", [
   record("exec_succeeded", {}),
   record("setup_refused", { reason: v.picklist(REFUSAL_CODES), detail: v.string() }),
   record("setup_faulted", { step: v.string(), errno: Int, detail: v.string() }),
+  record("transcript_sealed", {
+    seal: v.strictObject({
+      payloadType: v.string(),
+      payload: v.string(),
+      signatures: v.pipe(
+        v.array(v.strictObject({ keyid: v.string(), sig: v.string() })),
+        v.minLength(1),
+      ),
+    }),
+  }),
   v.pipe(
     record("child_exited", {
       code: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),

@@ -7,7 +7,9 @@
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { PHASES } from "../compiler/plan.ts";
 import { sha256Hex } from "../crypto/digest.ts";
+import type { TrustedKey } from "../crypto/keys.ts";
 import { recordProblems } from "./transcript_schema.ts";
+import { checkSeal } from "./verify_seal.ts";
 import { splitTranscript, type TranscriptRecord } from "./transcript_record.ts";
 
 /** A rule a transcript broke, on a given line. */
@@ -33,6 +35,8 @@ export interface TranscriptReport {
   outcome?: string;
   /** Number of records. */
   records: number;
+  /** The seal's state: absent, present (signature not checked) or verified by a key. */
+  seal: "absent" | "unchecked" | { signer: string };
 }
 
 /** What the transcript is checked against. */
@@ -43,6 +47,10 @@ export interface PlanFacts {
   plan: LinuxLaunchPlan;
   /** When given, `plan_verified.keyid` must be one of these. */
   trustedKeyIds?: string[];
+  /** Keys a seal may be signed with; without them a seal's signature is not checked. */
+  sealKeys?: TrustedKey[];
+  /** A transcript without a seal is a problem (its last line is otherwise unprotected). */
+  requireSeal?: boolean;
 }
 
 /** Problems with one record's own fields (not its place in the chain). */
@@ -65,9 +73,9 @@ function fieldProblems(record: TranscriptRecord): string[] {
  */
 const NEXT: Record<string, string[]> = {
   start: ["launcher_started"],
-  launcher_started: ["plan_verified", "setup_refused"],
-  plan_verified: ["handles_verified", "setup_refused"],
-  handles_verified: ["child_created", "setup_refused"],
+  launcher_started: ["plan_verified", "setup_refused", "setup_faulted"],
+  plan_verified: ["handles_verified", "setup_refused", "setup_faulted"],
+  handles_verified: ["child_created", "setup_refused", "setup_faulted"],
   child_created: ["phase_resolved:1", "setup_faulted"],
   "phase_resolved:1": ["phase_resolved:2", "setup_faulted"],
   "phase_resolved:2": ["phase_resolved:3", "setup_faulted"],
@@ -76,12 +84,14 @@ const NEXT: Record<string, string[]> = {
   "phase_resolved:5": ["ready_to_exec", "setup_faulted"],
   ready_to_exec: ["exec_succeeded", "setup_faulted"],
   exec_succeeded: ["child_exited"],
-  setup_faulted: ["child_exited"],
-  setup_refused: [],
-  child_exited: [],
+  // A fault after the child exists is followed by its exit; before, it ends the launch.
+  setup_faulted: ["child_exited", "transcript_sealed"],
+  setup_refused: ["transcript_sealed"],
+  child_exited: ["transcript_sealed"],
+  transcript_sealed: [],
 };
 
-const TERMINAL = new Set(["setup_refused", "child_exited"]);
+const TERMINAL = new Set(["setup_refused", "child_exited", "transcript_sealed"]);
 const HEX64 = /^[0-9a-f]{64}$/;
 const LAUNCH_ID = /^[0-9a-f]{32}$/;
 
@@ -126,8 +136,11 @@ export async function verifyTranscript(
   let launchId: string | undefined;
   let prev = planSha256;
   let outcome: string | undefined;
+  let outcomeRecord: Record<string, unknown> = {};
+  let childCreated = false;
+  let seal: TranscriptReport["seal"] = "absent";
 
-  for (const { line, bytes: lineBytes, record } of lines) {
+  for (const { line, offset, bytes: lineBytes, record } of lines) {
     const expectedPrev = prev;
     prev = await sha256Hex(lineBytes);
     if ("error" in record) {
@@ -166,6 +179,14 @@ export async function verifyTranscript(
         line,
         "order",
         `${next} cannot follow ${state}${TERMINAL.has(state) ? " (the launch had ended)" : ""}`,
+      );
+    } else if (state === "setup_faulted" && (next === "child_exited") !== childCreated) {
+      report(
+        line,
+        "order",
+        childCreated
+          ? `${next} cannot come before the child's exit`
+          : "child_exited without a child",
       );
     }
     state = next;
@@ -212,10 +233,40 @@ export async function verifyTranscript(
       }
     }
     outcome = outcomeOf(record) ?? outcome;
+    if (record.event === "child_created") childCreated = true;
+    if (["child_exited", "setup_refused", "setup_faulted"].includes(record.event)) {
+      outcomeRecord = Object.fromEntries(
+        ["event", "code", "signal", "reason", "step", "errno"].filter((k) =>
+          record[k] !== undefined
+        )
+          .map((k) => [k, record[k]]),
+      );
+    }
+    if (record.event === "transcript_sealed") {
+      const check = await checkSeal(record.seal, {
+        launchId: String(record.launchId),
+        planSha256,
+        before: bytes.subarray(0, offset),
+        records: line - 1,
+        head: expectedPrev,
+        outcome: outcomeRecord,
+        sealedAt: { time: record.time, monoNs: record.monoNs },
+        keys: plan.sealKeys,
+      });
+      for (const message of check.problems) report(line, "seal", message);
+      seal = check.signer ? { signer: check.signer } : "unchecked";
+    }
+  }
+  // A fault before the child existed ends the launch; after, the child's exit must follow.
+  if (state === "setup_faulted" && childCreated) {
+    report(0, "incomplete", "the transcript ends after setup_faulted, before the child's exit");
+  }
+  if (plan.requireSeal && seal === "absent") {
+    report(0, "seal", "the transcript has no seal: its last line is not protected");
   }
   if (lines.length === 0) report(0, "incomplete", "the transcript is empty");
-  else if (!TERMINAL.has(state)) {
+  else if (!TERMINAL.has(state) && !(state === "setup_faulted" && !childCreated)) {
     report(0, "incomplete", `the transcript ends after ${state}, before the launch ended`);
   }
-  return { ok: problems.length === 0, problems, outcome, records: lines.length };
+  return { ok: problems.length === 0, problems, outcome, records: lines.length, seal };
 }

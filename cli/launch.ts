@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { toHex } from "../crypto/digest.ts";
+import { toBase64, toHex } from "../crypto/digest.ts";
 import {
   generateSigningKey,
   readSigningKey,
@@ -43,7 +43,9 @@ Options:
   --key FILE          sign a policy with this key instead of an ephemeral one
   --trust FILE|DIR    trusted public key(s) for a plan; repeatable; a directory adds its *.pub
   --transcript FILE   append the transcript (JSON Lines) to FILE ("-": stderr)
-  --control-fd N      write the transcript to inherited fd N
+    --control-fd N      write the transcript to inherited fd N
+  --transcript-key K  seal the transcript with this Ed25519 key (PKCS#8 PEM): a signed
+                      last record stating the digest of everything before it
   -h, --help          show this help
   -- ARGS...          appended to argv when the policy allows extra_args`,
   async run(argv) {
@@ -52,6 +54,7 @@ Options:
       trust: { type: "string", multiple: true },
       transcript: { type: "string" },
       "control-fd": { type: "string" },
+      "transcript-key": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
     if (args.positionals.length !== 1) {
@@ -85,6 +88,12 @@ Options:
       envelope = plan.envelopeBytes;
       trusted.push(key.publicKey);
     }
+    const sealKeyPath = stringFlag(args.values, "transcript-key");
+    const sealKey = sealKeyPath === undefined ? undefined : toBase64(
+      new Uint8Array(
+        await crypto.subtle.exportKey("pkcs8", (await readSigningKey(sealKeyPath)).privateKey),
+      ),
+    );
     using shim = Shim.open();
     // Listen before the child exists: a signal that arrives during the (synchronous)
     // launch is dispatched afterwards, so it still reaches the child instead of leaving
@@ -108,6 +117,7 @@ Options:
           ? { fd: Number(controlFd) }
           : null,
         extraArgs: args.rest,
+        ...(sealKey ? { sealKeyPkcs8: sealKey } : {}),
       });
       if ("exitCode" in launched) {
         const o = launched.outcome;

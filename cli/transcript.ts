@@ -22,18 +22,25 @@ the plan's signature is verified too. Prints one line per problem; exit 1 if any
 
 Options:
   --plan FILE         the plan the transcript claims to have launched (required)
-  --trust FILE|DIR    verify the plan's signature with these public keys; repeatable
+    --trust FILE|DIR    verify the plan's signature with these public keys; repeatable
+  --seal-key FILE|DIR verify the transcript's seal with these public keys (the
+                      launcher's --transcript-key); repeatable
+  --require-seal      a transcript without a seal fails (its last line is otherwise
+                      unprotected)
   -h, --help          show this help`,
   async run(argv) {
     const args = parseCommand(argv, {
       plan: { type: "string" },
       trust: { type: "string", multiple: true },
+      "seal-key": { type: "string", multiple: true },
+      "require-seal": { type: "boolean" },
     });
     if (args.help) return console.log(this.help), 0;
     if (args.positionals.length !== 1) {
       throw new UsageError("transcript verify takes one transcript file; see --help");
     }
     const trustPaths = listFlag(args.values, "trust");
+    const sealPaths = listFlag(args.values, "seal-key");
     const trusted = trustPaths.length > 0 ? await readTrustedKeys(trustPaths) : undefined;
     const plan = await readPlan(
       await Deno.readFile(stringFlag(args.values, "plan", true)!),
@@ -44,13 +51,22 @@ Options:
       payload: plan.payload,
       plan: plan.statement.predicate,
       trustedKeyIds: trusted?.map((k) => k.keyid),
+      ...(sealPaths.length > 0 ? { sealKeys: await readTrustedKeys(sealPaths) } : {}),
+      requireSeal: args.values["require-seal"] === true,
     });
     for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
     if (report.ok) {
       const signed = plan.verifiedBy
         ? `signed by ${plan.verifiedBy.keyid}`
         : "signature not checked (no --trust)";
-      console.log(`${file}: ok, ${report.records} records, ${report.outcome}; plan ${signed}`);
+      const seal = report.seal === "absent"
+        ? "not sealed"
+        : report.seal === "unchecked"
+        ? "sealed (seal signature not checked: no --seal-key)"
+        : `sealed by ${report.seal.signer}`;
+      console.log(
+        `${file}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
+      );
     }
     return report.ok ? 0 : 1;
   },

@@ -28,6 +28,8 @@ export interface LaunchRequest {
   transcript: { path: string } | { fd: number } | null;
   /** Arguments appended to the plan's argv (only if the plan allows it). */
   extraArgs: string[];
+  /** An Ed25519 PKCS#8 key (standard base64) with which the shim seals the transcript. */
+  sealKeyPkcs8?: string;
 }
 
 /** The shim's answer to a launch. */

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { readPlan } from "../audit/verify_plan.ts";
+import { readTrustedKeys } from "../crypto/keys.ts";
 import { type PlanFacts, verifyTranscript } from "../audit/verify_transcript.ts";
 import { charter, compile, keygen, shPolicy, tempDir, writePolicy } from "./helpers.ts";
 
@@ -15,7 +16,7 @@ interface RealTranscript {
 }
 
 /** Four real launches: success, refusal, setup fault, death by signal. */
-async function realTranscripts(dir: string): Promise<RealTranscript[]> {
+async function realTranscripts(dir: string, sealKey?: string): Promise<RealTranscript[]> {
   const { key, pub } = await keygen(dir);
   const other = await keygen(dir, "other");
   const kinds: [string, string, string, string[], string][] = [
@@ -39,6 +40,7 @@ async function realTranscripts(dir: string): Promise<RealTranscript[]> {
       ...(trust.length ? trust : ["--trust", pub]),
       "--transcript",
       t,
+      ...(sealKey ? ["--transcript-key", sealKey] : []),
     ]);
     const read = await readPlan(Deno.readFileSync(plan));
     out.push({
@@ -129,4 +131,72 @@ Deno.test("a changed exe digest is caught even when the chain is recomputed", as
   }
   const report = await verifyTranscript(join(forged), real.facts);
   assert.deepEqual(report.problems.map((p) => p.rule), ["digest"]);
+});
+
+Deno.test("sealed transcripts: every single-line tampering, the last line included, is caught", async (t) => {
+  using dir = tempDir();
+  const sealer = await keygen(String(dir), "sealer");
+  const sealKeys = await readTrustedKeys([sealer.pub]);
+  for (const real of await realTranscripts(String(dir), sealer.key)) {
+    const facts = { ...real.facts, sealKeys, requireSeal: true };
+    const lines = dec.decode(real.bytes).split("\n").slice(0, -1);
+    await t.step(`${real.name}: the sealed transcript verifies`, async () => {
+      const report = await verifyTranscript(real.bytes, facts);
+      assert.deepEqual(report.problems, []);
+      assert.deepEqual(report.seal, { signer: sealKeys[0].keyid });
+      assert.equal(JSON.parse(lines.at(-1)!).event, "transcript_sealed");
+    });
+    await t.step(`${real.name}: every deletion, edit and truncation is caught`, async () => {
+      for (let i = 0; i < lines.length; i++) {
+        const edited = lines[i].replace(
+          /("time":"\d{4}-\d\d-\d)(\d)/,
+          (_, a, d) => a + ((Number(d) + 1) % 10),
+        );
+        for (
+          const [what, tampered] of [
+            [`deleting line ${i + 1}`, lines.filter((_, j) => j !== i)],
+            [`editing line ${i + 1}`, lines.map((l, j) => (j === i ? edited : l))],
+            [`truncating after line ${i}`, lines.slice(0, i)],
+          ] as const
+        ) {
+          if (tampered.length === 0) continue;
+          const report = await verifyTranscript(join([...tampered]), facts);
+          assert.ok(!report.ok, `${real.name}: ${what} was not caught`);
+        }
+      }
+    });
+  }
+});
+
+Deno.test("a seal by a key that is not trusted, or a forged seal, is caught", async () => {
+  using dir = tempDir();
+  const sealer = await keygen(String(dir), "sealer");
+  const other = await keygen(String(dir), "other-sealer");
+  const [real] = await realTranscripts(String(dir), sealer.key);
+  const wrongKey = await verifyTranscript(real.bytes, {
+    ...real.facts,
+    sealKeys: await readTrustedKeys([other.pub]),
+  });
+  assert.deepEqual(wrongKey.problems.map((p) => p.rule), ["seal"]);
+  assert.match(wrongKey.problems[0].message, /the seal does not verify/);
+  // Re-chained after changing the exit code: the seal's signature still covers the old facts.
+  const lines = dec.decode(real.bytes).split("\n").slice(0, -1);
+  const forged = [...lines];
+  forged[lines.length - 2] = forged[lines.length - 2].replace(/"code":0/, '"code":1');
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", enc.encode(forged[lines.length - 2])),
+  );
+  const head = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  forged[lines.length - 1] = forged[lines.length - 1].replace(
+    /"prev":"[0-9a-f]{64}"/,
+    `"prev":"${head}"`,
+  );
+  const report = await verifyTranscript(join(forged), {
+    ...real.facts,
+    sealKeys: await readTrustedKeys([sealer.pub]),
+  });
+  assert.ok(
+    report.problems.some((p) => p.rule === "seal" && /outcome|digest|head/.test(p.message)),
+    JSON.stringify(report.problems),
+  );
 });

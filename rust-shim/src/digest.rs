@@ -32,6 +32,11 @@ impl Hasher {
     pub fn finish_hex(self) -> String {
         to_hex(self.0.finish().as_ref())
     }
+
+    /// The digest of everything added so far; more can be added afterwards.
+    pub fn current_hex(&self) -> String {
+        Hasher(self.0.clone()).finish_hex()
+    }
 }
 
 /// Lowercase hex.

@@ -38,7 +38,12 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
     let request = request::parse(request_bytes)?;
     let envelope = envelope::parse(envelope_bytes);
     let chain_start = envelope.as_ref().map_or(envelope_bytes, Envelope::payload);
-    let mut transcript = Transcript::open(request.transcript.as_ref(), chain_start)?;
+    let mut request = request;
+    let mut transcript = Transcript::open(
+        request.transcript.as_ref(),
+        chain_start,
+        request.sealer.take(),
+    )?;
     let (uid, gid) = sys::ids();
     transcript.record(
         "launcher_started",
@@ -79,6 +84,7 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
                 }
                 child.remove_cgroup();
             }
+            let _ = transcript.seal();
             let _ = transcript.finish();
             Err(failure)
         }
@@ -130,11 +136,10 @@ impl Launch {
         }
         let exit = reap(self.child.pidfd.as_raw_fd())?;
         self.child.remove_cgroup();
-        record_exit(
-            &mut lock(&self.transcript),
-            &exit,
-            self.child.created_mono_ns,
-        );
+        let mut transcript = lock(&self.transcript);
+        record_exit(&mut transcript, &exit, self.child.created_mono_ns);
+        // A failed write stays in the transcript's error, reported by release.
+        let _ = transcript.seal();
         *status = Some(exit.status);
         Ok(exit.status)
     }

@@ -18,6 +18,7 @@ mod probe;
 mod progress;
 mod request;
 mod rfc3339;
+mod seal;
 mod seccomp;
 mod spawn;
 mod sys;

@@ -2,8 +2,10 @@
 //! and arguments to append. Parsed strictly; any problem is `plan_invalid` and, since the
 //! transcript destination is part of the request, is reported without a transcript.
 
+use crate::b64;
 use crate::digest::from_hex32;
 use crate::error::Refusal;
+use crate::seal::Sealer;
 use serde::Deserialize;
 use std::ffi::CString;
 
@@ -31,6 +33,8 @@ struct RawRequest {
     transcript: Option<Destination>,
     #[serde(default)]
     extra_args: Vec<String>,
+    #[serde(default)]
+    seal_key_pkcs8: Option<String>,
 }
 
 /// A parsed launch request.
@@ -42,6 +46,8 @@ pub struct Request {
     pub transcript: Option<Destination>,
     /// Arguments to append to the plan's argv.
     pub extra_args: Vec<CString>,
+    /// The key that seals the transcript after its last record, if any.
+    pub sealer: Option<Sealer>,
 }
 
 fn invalid(detail: String) -> Refusal {
@@ -68,10 +74,20 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Refusal> {
                 .map_err(|_| invalid("an extra argument contains a NUL byte".to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let sealer = raw
+        .seal_key_pkcs8
+        .map(|text| {
+            let der = b64::decode(&text).ok_or_else(|| {
+                invalid("sealKeyPkcs8 is not canonical padded base64".to_string())
+            })?;
+            Sealer::from_pkcs8(&der)
+        })
+        .transpose()?;
     Ok(Request {
         trusted_keys,
         transcript: raw.transcript,
         extra_args,
+        sealer,
     })
 }
 

@@ -1,10 +1,11 @@
 //! The hash-chained transcript (DESIGN §7): one JSON object per line, sorted keys, each
 //! record's `prev` the SHA-256 of the previous line. Only the parent writes it.
 
-use crate::digest::{sha256_hex, to_hex};
+use crate::digest::{sha256_hex, to_hex, Hasher};
 use crate::error::{Failure, Refusal};
 use crate::request::Destination;
 use crate::rfc3339;
+use crate::seal::{SealFacts, Sealer};
 use crate::sys::{self, Errno};
 use serde_json::{Map, Value};
 use std::fs::{File, OpenOptions};
@@ -32,6 +33,13 @@ pub struct Transcript {
     prev: String,
     sink: Sink,
     error: Option<Errno>,
+    /// sha256 of the plan payload: record 0's `prev`, and what a seal names.
+    plan_sha256: String,
+    /// Every byte of every line so far, LFs included (a seal's subject).
+    written: Hasher,
+    /// The last outcome-bearing record (child_exited, setup_refused, setup_faulted).
+    outcome: Value,
+    sealer: Option<Sealer>,
 }
 
 /// Nanoseconds on CLOCK_MONOTONIC.
@@ -43,7 +51,11 @@ impl Transcript {
     /// Opens the destination and starts a chain whose record 0 has
     /// `prev = sha256(chain_start)` (the plan payload, or the envelope bytes when no
     /// payload could be decoded).
-    pub fn open(dest: Option<&Destination>, chain_start: &[u8]) -> Result<Transcript, Failure> {
+    pub fn open(
+        dest: Option<&Destination>,
+        chain_start: &[u8],
+        sealer: Option<Sealer>,
+    ) -> Result<Transcript, Failure> {
         let sink = match dest {
             None => Sink::Nowhere,
             Some(Destination::Path { path }) => OpenOptions::new()
@@ -73,12 +85,17 @@ impl Transcript {
         sys::getrandom(&mut id).map_err(|e| {
             Failure::fault(STEP, e, "Reading random bytes for the launch id failed")
         })?;
+        let plan_sha256 = sha256_hex(chain_start);
         Ok(Transcript {
             launch_id: to_hex(&id),
             seq: 0,
-            prev: sha256_hex(chain_start),
+            prev: plan_sha256.clone(),
             sink,
             error: None,
+            plan_sha256,
+            written: Hasher::start(),
+            outcome: Value::Null,
+            sealer,
         })
     }
 
@@ -99,6 +116,22 @@ impl Transcript {
     /// Appends one record with the common fields and `fields`. After a failed write the
     /// transcript is broken: this and every later record fail with the first errno.
     pub fn record(&mut self, event: &str, fields: &[(&str, Value)]) -> Result<(), Failure> {
+        self.record_at(
+            event,
+            fields,
+            sys::clock_ns(libc::CLOCK_REALTIME),
+            mono_ns(),
+        )
+    }
+
+    /// Writes one record stamped with the given clocks (a seal signs its own stamps).
+    fn record_at(
+        &mut self,
+        event: &str,
+        fields: &[(&str, Value)],
+        realtime_ns: i128,
+        mono: u64,
+    ) -> Result<(), Failure> {
         let failed = |errno| Failure::fault(STEP, errno, "Writing the transcript failed");
         if let Some(errno) = self.error {
             return Err(failed(errno));
@@ -110,17 +143,25 @@ impl Transcript {
         map.insert("v".into(), 1.into());
         map.insert("launchId".into(), self.launch_id.clone().into());
         map.insert("seq".into(), self.seq.into());
-        map.insert(
-            "time".into(),
-            rfc3339::format_micros(sys::clock_ns(libc::CLOCK_REALTIME)).into(),
-        );
-        map.insert("monoNs".into(), mono_ns().into());
+        map.insert("time".into(), rfc3339::format_micros(realtime_ns).into());
+        map.insert("monoNs".into(), mono.into());
         map.insert("event".into(), event.into());
         map.insert("prev".into(), self.prev.clone().into());
+        if matches!(event, "child_exited" | "setup_refused" | "setup_faulted") {
+            let mut outcome = Map::new();
+            outcome.insert("event".into(), event.into());
+            for key in ["code", "signal", "reason", "step", "errno"] {
+                if let Some(value) = map.get(key) {
+                    outcome.insert(key.into(), value.clone());
+                }
+            }
+            self.outcome = Value::Object(outcome);
+        }
         let mut line = serde_json::to_vec(&Value::Object(map)).map_err(|_| failed(libc::EINVAL))?;
         self.prev = sha256_hex(&line);
         self.seq += 1;
         line.push(b'\n');
+        self.written.update(&line);
         let written = match &self.sink {
             Sink::File(f) => sys::write_all(f.as_raw_fd(), &line),
             Sink::Fd(fd) => sys::write_all(*fd, &line),
@@ -135,6 +176,31 @@ impl Transcript {
 
     /// Ends the transcript: a file is fsynced and closed, a launcher fd is left open.
     /// Reports the first write or sync failure of the whole transcript.
+    /// Appends `transcript_sealed` when the launcher gave a seal key: a signed statement
+    /// of everything written so far. Call it once, after the launch's last record.
+    pub fn seal(&mut self) -> Result<(), Failure> {
+        let Some(sealer) = &self.sealer else {
+            return Ok(());
+        };
+        let (realtime_ns, mono) = (sys::clock_ns(libc::CLOCK_REALTIME), mono_ns());
+        let envelope = sealer.seal(&SealFacts {
+            sealed_time: &rfc3339::format_micros(realtime_ns),
+            sealed_mono_ns: mono,
+            launch_id: &self.launch_id,
+            plan_sha256: &self.plan_sha256,
+            records: self.seq,
+            head: &self.prev,
+            transcript_sha256: &self.written.current_hex(),
+            outcome: self.outcome.clone(),
+        });
+        self.record_at(
+            "transcript_sealed",
+            &[("seal", envelope)],
+            realtime_ns,
+            mono,
+        )
+    }
+
     pub fn finish(&mut self) -> Result<(), Errno> {
         if let Sink::File(f) = std::mem::replace(&mut self.sink, Sink::Closed) {
             if let Err(errno) = sys::fsync(f.as_raw_fd()) {
@@ -157,7 +223,7 @@ mod tests {
         let dest = Destination::Path {
             path: path.to_str().unwrap().into(),
         };
-        let mut t = Transcript::open(Some(&dest), b"payload").unwrap();
+        let mut t = Transcript::open(Some(&dest), b"payload", None).unwrap();
         t.record("launcher_started", &[("pid", json!(1))]).unwrap();
         t.record("ready_to_exec", &[]).unwrap();
         t.finish().unwrap();
@@ -188,7 +254,7 @@ mod tests {
 
     #[test]
     fn refuses_fds_that_cannot_take_records() {
-        let bad = Transcript::open(Some(&Destination::Fd { fd: 1_000_000 }), b"");
+        let bad = Transcript::open(Some(&Destination::Fd { fd: 1_000_000 }), b"", None);
         assert!(matches!(
             bad,
             Err(Failure::Refused(Refusal::HandleUnavailable(_)))
