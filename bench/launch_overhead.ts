@@ -29,7 +29,10 @@ async function sh(cmd: string, args: string[]): Promise<string> {
 
 const charter = [deno, "run", "-A", "--quiet", `${root}/cli.ts`];
 await sh(charter[0], [...charter.slice(1), "keygen", "-o", `${dir}/k`]);
-Deno.writeTextFileSync(`${dir}/true.yaml`, "version: 1\nname: bench-true\ntarget: { exe: /bin/true }\n");
+Deno.writeTextFileSync(
+  `${dir}/true.yaml`,
+  "version: 1\nname: bench-true\ntarget: { exe: /bin/true }\n",
+);
 await sh(charter[0], [
   ...charter.slice(1),
   "compile",
