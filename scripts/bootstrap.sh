@@ -70,7 +70,7 @@ build_shim() {
     mv "$root/.tools/cargo-flags.new" "$root/.tools/cargo-flags"
   fi
   mapfile -t flags < "$root/.tools/cargo-flags"
-  log "building the shim (cargo build --release)"
+    [ -f "$root/rust-shim/target/release/libcharter_shim.so" ] || log "building the shim (cargo build --release)"
   cargo build --quiet --release "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
 }
 
