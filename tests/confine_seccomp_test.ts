@@ -184,3 +184,18 @@ Deno.test("seccomp: a signed plan whose filter denies the shim's last steps ends
   assert.match(r.stderr, /seccomp filter/);
   assert.equal(last(r.records).event, "child_exited");
 });
+
+Deno.test("seccomp: a syscall denied with kill_process ends the launch with 159 (128 + SIGSYS)", async () => {
+  using dir = tempDir();
+  const r = await launch(
+    String(dir),
+    probePolicy(
+      ["getppid"],
+      "syscalls:\n  default: allow\n  deny: [getppid]\n  deny_action: kill_process\n",
+    ),
+  );
+  assert.equal(r.code, 159, r.stderr);
+  const exited = last(r.records);
+  assert.equal(exited.event, "child_exited");
+  assert.equal(exited.signal, 31);
+});
