@@ -35,6 +35,9 @@ With a policy (.yaml, .yml), compiles it first and signs it with --key, or with 
 ephemeral key. With a plan (.json), the shim verifies it against the --trust keys. Then
 the shim runs scrub -> confine -> exec and writes the transcript.
 
+SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to the child; a second SIGINT or
+SIGTERM sends SIGKILL (PID 1 of a new pid namespace ignores signals it does not handle).
+
 Exit status: the child's own code; 128+N if it died of signal N; 125 refused before any
 child ran; 126 a setup step or the exec failed, or the transcript could not be completely
 written (the child's own status is then printed); 127 the target does not exist.
@@ -100,8 +103,15 @@ Options:
     // it orphaned by a dead launcher.
     let child: ChildHandle | undefined;
     const early: number[] = [];
+    let stops = 0;
     const listeners = FORWARDED_SIGNALS.map(([name, number]) => {
-      const forward = () => (child ? child.signal(number) : early.push(number));
+      const forward = () => {
+        // A second SIGINT/SIGTERM means it: SIGKILL. A target that is PID 1 of its own
+        // pid namespace never sees signals it has no handler for, except SIGKILL.
+        const stop = number === 2 || number === 15;
+        const signal = stop && ++stops > 1 ? 9 : number;
+        return child ? child.signal(signal) : early.push(signal);
+      };
       Deno.addSignalListener(name, forward);
       return () => Deno.removeSignalListener(name, forward);
     });

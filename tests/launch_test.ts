@@ -250,3 +250,33 @@ Deno.test("a policy with only version, name and target is already confined", asy
   );
   assert.equal(confine?.result, "applied");
 });
+
+Deno.test("PID 1 of a pid namespace ignores a forwarded SIGTERM; a second one kills it (137)", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy(
+      "echo ready; while :; do sleep 0.05; done",
+      "user: { namespace: true }\nnamespaces: { pid: true }\n",
+    ),
+  );
+  const [cmd, ...args] = charterArgv(["launch", policy]);
+  const launcher = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).spawn();
+  const reader = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, "the child never became ready");
+    seen += value;
+  }
+  launcher.kill("SIGTERM");
+  const first = await Promise.race([
+    launcher.status,
+    new Promise((r) => setTimeout(() => r("running"), 300)),
+  ]);
+  assert.equal(first, "running", "pid 1 has no SIGTERM handler: the first SIGTERM must not end it");
+  launcher.kill("SIGTERM");
+  assert.equal((await launcher.status).code, 137);
+  await reader.cancel();
+});
