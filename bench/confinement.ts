@@ -39,9 +39,11 @@ const LANDLOCK = "extends: [builtin:base]\n";
 const SECCOMP = 'syscalls:\n  default: allow\n  deny: ["@mount", "@module", ptrace]\n';
 const NAMESPACES = "user: { namespace: true }\nnamespaces: { pid: true, net: true }\n";
 
+// Every plan gets the baseline seccomp filter by default: the first two rows turn it off.
+const NO_SECCOMP = "enforce: { seccomp: off }\n";
 const configs: [string, string][] = [
-  ["scrub only", BASE],
-  ["+ Landlock", BASE + LANDLOCK],
+  ["scrub only", BASE + NO_SECCOMP],
+  ["+ Landlock", BASE + LANDLOCK + NO_SECCOMP],
   ["+ Landlock + seccomp", BASE + LANDLOCK + SECCOMP],
   ["+ Landlock + seccomp + user/pid/net ns", BASE + LANDLOCK + SECCOMP + NAMESPACES],
 ];
