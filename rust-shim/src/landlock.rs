@@ -2,13 +2,13 @@
 //! (linux-facts.md §1), and the ruleset the parent builds before clone3 from the plan's
 //! `landlock` section. The child only calls `landlock_restrict_self` on the ruleset fd.
 
-use crate::digest::Hasher;
 use crate::error::{Failure, Refusal};
+use crate::hashed_file::open_hashed;
 use crate::plan::{Enforce, LandlockSection, Step};
 use crate::sys;
 use serde_json::{json, Map, Value};
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -185,43 +185,15 @@ fn open_path(path: &str) -> Result<Option<File>, Refusal> {
 }
 
 /// Opens and hashes an implied executable (an interpreter the kernel opens with EXECUTE).
-fn open_hashed(path: &str, expected: &str) -> Result<File, Refusal> {
-    let unavailable = |e: std::io::Error| {
-        if e.kind() == ErrorKind::NotFound {
-            Refusal::TargetMissing(format!(
-                "The interpreter {path} that the target needs does not exist; reinstall it or recompile the plan"
-            ))
-        } else {
-            Refusal::HandleUnavailable(format!("The interpreter {path} cannot be read: {e}"))
-        }
-    };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(unavailable)?;
-    if !file.metadata().map_err(unavailable)?.is_file() {
-        return Err(Refusal::HandleUnavailable(format!(
-            "The interpreter {path} is not a regular file"
-        )));
-    }
-    let mut hasher = Hasher::start();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(unavailable(e)),
-        }
-    }
-    let actual = hasher.finish_hex();
-    if actual != expected {
+fn open_implied(path: &str, expected: &str) -> Result<File, Refusal> {
+    let hashed = open_hashed(path, "interpreter", "reinstall it or recompile the plan")?;
+    if hashed.sha256 != expected {
         return Err(Refusal::DigestMismatch(format!(
-            "The interpreter {path} has sha256 {actual}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan"
+            "The interpreter {path} has sha256 {}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan",
+            hashed.sha256
         )));
     }
-    Ok(file)
+    Ok(hashed.file)
 }
 
 /// Builds the ruleset of `section` for Landlock ABI `abi` (< 1: unavailable). The target's
@@ -255,7 +227,7 @@ pub fn prepare(
             continue;
         }
         let file = match &rule.sha256 {
-            Some(sha) => open_hashed(&rule.path, sha)?,
+            Some(sha) => open_implied(&rule.path, sha)?,
             None => match open_path(&rule.path)? {
                 Some(f) => f,
                 None => {

@@ -10,6 +10,7 @@ mod digest;
 mod envelope;
 mod error;
 pub mod ffi;
+mod hashed_file;
 mod landlock;
 mod launch;
 mod plan;

@@ -10,8 +10,8 @@
 use crate::caps;
 use crate::cgroup;
 use crate::child::{CapsSpec, ChildSpec, IdsSpec};
-use crate::digest::Hasher;
 use crate::error::{Failure, Refusal};
+use crate::hashed_file::open_hashed;
 use crate::landlock;
 use crate::plan::{Enforce, Plan, Step, PHASE_NAMES};
 use crate::seccomp;
@@ -19,11 +19,8 @@ use crate::sys::{self, CapSets};
 use libc::c_uint;
 use serde_json::{json, Map, Value};
 use std::ffi::CString;
-use std::fs::OpenOptions;
-use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 
 /// The fault step of creating the progress pipe.
 const PIPE_STEP: &str = "pipe";
@@ -178,49 +175,14 @@ pub fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, sys::Errno> {
 /// cannot stall the launch) and hashes it through the same fd; returns the fd, the digest
 /// and whether it starts with `#!`.
 fn open_target(path: &str) -> Result<(OwnedFd, String, bool), Refusal> {
-    let unavailable = |e: std::io::Error| {
-        if e.kind() == ErrorKind::NotFound {
-            Refusal::TargetMissing(format!(
-                "The target {path} does not exist; install it or fix the policy's target.exe"
-            ))
-        } else {
-            Refusal::HandleUnavailable(format!(
-                "The target {path} cannot be opened for reading: {e}"
-            ))
-        }
-    };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(unavailable)?;
-    if !file.metadata().map_err(unavailable)?.is_file() {
-        return Err(Refusal::HandleUnavailable(format!(
-            "The target {path} is not a regular file; name the executable itself"
-        )));
-    }
-    let mut hasher = Hasher::start();
-    let mut head = Vec::with_capacity(2);
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(unavailable(e)),
-        };
-        let chunk = &buf[..n];
-        let wanted = 2usize.saturating_sub(head.len()).min(n);
-        head.extend_from_slice(&chunk[..wanted]);
-        hasher.update(chunk);
-    }
-    let fd = above_stdio(OwnedFd::from(file)).map_err(|e| {
+    let hashed = open_hashed(path, "target", "install it or fix the policy's target.exe")?;
+    let fd = above_stdio(OwnedFd::from(hashed.file)).map_err(|e| {
         Refusal::HandleUnavailable(format!(
             "The target {path} cannot be kept open: {}",
             std::io::Error::from_raw_os_error(e)
         ))
     })?;
-    Ok((fd, hasher.finish_hex(), head == b"#!"))
+    Ok((fd, hashed.sha256, hashed.head == b"#!"))
 }
 
 /// Checks that each kept fd is open in the launcher and is not the transcript.
