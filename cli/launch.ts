@@ -47,6 +47,8 @@ Options:
   --trust FILE|DIR    trusted public key(s) for a plan; repeatable; a directory adds its *.pub
   --transcript FILE   append the transcript (JSON Lines) to FILE ("-": stderr)
     --control-fd N      write the transcript to inherited fd N
+    --plan-out FILE     with a policy: also write the compiled plan, which the transcript
+                      chains to (for "transcript verify --plan FILE")
   --transcript-key K  seal the transcript with this Ed25519 key (PKCS#8 PEM): a signed
                       last record stating the digest of everything before it
   -h, --help          show this help
@@ -58,6 +60,7 @@ Options:
       transcript: { type: "string" },
       "control-fd": { type: "string" },
       "transcript-key": { type: "string" },
+      "plan-out": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
     if (args.positionals.length !== 1) {
@@ -78,6 +81,9 @@ Options:
       if (trusted.length === 0) {
         throw new UsageError("launching a plan needs --trust with the signer's public key");
       }
+      if (stringFlag(args.values, "plan-out") !== undefined) {
+        throw new UsageError("--plan-out is for launching a policy; this is a plan already");
+      }
       envelope = await Deno.readFile(input);
     } else {
       const keyPath = stringFlag(args.values, "key");
@@ -90,6 +96,9 @@ Options:
       const plan = await compilePlan(await loadPolicy(input), key, { compiledOn: new Date() });
       envelope = plan.envelopeBytes;
       trusted.push(key.publicKey);
+      // The plan a transcript chains to: keep it to verify the transcript later.
+      const planOut = stringFlag(args.values, "plan-out");
+      if (planOut !== undefined) await Deno.writeFile(planOut, envelope);
     }
     const sealKeyPath = stringFlag(args.values, "transcript-key");
     const sealKey = sealKeyPath === undefined ? undefined : toBase64(

@@ -82,3 +82,19 @@ Deno.test("a reader that goes away mid-run: the child ran, the launcher says so 
     true,
   );
 });
+
+Deno.test("launch POLICY --plan-out keeps the plan the transcript chains to", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
+  const r = await charter([
+    "launch",
+    policy,
+    "--transcript",
+    `${dir}/t.jsonl`,
+    "--plan-out",
+    `${dir}/plan.json`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const v = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", `${dir}/plan.json`]);
+  assert.equal(v.code, 0, v.stderr);
+});
