@@ -26,7 +26,7 @@ import type {
   SeccompRule,
 } from "../compiler/seccomp/resolve_policy.ts";
 import { MOBY_DEFAULT_ALLOWLIST } from "../bench/seccomp_moby_allowlist.ts";
-import { argVectors, expectedReturn, probeNumbers } from "./seccomp_model_test.ts";
+import { argVectors, expectedReturn, probeNumbers } from "./seccomp_model.ts";
 
 const ARCHES: SeccompArch[] = ["x86_64", "aarch64"];
 

@@ -25,7 +25,7 @@ import { compileSeccomp } from "../compiler/seccomp/compile_seccomp.ts";
 import type { SeccompPolicy } from "../compiler/seccomp/resolve_policy.ts";
 import { buildWithLibseccomp, toLibseccompSpec } from "../bench/seccomp_libseccomp.ts";
 import { MOBY_DEFAULT_ALLOWLIST } from "../bench/seccomp_moby_allowlist.ts";
-import { argVectors, expectedReturn, probeNumbers } from "./seccomp_model_test.ts";
+import { argVectors, expectedReturn, probeNumbers } from "./seccomp_model.ts";
 
 const POLICIES: Record<string, SeccompPolicy> = {
   "moby allowlist, default EPERM": {
