@@ -15,6 +15,9 @@ import {
   BASELINE_DENY,
   compileSeccomp,
   createFilterRunner,
+  errnoNumber,
+  resolveSyscallNames,
+  resolveValue,
   SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_LOG,
@@ -58,6 +61,46 @@ function locate(loaded: LoadedPolicy, path: string | undefined) {
       loaded.provenance.get(provenanceKey(full)) ??
       { file: loaded.source.file, ...loaded.source.locate(full) };
   return { ...where, path: full.join(".") };
+}
+
+/**
+ * Every unknown syscall, group, errno or constant name in the policy, each checked on its
+ * own, so that one run reports all of them (the compiler stops at the first).
+ */
+function nameErrors(policy: SeccompPolicy, arch: LinuxLaunchPlan["arch"]): SeccompCompileError[] {
+  const errors: SeccompCompileError[] = [];
+  // `path` replaces the error's own, which for a one-name check ends in a meaningless [0].
+  const attempt = (check: () => unknown, path?: string) => {
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof SeccompCompileError)) throw e;
+      errors.push(path ? new SeccompCompileError(e.message, { path, hint: e.hint }) : e);
+    }
+  };
+  const errno = (action: SeccompPolicy["default"] | undefined, path: string) => {
+    if (action && typeof action === "object" && typeof action.errno === "string") {
+      attempt(() => errnoNumber(action.errno as string, `${path}.errno`));
+    }
+  };
+  for (const list of ["allow", "deny"] as const) {
+    policy[list]?.forEach((name, i) =>
+      attempt(() => resolveSyscallNames([name], arch), `${list}[${i}]`)
+    );
+  }
+  errno(policy.default, "default");
+  errno(policy.deny_action, "deny_action");
+  policy.rules?.forEach((rule, i) => {
+    attempt(() => resolveSyscallNames([rule.syscall], arch), `rules[${i}].syscall`);
+    errno(rule.action, `rules[${i}].action`);
+    rule.args?.forEach((arg, j) => {
+      attempt(() => resolveValue(arg.value, arch, `rules[${i}].args[${j}].value`));
+      if (arg.mask !== undefined) {
+        attempt(() => resolveValue(arg.mask!, arch, `rules[${i}].args[${j}].mask`));
+      }
+    });
+  });
+  return errors;
 }
 
 /**
@@ -107,6 +150,15 @@ export async function lowerSeccomp(
     ...(policy.rules ?? []).map((r) => r.syscall),
   ]
     .includes("clone3");
+  const unknown = nameErrors(policy, arch);
+  if (unknown.length > 0) {
+    const found = unknown.map((e) => ({
+      ...locate(loaded, e.path),
+      message: e.message,
+      ...(e.hint ? { hint: e.hint } : {}),
+    }));
+    throw new PolicyError(found.sort((a, b) => a.line - b.line || a.col - b.col));
+  }
   let compiled: ReturnType<typeof compileSeccomp>;
   try {
     compiled = compileSeccomp(policy, arch, { clone3: namesClone3 ? "policy" : "enosys" });

@@ -154,3 +154,35 @@ Deno.test("diff names newly allowed syscalls; check resolves syscall names with 
     new RegExp(`^${typo}:6:30: syscalls\\.allow\\.1: .*ptrce.*\\n  hint: did you mean "ptrace"\\?`),
   );
 });
+
+Deno.test("every unknown syscall, group, errno and constant name is reported in one run", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1
+name: multi
+target: { exe: /bin/true }
+syscalls:
+  default: { errno: EPRM }
+  allow: ["@system-service", ptrce, "@mout"]
+  deny: [mount, kexec_lod]
+  rules:
+    - { syscall: sockt, args: [{ arg: 0, op: eq, value: AF_NETLNK }], action: { errno: EACCESS } }
+`,
+  );
+  const r = await charter(["check", "--json", policy]);
+  assert.equal(r.code, 1);
+  const found = JSON.parse(r.stdout).map((
+    d: { line: number; col: number; path: string; hint: string },
+  ) => `${d.line}:${d.col} ${d.path} ${d.hint}`);
+  assert.deepEqual(found, [
+    '5:21 syscalls.default.errno did you mean "EPERM"?',
+    '6:30 syscalls.allow.1 did you mean "ptrace"?',
+    '6:37 syscalls.allow.2 did you mean "@mount"?',
+    '7:17 syscalls.deny.1 did you mean "kexec_load"?',
+    '9:18 syscalls.rules.0.syscall did you mean "socket"?',
+    '9:57 syscalls.rules.0.args.0.value did you mean "AF_NETLINK"?',
+    '9:88 syscalls.rules.0.action.errno did you mean "EACCES"?',
+  ]);
+});
