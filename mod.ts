@@ -29,4 +29,8 @@ export * from "./crypto/digest.ts";
 export * from "./audit/transcript_record.ts";
 export * from "./audit/verify_plan.ts";
 export * from "./audit/verify_transcript.ts";
+export * from "./audit/verify_seal.ts";
+export * from "./audit/grants.ts";
+export * from "./audit/ocsf.ts";
+export * from "./audit/json_schemas.ts";
 export * from "./ffi/shim.ts";
