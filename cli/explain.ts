@@ -44,12 +44,15 @@ export function printGrants(grants: LocatedGrant[]): void {
   const syscalls = grants.filter((g) =>
     g.mechanism === "syscalls" && !g.restricts && !g.info && g.key !== "syscalls:*"
   );
-  for (const g of grants.filter((g) => !syscalls.includes(g))) {
+  const rows = grants.filter((g) => !syscalls.includes(g));
+  // One column for the rules, one for where they came from: a table per mechanism.
+  const width = Math.min(72, Math.max(...rows.map((g) => g.text.length)));
+  for (const g of rows) {
     if (g.mechanism !== mechanism) {
       console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
     }
     const from = g.from.map((p) => `${p.file}:${p.line}:${p.col}`).join(", ");
-    console.log(`  ${g.text}${from ? `    <- ${from}` : ""}`);
+    console.log(from ? `  ${g.text.padEnd(width)}  <- ${from}` : `  ${g.text}`);
     if (g.key === "syscalls:filter" && syscalls.length > 0) {
       console.log(`  ${syscalls.length} syscalls may run:`);
       const words = syscalls.map((x) => x.text);
