@@ -117,3 +117,12 @@ Deno.test("usage errors exit 2 with one sentence", async () => {
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
 });
+
+Deno.test("the README's example policy passes check", async () => {
+  using dir = tempDir();
+  const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
+  const policy = /## A policy\n\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(policy, "the README has a yaml block under '## A policy'");
+  const r = await charter(["check", writePolicy(String(dir), "readme.yaml", policy)]);
+  assert.equal(r.code, 0, r.stderr);
+});
