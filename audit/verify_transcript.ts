@@ -270,3 +270,50 @@ export async function verifyTranscript(
   }
   return { ok: problems.length === 0, problems, outcome, records: lines.length, seal };
 }
+
+/** One launch found in a transcript file, and its report. */
+export interface LaunchReport extends TranscriptReport {
+  /** The launch id of its first record, when readable. */
+  launchId?: string;
+  /** The 1-based line of the file where the launch starts. */
+  firstLine: number;
+}
+
+/**
+ * Verifies a transcript file that may hold several launches (`--transcript FILE`
+ * appends): it is split where a `launcher_started` record with seq 0 begins, and each
+ * launch is verified on its own against the plan, with line numbers of the whole file.
+ * With `launchId`, only that launch is verified.
+ *
+ * @example
+ * ```ts ignore
+ * import { verifyTranscriptFile } from "./verify_transcript.ts";
+ * for (const launch of await verifyTranscriptFile(bytes, facts)) console.log(launch.ok);
+ * ```
+ */
+export async function verifyTranscriptFile(
+  bytes: Uint8Array,
+  plan: PlanFacts,
+  launchId?: string,
+): Promise<LaunchReport[]> {
+  const lines = splitTranscript(bytes);
+  const starts = lines.filter((l, i) =>
+    i === 0 ||
+    (!("error" in l.record) && l.record.event === "launcher_started" && l.record.seq === 0)
+  );
+  const reports: LaunchReport[] = [];
+  for (const [i, start] of starts.entries()) {
+    const end = starts[i + 1]?.offset ?? bytes.length;
+    const id = "error" in start.record ? undefined : String(start.record.launchId);
+    if (launchId !== undefined && id !== launchId) continue;
+    const report = await verifyTranscript(bytes.subarray(start.offset, end), plan);
+    const shift = start.line - 1;
+    reports.push({
+      ...report,
+      problems: report.problems.map((p) => ({ ...p, line: p.line === 0 ? 0 : p.line + shift })),
+      launchId: id,
+      firstLine: start.line,
+    });
+  }
+  return reports;
+}

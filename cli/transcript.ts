@@ -4,7 +4,7 @@
  * @module
  */
 import { readPlan } from "../audit/verify_plan.ts";
-import { verifyTranscript } from "../audit/verify_transcript.ts";
+import { verifyTranscriptFile } from "../audit/verify_transcript.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { type Command, printError } from "./command.ts";
@@ -25,6 +25,7 @@ Options:
     --trust FILE|DIR    verify the plan's signature with these public keys; repeatable
   --seal-key FILE|DIR verify the transcript's seal with these public keys (the
                       launcher's --transcript-key); repeatable
+    --launch-id ID      verify only this launch of a file that holds several
   --require-seal      a transcript without a seal fails (its last line is otherwise
                       unprotected)
   -h, --help          show this help`,
@@ -34,6 +35,7 @@ Options:
       trust: { type: "string", multiple: true },
       "seal-key": { type: "string", multiple: true },
       "require-seal": { type: "boolean" },
+      "launch-id": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
     if (args.positionals.length !== 1) {
@@ -47,28 +49,35 @@ Options:
       trusted,
     );
     const file = args.positionals[0];
-    const report = await verifyTranscript(await Deno.readFile(file), {
+    const launchId = stringFlag(args.values, "launch-id");
+    const reports = await verifyTranscriptFile(await Deno.readFile(file), {
       payload: plan.payload,
       plan: plan.statement.predicate,
       trustedKeyIds: trusted?.map((k) => k.keyid),
       ...(sealPaths.length > 0 ? { sealKeys: await readTrustedKeys(sealPaths) } : {}),
       requireSeal: args.values["require-seal"] === true,
-    });
-    for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
-    if (report.ok) {
-      const signed = plan.verifiedBy
-        ? `signed by ${plan.verifiedBy.keyid}`
-        : "signature not checked (no --trust)";
+    }, launchId);
+    if (reports.length === 0) {
+      console.error(`${file}: no launch ${launchId} in this transcript`);
+      return 1;
+    }
+    const signed = plan.verifiedBy
+      ? `signed by ${plan.verifiedBy.keyid}`
+      : "signature not checked (no --trust)";
+    for (const report of reports) {
+      for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
+      if (!report.ok) continue;
       const seal = report.seal === "absent"
         ? "not sealed"
         : report.seal === "unchecked"
         ? "sealed (seal signature not checked: no --seal-key)"
         : `sealed by ${report.seal.signer}`;
+      const which = reports.length > 1 ? `:${report.firstLine}: launch ${report.launchId}` : "";
       console.log(
-        `${file}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
+        `${file}${which}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
       );
     }
-    return report.ok ? 0 : 1;
+    return reports.every((r) => r.ok) ? 0 : 1;
   },
 };
 

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import {
   charter,
   charterArgv,
+  compile,
+  keygen,
   launcherEnv,
   readTranscript,
   shellQuote,
@@ -97,4 +99,40 @@ Deno.test("launch POLICY --plan-out keeps the plan the transcript chains to", as
   assert.equal(r.code, 0, r.stderr);
   const v = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", `${dir}/plan.json`]);
   assert.equal(v.code, 0, v.stderr);
+});
+
+Deno.test("transcript verify checks every launch of an appended file, or the one named", async () => {
+  using dir = tempDir();
+  const { key, pub } = await keygen(String(dir));
+  const plan = await compile(
+    writePolicy(String(dir), "p.yaml", shPolicy("exit 0")),
+    key,
+    String(dir),
+  );
+  for (let i = 0; i < 2; i++) {
+    await charter(["launch", plan, "--trust", pub, "--transcript", `${dir}/t.jsonl`]);
+  }
+  const all = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", plan]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.stdout.trim().split("\n").length, 2);
+  assert.match(all.stdout, /t\.jsonl:13: launch [0-9a-f]{32}: ok, 12 records/);
+  const second = readTranscript(`${dir}/t.jsonl`)[12].launchId as string;
+  const one = await charter([
+    "transcript",
+    "verify",
+    `${dir}/t.jsonl`,
+    "--plan",
+    plan,
+    "--launch-id",
+    second,
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.stdout.trim().split("\n").length, 1);
+  // An edit in the second launch is reported with the file's own line number.
+  const lines = Deno.readTextFileSync(`${dir}/t.jsonl`).split("\n");
+  lines[15] = lines[15].replace(/"pid":\d+/, '"pid":1');
+  Deno.writeTextFileSync(`${dir}/t.jsonl`, lines.join("\n"));
+  const bad = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", plan]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /t\.jsonl:17: chain:/);
 });
