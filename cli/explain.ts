@@ -55,11 +55,15 @@ export function printGrants(grants: LocatedGrant[]): void {
     console.log(from ? `  ${g.text.padEnd(width)}  <- ${from}` : `  ${g.text}`);
     if (g.key === "syscalls:filter" && syscalls.length > 0) {
       console.log(`  ${syscalls.length} syscalls may run:`);
-      const words = syscalls.map((x) => x.text);
-      for (let i = 0; i < words.length; i += 6) {
-        console.log(`    ${words.slice(i, i + 6).join(", ")}`);
-      }
+      printWrapped(syscalls.map((x) => x.text), "    ");
     }
+  }
+}
+
+/** Prints names six to a line, comma-separated. */
+function printWrapped(words: string[], indent: string): void {
+  for (let i = 0; i < words.length; i += 6) {
+    console.log(`${indent}${words.slice(i, i + 6).join(", ")}`);
   }
 }
 
@@ -81,7 +85,7 @@ Options:
     if (args.positionals.length !== 1) {
       throw new UsageError("explain takes one policy or plan; see --help");
     }
-    const { plan, provenance } = await readPlanInput(args.positionals[0]);
+    const { plan, provenance, absentSyscalls } = await readPlanInput(args.positionals[0]);
     const grants = grantsOf(plan).map((g) => ({ ...g, from: provenanceOf(g, provenance) }));
     let kernel: Record<string, unknown> | null = null;
     try {
@@ -94,10 +98,23 @@ Options:
       ? disassemble(fromBase64(plan.seccomp.bpfB64), { arch: plan.arch })
       : undefined;
     if (args.values.json) {
-      console.log(JSON.stringify({ grants, kernel, seccompListing: listing ?? null }, null, 2));
+      console.log(
+        JSON.stringify(
+          { grants, kernel, seccompListing: listing ?? null, absentSyscalls },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     printGrants(grants);
+    if (absentSyscalls?.length) {
+      // Named by the policy or its groups, but not syscalls on this arch: they match nothing.
+      console.log(
+        `\nnot syscalls on ${plan.arch} (named by the policy or its groups; match nothing)`,
+      );
+      printWrapped(absentSyscalls, "  ");
+    }
     if (listing) {
       console.log(
         `\nseccomp program (${plan.seccomp!.instructions} instructions, sha256 ${

@@ -6,7 +6,9 @@
  */
 import { readPlan } from "../audit/verify_plan.ts";
 import { buildStatement } from "../compiler/compile.ts";
+import { seccompPolicyOf } from "../compiler/lower_seccomp.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
+import { compileSeccomp } from "../compiler/seccomp/mod.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import type { ProvenanceMap } from "../policy/merge.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -17,6 +19,8 @@ export interface PlanInput {
   plan: LinuxLaunchPlan;
   /** Where each policy value came from; absent for a signed plan. */
   provenance?: ProvenanceMap;
+  /** Syscall names the policy uses (directly or through groups) that this arch lacks. */
+  absentSyscalls?: string[];
 }
 
 /**
@@ -34,5 +38,6 @@ export async function readPlanInput(path: string, trusted?: TrustedKey[]): Promi
   }
   const loaded = await loadPolicy(path);
   const statement = await buildStatement(loaded, { compiledOn: new Date(0) });
-  return { plan: statement.predicate, provenance: loaded.provenance };
+  const { absent } = compileSeccomp(seccompPolicyOf(loaded), statement.predicate.arch);
+  return { plan: statement.predicate, provenance: loaded.provenance, absentSyscalls: absent };
 }

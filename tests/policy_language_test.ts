@@ -186,3 +186,23 @@ syscalls:
     '9:88 syscalls.rules.0.action.errno did you mean "EACCES"?',
   ]);
 });
+
+Deno.test("explain names the syscalls a policy uses that this arch does not have", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    'version: 1\nname: a\ntarget: { exe: /bin/true }\nsyscalls:\n  default: { errno: EPERM }\n  allow: ["@system-service", cacheflush]\n',
+  );
+  const r = await charter(["explain", "--json", policy]);
+  assert.equal(r.code, 0, r.stderr);
+  const { absentSyscalls } = JSON.parse(r.stdout);
+  // cacheflush exists on 32-bit arm and others, on neither x86_64 nor aarch64.
+  assert.ok(absentSyscalls.includes("cacheflush"), absentSyscalls.join(", "));
+  assert.ok(!absentSyscalls.includes("read"));
+  const text = await charter(["explain", policy]);
+  const header =
+    `not syscalls on ${Deno.build.arch} (named by the policy or its groups; match nothing)\n`;
+  const section = text.stdout.split(header)[1]?.split("\n\n")[0];
+  assert.ok(section?.includes("cacheflush"), text.stdout);
+});
