@@ -108,10 +108,9 @@ Options:
     );
     using shim = Shim.open();
     // Listen before the child exists: a signal that arrives during the (synchronous)
-    // launch is dispatched afterwards, so it still reaches the child instead of leaving
-    // it orphaned by a dead launcher.
+    // launch is dispatched on a later turn of the event loop, when `child` is set, so it
+    // reaches the child instead of leaving it orphaned by a dead launcher.
     let child: ChildHandle | undefined;
-    const early: number[] = [];
     let stops = 0;
     const listeners = FORWARDED_SIGNALS.map(([name, number]) => {
       const forward = () => {
@@ -119,7 +118,7 @@ Options:
         // pid namespace never sees signals it has no handler for, except SIGKILL.
         const stop = number === 2 || number === 15;
         const signal = stop && ++stops > 1 ? 9 : number;
-        return child ? child.signal(signal) : early.push(signal);
+        child?.signal(signal);
       };
       Deno.addSignalListener(name, forward);
       return () => Deno.removeSignalListener(name, forward);
@@ -148,7 +147,6 @@ Options:
         return launched.exitCode;
       }
       child = launched;
-      for (const signal of early.splice(0)) child.signal(signal);
       status = await child.wait();
     } finally {
       for (const remove of listeners) remove();
