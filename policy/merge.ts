@@ -60,7 +60,7 @@ export function mergeLayer(
   provenance: ProvenanceMap,
 ): Record<string, unknown> {
   const merge = (a: unknown, b: unknown, path: (string | number)[]): unknown => {
-    if (Array.isArray(b) && !isOrderedValue(path)) {
+    if (Array.isArray(b) && !isWholeValue(path)) {
       const out = Array.isArray(a) ? [...a] : [];
       const listKey = provenanceKey(path);
       if (!provenance.has(listKey)) {
@@ -75,7 +75,7 @@ export function mergeLayer(
       });
       return out;
     }
-    if (isPlainObject(b) && !isActionObject(path)) {
+    if (isPlainObject(b) && !isWholeValue(path)) {
       const out: Record<string, unknown> = isPlainObject(a) ? { ...a } : {};
       for (const [k, v] of Object.entries(b)) out[k] = merge(out[k], v, [...path, k]);
       return out;
@@ -86,13 +86,12 @@ export function mergeLayer(
   return merge(into, layer, []) as Record<string, unknown>;
 }
 
-/** argv is one value: order and repeats matter, so a later layer replaces it whole. */
-function isOrderedValue(path: (string | number)[]): boolean {
-  return path.length === 2 && path[0] === "target" && path[1] === "argv";
-}
+/**
+ * Values a later layer replaces whole instead of merging: argv (order and repeats
+ * matter) and `{ errno: … }` actions (one action, not a map of settings).
+ */
+const WHOLE_VALUES = new Set(["target.argv", "syscalls.default", "syscalls.deny_action"]);
 
-/** `{ errno: … }` actions are values, not maps to merge key by key. */
-function isActionObject(path: (string | number)[]): boolean {
-  return path.length === 2 && path[0] === "syscalls" &&
-    (path[1] === "default" || path[1] === "deny_action");
+function isWholeValue(path: (string | number)[]): boolean {
+  return WHOLE_VALUES.has(path.join("."));
 }
