@@ -206,3 +206,20 @@ Deno.test("explain names the syscalls a policy uses that this arch does not have
   const section = text.stdout.split(header)[1]?.split("\n\n")[0];
   assert.ok(section?.includes("cacheflush"), text.stdout);
 });
+
+Deno.test("argv merges as one value: order and repeats kept, a later layer replaces it", async () => {
+  using dir = tempDir();
+  writePolicy(
+    String(dir),
+    "base.yaml",
+    "version: 1\nname: base\ntarget: { exe: /bin/echo, argv: [echo, base] }\n",
+  );
+  const main = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: p\nextends: [./base.yaml]\ntarget: { exe: /bin/echo, argv: [echo, a, b, a] }\n",
+  );
+  const r = await charter(["launch", main]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "a b a\n");
+});
