@@ -4,7 +4,7 @@
  * placement, with what the transcript records for each.
  */
 import assert from "node:assert/strict";
-import { charterArgv, launcherEnv, readTranscript, tempDir } from "./helpers.ts";
+import { charterArgv, launcherEnv, launchUntilReady, readTranscript, tempDir } from "./helpers.ts";
 import {
   compiled,
   dead,
@@ -171,16 +171,12 @@ async function childDiesWithLauncher(dir: string, extra: string): Promise<boolea
   const policy = `${dir}/p.yaml`;
   const transcript = `${dir}/t.jsonl`;
   Deno.writeTextFileSync(policy, shellPolicy("echo ready; exec sleep 30", extra));
-  const [cmd, ...args] = charterArgv(["launch", policy, "--transcript", transcript]);
-  const launcher = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null", stdin: "null" })
-    .spawn();
-  const reader = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("ready\n")) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, "the child never became ready");
-    seen += value;
-  }
+  const { process: launcher, reader } = await launchUntilReady([
+    "launch",
+    policy,
+    "--transcript",
+    transcript,
+  ]);
   const created = readTranscript(transcript).find((r) => r.event === "child_created");
   const pid = Number(created?.pid);
   assert.ok(pid > 0 && !dead(pid));

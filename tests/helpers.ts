@@ -184,3 +184,36 @@ export async function signStatement(
 export function readTranscript(path: string): Record<string, unknown>[] {
   return Deno.readTextFileSync(path).split("\n").filter((l) => l).map((l) => JSON.parse(l));
 }
+
+/** A launcher running in the background whose child has printed a line `ready`. */
+export interface ReadyLauncher {
+  /** The launcher process. */
+  process: Deno.ChildProcess;
+  /** Reads the rest of its stdout. */
+  reader: ReadableStreamDefaultReader<string>;
+  /** What it printed so far. */
+  seen: string;
+}
+
+/** Starts `charter ARGS` in the background and waits until its child prints `ready`. */
+export async function launchUntilReady(
+  args: string[],
+  options: RunOptions = {},
+): Promise<ReadyLauncher> {
+  const [cmd, ...rest] = charterArgv(args, options);
+  const process = new Deno.Command(cmd, {
+    args: rest,
+    env: { ...launcherEnv(options), ...options.env },
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the child never became ready (printed ${JSON.stringify(seen)})`);
+    seen += value;
+  }
+  return { process, reader, seen };
+}

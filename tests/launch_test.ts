@@ -5,6 +5,7 @@ import {
   compile,
   keygen,
   launcherEnv,
+  launchUntilReady,
   readTranscript,
   shellQuote,
   shPolicy,
@@ -40,19 +41,12 @@ Deno.test("SIGINT, SIGTERM and SIGHUP sent to the launcher reach the child", asy
       const script = `trap 'echo got ${name}; exit 42' ${
         name.slice(3)
       }; echo ready; while :; do sleep 0.05; done`;
-      const [cmd, ...args] = charterArgv([
+      const launched = await launchUntilReady([
         "launch",
         writePolicy(String(dir), "p.yaml", shPolicy(script)),
       ]);
-      const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
-        .spawn();
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
-      while (!seen.includes("ready\n")) {
-        const { value, done } = await reader.read();
-        assert.ok(!done, "the child never became ready");
-        seen += value;
-      }
+      const { process: child, reader } = launched;
+      let seen = launched.seen;
       child.kill(name);
       for (;;) {
         const { value, done } = await reader.read();
@@ -60,7 +54,6 @@ Deno.test("SIGINT, SIGTERM and SIGHUP sent to the launcher reach the child", asy
         seen += value;
       }
       const status = await child.status;
-      await child.stderr.cancel();
       assert.equal(status.code, 42, `signal ${number} was not forwarded`);
       assert.ok(seen.includes(`got ${name}`), seen);
     });
@@ -261,15 +254,7 @@ Deno.test("PID 1 of a pid namespace ignores a forwarded SIGTERM; a second one ki
       "user: { namespace: true }\nnamespaces: { pid: true }\n",
     ),
   );
-  const [cmd, ...args] = charterArgv(["launch", policy]);
-  const launcher = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).spawn();
-  const reader = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("ready\n")) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, "the child never became ready");
-    seen += value;
-  }
+  const { process: launcher, reader } = await launchUntilReady(["launch", policy]);
   launcher.kill("SIGTERM");
   const first = await Promise.race([
     launcher.status,
