@@ -8,6 +8,18 @@ deno_version=2.9.6
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
+# apt_install WHY PACKAGE...: installs the Debian packages given, if any (sudo when not root).
+apt_install() {
+  local why=$1
+  shift
+  [ $# -gt 0 ] || return 0
+  log "$why: installing $* from Debian"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
 install_deno() {
   if command -v deno >/dev/null 2>&1; then return; fi
   local bin="$root/.tools/bin/deno"
@@ -52,13 +64,7 @@ cargo_source_flags() {
   for p in "${debian_crates[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "crates.io unreachable: installing ${missing[*]} from Debian"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
-  fi
+  apt_install "crates.io unreachable" "${missing[@]}"
   printf '%s\n' --locked --offline --config 'source.crates-io.replace-with="debian"' \
     --config 'source.debian.directory="/usr/share/cargo/registry"'
 }
@@ -85,12 +91,7 @@ install_test_tools() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
   command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
-  [ ${#missing[@]} -eq 0 ] && return
-  log "installing test tools from Debian: ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+  apt_install "test tools" "${missing[@]}"
 }
 
 mkdir -p "$root/.tools"
