@@ -92,6 +92,20 @@ function findCommand(argv: string[]): [CommandEntry, string[]] | undefined {
   return undefined;
 }
 
+/** A file the user named that cannot be read or written, said as one sentence with a hint. */
+function fileErrorSentence(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  // Deno's messages end in: `readfile 'PATH'`, `open 'PATH'`, …
+  const path = /'([^']*)'\s*$/.exec(e.message)?.[1] ?? "a file";
+  if (e instanceof Deno.errors.NotFound) return `${path} does not exist; check the path`;
+  if (e instanceof Deno.errors.PermissionDenied) return `${path} cannot be accessed by this user`;
+  if (e instanceof Deno.errors.AlreadyExists) {
+    return `${path} already exists; remove it or choose another name`;
+  }
+  if (e instanceof Deno.errors.IsADirectory) return `${path} is a directory; name a file`;
+  return undefined;
+}
+
 /**
  * Runs the command line; resolves to the exit code. User mistakes print one sentence
  * (or located diagnostics) and never a stack trace.
@@ -135,11 +149,9 @@ export async function main(argv: string[]): Promise<number> {
       printError(e.message);
       return failed;
     }
-    if (
-      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists ||
-      e instanceof Deno.errors.PermissionDenied
-    ) {
-      printError(e.message);
+    const fileProblem = fileErrorSentence(e);
+    if (fileProblem) {
+      printError(fileProblem);
       return failed;
     }
     throw e;

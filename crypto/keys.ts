@@ -222,7 +222,11 @@ async function statOrThrow(path: string): Promise<Deno.FileInfo> {
   try {
     return await Deno.stat(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new KeyError(`Key file ${path} does not exist`);
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KeyError(
+        `Key file ${path} does not exist; check the path, or create keys with "charter keygen -o NAME"`,
+      );
+    }
     throw e;
   }
 }

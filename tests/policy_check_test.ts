@@ -126,3 +126,22 @@ Deno.test("the README's example policy passes check", async () => {
   const r = await charter(["check", writePolicy(String(dir), "readme.yaml", policy)]);
   assert.equal(r.code, 0, r.stderr);
 });
+
+Deno.test("missing files are one sentence with a hint, not an OS error", async () => {
+  using dir = tempDir();
+  const launch = await charter(["launch", `${dir}/nope.json`, "--trust", `${dir}/nope.pub`]);
+  assert.equal(launch.code, 125);
+  assert.equal(
+    launch.stderr,
+    `charter: Key file ${dir}/nope.pub does not exist; check the path, or create keys with "charter keygen -o NAME"\n`,
+  );
+  const transcript = await charter([
+    "transcript",
+    "verify",
+    `${dir}/t.jsonl`,
+    "--plan",
+    `${dir}/p.json`,
+  ]);
+  assert.equal(transcript.code, 1);
+  assert.equal(transcript.stderr, `charter: ${dir}/p.json does not exist; check the path\n`);
+});
