@@ -101,12 +101,25 @@ function stateOf(record: TranscriptRecord): string {
     : String(record.event);
 }
 
-function outcomeOf(record: TranscriptRecord): string | undefined {
-  if (record.event === "setup_refused") return `refused: ${record.reason}`;
-  if (record.event === "child_exited") {
-    return record.signal !== undefined
-      ? `killed by signal ${record.signal}`
-      : `exited with code ${record.code}`;
+/** The fields of the last outcome-bearing record, as a seal states them. */
+type Outcome = Record<string, unknown>;
+
+const OUTCOME_EVENTS = ["child_exited", "setup_refused", "setup_faulted"];
+
+function outcomeFields(record: TranscriptRecord): Outcome {
+  return Object.fromEntries(
+    ["event", "code", "signal", "reason", "step", "errno"]
+      .filter((k) => record[k] !== undefined)
+      .map((k) => [k, record[k]]),
+  );
+}
+
+/** How the launch ended, in words. */
+function describeOutcome(o: Outcome): string | undefined {
+  if (o.event === "setup_refused") return `refused: ${o.reason}`;
+  if (o.event === "setup_faulted") return `setup failed at ${o.step} (errno ${o.errno})`;
+  if (o.event === "child_exited") {
+    return o.signal !== undefined ? `killed by signal ${o.signal}` : `exited with code ${o.code}`;
   }
   return undefined;
 }
@@ -117,7 +130,7 @@ function outcomeOf(record: TranscriptRecord): string | undefined {
  * @example
  * ```ts ignore
  * import { verifyTranscript } from "./verify_transcript.ts";
- * const report = await verifyTranscript(await Deno.readFile("t.jsonl"), { payload, exeSha256 });
+ * const report = await verifyTranscript(await Deno.readFile("t.jsonl"), { payload, plan });
  * if (!report.ok) console.error(report.problems);
  * ```
  */
@@ -135,8 +148,7 @@ export async function verifyTranscript(
   let state = "start";
   let launchId: string | undefined;
   let prev = planSha256;
-  let outcome: string | undefined;
-  let outcomeRecord: Record<string, unknown> = {};
+  let outcome: Outcome = {};
   let childCreated = false;
   let seal: TranscriptReport["seal"] = "absent";
 
@@ -232,16 +244,8 @@ export async function verifyTranscript(
         );
       }
     }
-    outcome = outcomeOf(record) ?? outcome;
     if (record.event === "child_created") childCreated = true;
-    if (["child_exited", "setup_refused", "setup_faulted"].includes(record.event)) {
-      outcomeRecord = Object.fromEntries(
-        ["event", "code", "signal", "reason", "step", "errno"].filter((k) =>
-          record[k] !== undefined
-        )
-          .map((k) => [k, record[k]]),
-      );
-    }
+    if (OUTCOME_EVENTS.includes(record.event)) outcome = outcomeFields(record);
     if (record.event === "transcript_sealed") {
       const check = await checkSeal(record.seal, {
         launchId: String(record.launchId),
@@ -249,7 +253,7 @@ export async function verifyTranscript(
         before: bytes.subarray(0, offset),
         records: line - 1,
         head: expectedPrev,
-        outcome: outcomeRecord,
+        outcome,
         sealedAt: { time: record.time, monoNs: record.monoNs },
         keys: plan.sealKeys,
       });
@@ -268,7 +272,13 @@ export async function verifyTranscript(
   else if (!TERMINAL.has(state) && !(state === "setup_faulted" && !childCreated)) {
     report(0, "incomplete", `the transcript ends after ${state}, before the launch ended`);
   }
-  return { ok: problems.length === 0, problems, outcome, records: lines.length, seal };
+  return {
+    ok: problems.length === 0,
+    problems,
+    outcome: describeOutcome(outcome),
+    records: lines.length,
+    seal,
+  };
 }
 
 /** One launch found in a transcript file, and its report. */
