@@ -1,8 +1,9 @@
 /**
  * Launch overhead, measured side by side in one run:
  * - median wall time (hyperfine) of bare `/bin/true`, `bwrap --ro-bind / / /bin/true`,
- *   a one-line `deno run` (the launcher's own start-up floor), and
- *   `charter launch plan.dsse.json` for `/bin/true`;
+ *   a one-line `deno run` (the launcher's own start-up floor),
+ *   `deno run -A cli.ts launch plan.dsse.json` for `/bin/true`, and the same through the
+ *   `./charter` wrapper (its freshness check is the difference);
  * - the shim's own time from the transcript: `monoNs` of launcher_started → exec_succeeded.
  *
  * Usage: deno run -A bench/launch_overhead.ts [--runs N]
@@ -20,6 +21,8 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const deno = Deno.execPath();
 const dir = Deno.makeTempDirSync({ prefix: "charter-bench-" });
+// Every row uses the module cache `./charter` uses, so the rows differ only in themselves.
+Deno.env.set("DENO_DIR", Deno.env.get("DENO_DIR") ?? `${root}/.deno_dir`);
 
 async function sh(cmd: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
@@ -50,6 +53,10 @@ const commands: [string, string][] = [
   ["bwrap --ro-bind / / /bin/true", "bwrap --ro-bind / / /bin/true"],
   ["deno run (one-line script)", `${deno} run --quiet ${dir}/noop.ts`],
   ["charter launch plan (/bin/true)", launch],
+  [
+    "./charter launch plan (/bin/true)",
+    `${root}/charter launch ${dir}/plan.json --trust ${dir}/k.pub`,
+  ],
 ];
 await sh("hyperfine", [
   "--warmup",

@@ -78,6 +78,14 @@ build_shim() {
   mapfile -t flags < "$root/.tools/cargo-flags"
     [ -f "$root/rust-shim/target/release/libcharter_shim.so" ] || log "building the shim (cargo build --release)"
   cargo build --quiet --release "${flags[@]}" --manifest-path "$root/rust-shim/Cargo.toml" >&2
+  # ./charter compares the shim's sources with this stamp (cargo may leave the library's
+  # own time alone when nothing changed).
+  touch "$root/.tools/shim.stamp"
+}
+
+# Fills the checkout's Deno cache, which ./charter uses (read-only for other users).
+cache_modules() {
+  DENO_DIR="$root/.deno_dir" "$1" cache --quiet "$root/cli.ts" "$root/mod.ts" >&2
 }
 
 # What the test suite needs besides Deno and the shim: peers it compares against
@@ -97,5 +105,7 @@ install_test_tools() {
 mkdir -p "$root/.tools"
 install_deno
 build_shim
+deno=$(command -v deno 2>/dev/null || echo "$root/.tools/bin/deno")
+cache_modules "$deno"
 if [ "${1:-}" = "--test" ]; then install_test_tools; fi
-command -v deno 2>/dev/null || echo "$root/.tools/bin/deno"
+echo "$deno"

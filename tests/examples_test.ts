@@ -27,3 +27,27 @@ for (const name of examples) {
     });
   }
 }
+
+// The README's first command, through the ./charter wrapper itself: for root, and for a
+// user who can neither run cargo nor write the checkout or root's Deno cache.
+for (
+  const [who, prefix] of [
+    ["root", []],
+    ["unprivileged", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]],
+  ] as const
+) {
+  Deno.test(`README: ./charter launch examples/hello.yaml (${who})`, async () => {
+    const argv = [...prefix, `${ROOT}/charter`, "launch", "examples/hello.yaml"];
+    const out = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: ROOT,
+      // No cargo on PATH, HOME not writable by nobody, no DENO_DIR: what a user has.
+      env: { PATH: "/usr/bin:/bin", HOME: "/root" },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(out.stdout), EXPECTED["hello.yaml"]);
+  });
+}
