@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { EnvelopeError, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
-import { fromBase64 } from "../crypto/digest.ts";
+import { EnvelopeError, envelopePayload, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import * as v from "valibot";
 import type { PlanStatement } from "../compiler/plan.ts";
@@ -42,11 +41,7 @@ export async function readPlan(
   if (trusted) {
     ({ payload, key: verifiedBy } = await verifyEnvelope(envelope, trusted));
   } else {
-    try {
-      payload = fromBase64(envelope.payload);
-    } catch {
-      throw new EnvelopeError("plan_invalid", "The envelope's payload is not canonical base64");
-    }
+    payload = envelopePayload(envelope);
   }
   let parsed: unknown;
   try {

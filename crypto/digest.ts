@@ -70,6 +70,29 @@ export class Base64Error extends Error {
 }
 
 /**
+ * Decodes base64 as DSSE verifiers must accept it: the standard or the URL-safe alphabet
+ * (RFC 4648 §4 and §5; one of them per text), with or without padding. What is decoded
+ * is still exact: unused bits must be zero and padding, when present, complete.
+ *
+ * @example
+ * ```ts
+ * import { fromBase64AnyAlphabet } from "./digest.ts";
+ * console.log(fromBase64AnyAlphabet("-_8").join(",")); // "251,255"
+ * console.log(fromBase64AnyAlphabet("+/8=").join(",")); // "251,255"
+ * ```
+ */
+export function fromBase64AnyAlphabet(text: string): Uint8Array {
+  if (/[-_]/.test(text) && /[+/]/.test(text)) {
+    throw new Base64Error("Base64 text mixes the standard and the URL-safe alphabet");
+  }
+  if (text.includes("=") && text.length % 4 !== 0) {
+    throw new Base64Error("Base64 text has incomplete padding");
+  }
+  const std = text.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
+  return fromBase64(std + "=".repeat((4 - std.length % 4) % 4));
+}
+
+/**
  * Decodes standard padded base64 strictly: the text must re-encode to itself, so one
  * signature or payload has exactly one spelling.
  *

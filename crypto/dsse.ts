@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Base64Error, fromBase64, toBase64 } from "./digest.ts";
+import { Base64Error, fromBase64AnyAlphabet, toBase64 } from "./digest.ts";
 import type { SigningKey, TrustedKey } from "./keys.ts";
 
 /** The payload type of an in-toto Statement. */
@@ -13,10 +13,10 @@ export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 export interface DsseEnvelope {
   /** The media type of the payload. */
   payloadType: string;
-  /** The payload, standard padded base64. */
+  /** The payload, base64 (charter writes standard padded base64; verifiers accept both alphabets). */
   payload: string;
-  /** One entry per signature. */
-  signatures: { keyid: string; sig: string }[];
+  /** One entry per signature; `keyid` is an optional hint (DSSE). */
+  signatures: { keyid?: string; sig: string }[];
 }
 
 /** Raised when an envelope is malformed or no trusted key verifies it. */
@@ -90,14 +90,15 @@ export interface VerifiedEnvelope {
 }
 
 /**
- * Parses envelope bytes strictly: exactly the three DSSE keys, strings where strings
- * belong, canonical base64.
+ * Parses envelope bytes as the DSSE spec asks: `payloadType`, `payload` and at least one
+ * signature with a `sig` are required, `keyid` is optional, and unknown fields are ignored
+ * (the signature covers only the payload and its type).
  *
  * @example
  * ```ts
  * import { parseEnvelope } from "./dsse.ts";
  * const env = parseEnvelope(new TextEncoder().encode(
- *   '{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"k","sig":"AA=="}]}',
+ *   '{"payloadType":"t","payload":"e30=","signatures":[{"sig":"AA=="}]}',
  * ));
  * console.log(env.payloadType); // "t"
  * ```
@@ -110,22 +111,37 @@ export function parseEnvelope(bytes: Uint8Array): DsseEnvelope {
     throw new EnvelopeError("plan_invalid", "The plan file is not JSON: expected a DSSE envelope");
   }
   const env = value as Record<string, unknown>;
-  const keys = env && typeof env === "object" ? Object.keys(env).sort().join(",") : "";
   const sigs = env?.signatures;
   if (
-    keys !== "payload,payloadType,signatures" || typeof env.payload !== "string" ||
+    !env || typeof env !== "object" || Array.isArray(env) || typeof env.payload !== "string" ||
     typeof env.payloadType !== "string" || !Array.isArray(sigs) || sigs.length === 0 ||
     !sigs.every((s) =>
-      s && typeof s === "object" && Object.keys(s).sort().join(",") === "keyid,sig" &&
-      typeof s.keyid === "string" && typeof s.sig === "string"
+      s && typeof s === "object" && typeof s.sig === "string" &&
+      (s.keyid === undefined || typeof s.keyid === "string")
     )
   ) {
     throw new EnvelopeError(
       "plan_invalid",
-      "The plan file is not a DSSE envelope: expected exactly payloadType, payload and signatures [{keyid, sig}]",
+      "The plan file is not a DSSE envelope: expected payloadType, payload and signatures [{keyid?, sig}]",
     );
   }
-  return env as unknown as DsseEnvelope;
+  return {
+    payloadType: env.payloadType,
+    payload: env.payload,
+    signatures: sigs.map((s) => ({ ...(s.keyid ? { keyid: s.keyid } : {}), sig: s.sig })),
+  };
+}
+
+/** Decodes the envelope's payload (either base64 alphabet). */
+export function envelopePayload(env: DsseEnvelope): Uint8Array {
+  try {
+    return fromBase64AnyAlphabet(env.payload);
+  } catch (e) {
+    if (e instanceof Base64Error) {
+      throw new EnvelopeError("plan_invalid", `The envelope's payload: ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 /**
@@ -154,20 +170,12 @@ export async function verifyEnvelope(
       }, expected ${IN_TOTO_PAYLOAD_TYPE}`,
     );
   }
-  let payload: Uint8Array;
-  try {
-    payload = fromBase64(env.payload);
-  } catch (e) {
-    if (e instanceof Base64Error) {
-      throw new EnvelopeError("plan_invalid", `The envelope's payload: ${e.message}`);
-    }
-    throw e;
-  }
+  const payload = envelopePayload(env);
   const message = pae(env.payloadType, payload);
   for (const signature of env.signatures) {
     let sig: Uint8Array;
     try {
-      sig = fromBase64(signature.sig);
+      sig = fromBase64AnyAlphabet(signature.sig);
     } catch {
       continue;
     }
@@ -183,7 +191,7 @@ export async function verifyEnvelope(
   throw new EnvelopeError(
     "signature_invalid",
     `No trusted key verifies the plan's signature (signed by ${
-      env.signatures.map((s) => s.keyid).join(", ")
+      env.signatures.map((s) => s.keyid ?? "a key without keyid").join(", ")
     }); pass the signer's public key with --trust`,
   );
 }

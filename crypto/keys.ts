@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { fromBase64, sha256, toBase64 } from "./digest.ts";
+import { fromBase64, fromBase64AnyAlphabet, sha256, toBase64 } from "./digest.ts";
 
 const SPKI_ED25519_PREFIX = "302a300506032b6570032100";
 const PEM_RE = /-----BEGIN ([A-Z ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----/;
@@ -127,7 +127,7 @@ export async function parsePrivateKeyPem(text: string, file: string): Promise<Si
   }
   // WebCrypto derives the public half through a JWK export of the private key.
   const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-  const raw = fromBase64Url(jwk.x ?? "");
+  const raw = fromBase64AnyAlphabet(jwk.x ?? "");
   const spki = new Uint8Array(44);
   spki.set(hexBytes(SPKI_ED25519_PREFIX));
   spki.set(raw, 12);
@@ -229,11 +229,6 @@ async function statOrThrow(path: string): Promise<Deno.FileInfo> {
     }
     throw e;
   }
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const std = text.replace(/-/g, "+").replace(/_/g, "/");
-  return fromBase64(std + "=".repeat((4 - std.length % 4) % 4));
 }
 
 function hexBytes(hex: string): Uint8Array {

@@ -1,5 +1,7 @@
 //! Standard base64 (RFC 4648 §4): padded for DSSE fields, unpadded for key ids. Decoding
-//! is strict: only the one canonical padded spelling of some bytes is accepted.
+//! is strict: only the one canonical padded spelling of some bytes is accepted, except
+//! where DSSE asks verifiers to accept the URL-safe alphabet and missing padding too
+//! ([`decode_any_alphabet`]).
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -53,6 +55,32 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     (encode(&out, true) == text).then_some(out)
 }
 
+/// Decodes base64 as DSSE verifiers must accept it: the standard or the URL-safe alphabet
+/// (one per text), padded or not. Unused bits must still be zero, and padding, when
+/// present, complete; `None` for anything else.
+pub fn decode_any_alphabet(text: &str) -> Option<Vec<u8>> {
+    let url_safe = text.contains(['-', '_']);
+    if url_safe && text.contains(['+', '/']) {
+        return None;
+    }
+    if text.contains('=') && !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut standard: String = text
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while !standard.len().is_multiple_of(4) {
+        standard.push('=');
+    }
+    decode(&standard)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +100,16 @@ mod tests {
             assert_eq!(decode(coded).as_deref(), Some(plain.as_bytes()));
         }
         assert_eq!(encode(&[0xfb, 0xff], true), "+/8=");
+    }
+
+    #[test]
+    fn dsse_decoding_accepts_both_alphabets_padded_or_not() {
+        for text in ["+/8=", "+/8", "-_8=", "-_8"] {
+            assert_eq!(decode_any_alphabet(text).as_deref(), Some(&[0xfb, 0xff][..]));
+        }
+        for bad in ["+_8=", "-/8", "Zg=", "Zh==", "Zh", "Zm9v\n", "Z===", "Zg==Zg=="] {
+            assert_eq!(decode_any_alphabet(bad), None, "{bad:?} must be refused");
+        }
     }
 
     #[test]

@@ -10,8 +10,10 @@ use serde::Deserialize;
 /// The payload type of an in-toto Statement.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
+// DSSE: consumers ignore unknown fields (the signature covers only payloadType and
+// payload) and `keyid` is optional.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 struct RawEnvelope {
     payload_type: String,
     payload: String,
@@ -19,8 +21,8 @@ struct RawEnvelope {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSignature {
+    #[serde(default)]
     keyid: String,
     sig: String,
 }
@@ -66,16 +68,16 @@ pub fn keyid(key: &[u8; 32]) -> String {
     format!("SHA256:{}", b64::encode(&sha256(&wire), false))
 }
 
-/// Parses envelope bytes: exactly `payloadType`, `payload`, `signatures [{keyid, sig}]`,
-/// and a canonical base64 payload.
+/// Parses envelope bytes: `payloadType`, `payload`, `signatures [{keyid?, sig}]`, and a
+/// payload in either base64 alphabet.
 pub fn parse(bytes: &[u8]) -> Result<Envelope, Refusal> {
     let raw: RawEnvelope = serde_json::from_slice(bytes).map_err(|e| {
         Refusal::PlanInvalid(format!(
-            "The plan file is not a DSSE envelope ({e}); expected exactly payloadType, payload and signatures [{{keyid, sig}}]"
+            "The plan file is not a DSSE envelope ({e}); expected payloadType, payload and signatures [{{keyid?, sig}}]"
         ))
     })?;
-    let payload = b64::decode(&raw.payload).ok_or_else(|| {
-        Refusal::PlanInvalid("The envelope's payload is not canonical padded base64".to_string())
+    let payload = b64::decode_any_alphabet(&raw.payload).ok_or_else(|| {
+        Refusal::PlanInvalid("The envelope's payload is not base64".to_string())
     })?;
     Ok(Envelope {
         payload_type: raw.payload_type,
@@ -111,7 +113,7 @@ impl Envelope {
         let message = pae(&self.payload_type, &self.payload);
         let keys: Vec<(String, &[u8; 32])> = trusted.iter().map(|k| (keyid(k), k)).collect();
         for (claimed, sig) in &self.signatures {
-            let Some(sig) = b64::decode(sig) else {
+            let Some(sig) = b64::decode_any_alphabet(sig) else {
                 continue;
             };
             let hinted = keys.iter().filter(|(id, _)| id == claimed);
@@ -217,11 +219,32 @@ mod tests {
     fn malformed_envelopes_are_plan_invalid() {
         for bad in [
             &b"not json"[..],
-            br#"{"payloadType":"t","payload":"e30=","signatures":[],"extra":1}"#,
-            br#"{"payloadType":"t","payload":"e30","signatures":[]}"#,
+            br#"{"payloadType":"t","payload":"e3!=","signatures":[]}"#,
+            br#"{"payloadType":"t","payload":"e+_=","signatures":[]}"#,
             br#"{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"k"}]}"#,
         ] {
             assert_eq!(parse(bad).unwrap_err().code(), "plan_invalid");
         }
+        let unsigned = br#"{"payloadType":"t","payload":"e30=","signatures":[]}"#;
+        assert_eq!(verify(unsigned, &[]).unwrap_err().code(), "plan_invalid");
+    }
+
+    #[test]
+    fn url_safe_unpadded_keyless_envelopes_with_extra_fields_verify() {
+        // DSSE: verifiers accept both alphabets, `keyid` is optional, unknown fields are
+        // ignored. The payload chosen encodes with '+' and '/' in the standard alphabet.
+        let key = key_pair(3);
+        let payload = [0xfbu8, 0xff, 0xbf, 0x3e];
+        let good: serde_json::Value = serde_json::from_slice(&envelope(&payload, &key)).unwrap();
+        let url_safe = |text: &str| text.replace('+', "-").replace('/', "_").replace('=', "");
+        let reencoded = serde_json::json!({
+            "payloadType": good["payloadType"],
+            "payload": url_safe(good["payload"].as_str().unwrap()),
+            "signatures": [{ "sig": url_safe(good["signatures"][0]["sig"].as_str().unwrap()) }],
+            "producer": "another tool",
+        });
+        assert!(reencoded["payload"].as_str().unwrap().contains(['-', '_']));
+        let verified = verify(&serde_json::to_vec(&reencoded).unwrap(), &[public_key(&key)]);
+        assert_eq!(verified.unwrap().payload, payload);
     }
 }
