@@ -20,6 +20,35 @@ export interface Diagnostic {
   hint?: string;
 }
 
+/** How much of a value a diagnostic quotes. */
+const QUOTE_LIMIT = 200;
+
+/**
+ * Quotes a value for a diagnostic as JSON, cut to a short prefix: a message names what
+ * it found without echoing a huge value or a file's contents back.
+ *
+ * @example
+ * ```ts
+ * import { quoteValue } from "./diagnostic.ts";
+ * console.log(quoteValue("ab")); // '"ab"'
+ * console.log(quoteValue("a".repeat(1000)).endsWith('…" (1000 characters)')); // true
+ * ```
+ */
+export function quoteValue(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  const text = typeof value === "string" ? value : undefined;
+  if (text !== undefined && text.length > QUOTE_LIMIT) {
+    return `${
+      JSON.stringify(text.slice(0, QUOTE_LIMIT - 1))?.slice(0, -1)
+    }…" (${text.length} characters)`;
+  }
+  const json = JSON.stringify(value);
+  if (json === undefined) return String(value);
+  return json.length > QUOTE_LIMIT
+    ? `${json.slice(0, QUOTE_LIMIT)}… (${json.length} characters)`
+    : json;
+}
+
 /**
  * Formats a diagnostic as `file:line:col: key.path: message`, with the hint on a second
  * line.

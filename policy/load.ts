@@ -6,6 +6,7 @@
  */
 import { type Diagnostic, PolicyError } from "./diagnostic.ts";
 import { mergeLayer, type ProvenanceMap } from "./merge.ts";
+import { FileReadError, readRegularFile } from "./read_file.ts";
 import { closest } from "./suggest.ts";
 import { importTsPolicy, typeCheckPolicy } from "./ts_source.ts";
 import type { Policy } from "./types.ts";
@@ -55,10 +56,11 @@ async function readPolicyFile(
 ): Promise<{ bytes: Uint8Array; text: string } | string> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(
+    bytes = await readRegularFile(
       path.startsWith("builtin:") ? new URL(`${path.slice(8)}.yaml`, BUILTIN_DIR) : path,
     );
   } catch (e) {
+    if (e instanceof FileReadError) return `cannot read ${ref} (${e.reason})`;
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
       return `cannot read ${ref} (it does not exist or is not a file)`;
     }

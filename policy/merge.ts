@@ -66,9 +66,15 @@ export function mergeLayer(
       if (!provenance.has(listKey)) {
         provenance.set(listKey, { file: source.file, ...source.locate(path) });
       }
+      // A set of the items' JSON keeps the union linear in the list's length.
+      const seen = new Set(out.map((x) => JSON.stringify(x)));
       b.forEach((item, i) => {
         const key = provenanceKey(path, item);
-        if (!out.some((x) => JSON.stringify(x) === JSON.stringify(item))) out.push(item);
+        const json = JSON.stringify(item);
+        if (!seen.has(json)) {
+          seen.add(json);
+          out.push(item);
+        }
         if (!provenance.has(key)) {
           provenance.set(key, { file: source.file, ...source.locate([...path, i]) });
         }

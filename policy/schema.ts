@@ -7,16 +7,19 @@
  */
 import * as v from "valibot";
 import { CAPABILITIES } from "./capabilities.ts";
+import { quoteValue } from "./diagnostic.ts";
 import { closest } from "./suggest.ts";
 import type { Policy, PolicyInput } from "./types.ts";
 import { type Parsed, parseDuration, parsePercent, parseSize } from "./units.ts";
 
 type Received = { input: unknown; received: string };
 
-/** A message `what (expected …, got …)` for a valibot check, quoting the whole input. */
+/** A message `what (expected …, got …)` for a valibot check, quoting a prefix of the input. */
 function problem(what: string, expected: string): (issue: Received) => string {
   return (issue: Received) =>
-    `${what} (expected ${expected}, got ${JSON.stringify(issue.input) ?? issue.received})`;
+    `${what} (expected ${expected}, got ${
+      issue.input === undefined ? issue.received : quoteValue(issue.input)
+    })`;
 }
 
 const noNul = (what: string) =>
@@ -90,7 +93,7 @@ const Capability = v.pipe(
   ) => (s.toUpperCase().startsWith("CAP_") ? s.toUpperCase() : `CAP_${s.toUpperCase()}`)),
   v.check((s) => CAPABILITIES.includes(s), (issue) => {
     const guess = closest(String(issue.input), CAPABILITIES);
-    return `unknown capability ${JSON.stringify(issue.input)}${
+    return `unknown capability ${quoteValue(issue.input)}${
       guess ? ` (did you mean ${guess}?)` : ""
     }`;
   }),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quoteValue } from "./diagnostic.ts";
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
@@ -51,7 +52,7 @@ function withUnit(
   const value = Number(match[1]) * factor;
   if (!Number.isInteger(value) || !Number.isSafeInteger(value)) {
     return {
-      error: `${what} ${JSON.stringify(input)} is not a whole number of ${
+      error: `${what} ${quoteValue(input)} is not a whole number of ${
         what === "size" ? "bytes" : "seconds"
       } or too large`,
     };

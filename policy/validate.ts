@@ -5,7 +5,7 @@
  * @module
  */
 import * as v from "valibot";
-import type { Diagnostic } from "./diagnostic.ts";
+import { type Diagnostic, quoteValue } from "./diagnostic.ts";
 import { provenanceKey, type ProvenanceMap } from "./merge.ts";
 import { PolicySchema } from "./schema.ts";
 import { closest } from "./suggest.ts";
@@ -109,7 +109,7 @@ export function validateLayer(
       ? "a list"
       : value == null
       ? "an empty document"
-      : JSON.stringify(value);
+      : quoteValue(value);
     return {
       problems: [{
         file: source.file,

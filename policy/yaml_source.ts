@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
+import { isMap, isSeq, LineCounter, parseDocument, visit } from "yaml";
 import type { Diagnostic } from "./diagnostic.ts";
 
 /** A key path into a policy document. */
@@ -75,12 +75,44 @@ export function parseYamlPolicy(text: string, file: string): ParseResult {
     }
     return pos(offset);
   };
-  return { source: { file, value: doc.toJS(), locate }, diagnostics: [] };
+  let value: unknown;
+  try {
+    // The yaml package refuses aliases that expand past 100 nodes (an alias bomb), and a
+    // document nested deeper than the stack can hold ends in a RangeError.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    if (!(e instanceof ReferenceError || e instanceof RangeError)) throw e;
+    return {
+      diagnostics: [{
+        file,
+        ...pos(firstAlias(doc) ?? 0),
+        path: "",
+        message: e instanceof ReferenceError
+          ? "YAML aliases expand to too many values (expected a policy, got an alias bomb)"
+          : "YAML nesting is too deep",
+        hint: "write the values out, or use extends: to share policy parts",
+      }],
+    };
+  }
+  return { source: { file, value, locate }, diagnostics: [] };
+}
+
+/** The offset of the document's first alias (`*name`), if it has one. */
+function firstAlias(doc: ReturnType<typeof parseDocument>): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function yamlMessage(code: string, message: string): string {
   const first = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-  return code === "DUPLICATE_KEY"
-    ? "duplicate key: map keys must be unique"
-    : `YAML syntax: ${first}`;
+  if (code === "DUPLICATE_KEY") return "duplicate key: map keys must be unique";
+  // The parser recurses per nesting level; a stack overflow is input nested too deep.
+  if (first.includes("Maximum call stack size exceeded")) return "YAML nesting is too deep";
+  return `YAML syntax: ${first}`;
 }
