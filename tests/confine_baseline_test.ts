@@ -15,7 +15,7 @@ const SYSTEM_SERVICE = `syscalls:
 const NO_FILTER = "enforce: { seccomp: off }\n";
 const ESCAPES = ["unshare", "io_uring", "keyctl", "add_key", "process_vm_readv", "kcmp"];
 
-const AF_INET = 2, AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_MPTCP = 262;
+const AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_MPTCP = 262;
 const MPTCP = `socket:${AF_INET}:${SOCK_STREAM}:${IPPROTO_MPTCP}`;
 const UDP = `socket:${AF_INET}:${SOCK_DGRAM}:0`;
 const TCP = `socket:${AF_INET}:${SOCK_STREAM}:0`;
