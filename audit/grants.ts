@@ -6,10 +6,15 @@
  * @module
  */
 import type { LinuxLaunchPlan, SeccompPlan } from "../compiler/plan.ts";
+import { NETWORK_PROTOCOLS } from "../policy/network_protocols.ts";
 import {
   auditArch,
+  baselineProbes,
   createFilterRunner,
   decodeProgram,
+  describeReturn,
+  PROTOCOL_SOCKETS,
+  resolveValue,
   SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_LOG,
@@ -211,14 +216,81 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
       text: `program of ${instructions} instructions, sha256 ${sha256}`,
       info: true,
     });
+    const unsafe = baselineEscapes(plan.seccomp, plan.arch);
     for (const [name, how] of syscallsLetThrough(plan.seccomp, plan.arch)) {
+      if (unsafe.has(name)) {
+        add(
+          "syscalls",
+          name,
+          `${name} (UNSAFE: past the baseline)`,
+          `syscalls.unsafe_allow[${JSON.stringify(name)}]`,
+        );
+        continue;
+      }
       const text = how === "always" ? name : `${name} (for some arguments)`;
       add("syscalls", name, text, `syscalls.allow[${JSON.stringify(name)}]`);
     }
   } else {
     add("syscalls", "*", "every syscall (no seccomp filter)");
   }
+  const netns = plan.schedule.some((p) => p.id === "linux.visibility.namespaces.v1" && p.net);
+  for (const [protocol, how] of protocolRestrictions(plan, netns)) {
+    (how.denied ? restrict : add)(
+      "network",
+      `protocol/${protocol}`,
+      `${protocol}: ${how.text}`,
+      `network.protocols[${JSON.stringify(protocol)}]`,
+    );
+  }
   return grants;
+}
+
+/**
+ * Per protocol of `network.protocols`, what restricts it: the seccomp socket rule (run on
+ * the protocol's usual socket() call), Landlock TCP ports, or the network namespace.
+ */
+function protocolRestrictions(
+  plan: LinuxLaunchPlan,
+  netns: boolean,
+): [string, { denied: boolean; text: string }][] {
+  const run = plan.seccomp
+    ? createFilterRunner(decodeProgram(fromBase64(plan.seccomp.bpfB64)))
+    : undefined;
+  const socket = syscallTable(plan.arch).get("socket")!;
+  const tcpPorts = (plan.landlock?.handledNet.length ?? 0) > 0;
+  return NETWORK_PROTOCOLS.map((protocol) => {
+    const call = PROTOCOL_SOCKETS[protocol][0];
+    const args = [call.family, call.type, call.protocol].map((v) => resolveValue(v, plan.arch));
+    const ret = run?.({ nr: socket, arch: auditArch(plan.arch), args }).ret;
+    const action = ret === undefined ? SECCOMP_RET_ALLOW : (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+    if (action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG) {
+      return [protocol, {
+        denied: true,
+        text: `denied by the seccomp socket rule (${describeReturn(ret!)})`,
+      }];
+    }
+    const by = [
+      ...protocol === "tcp" && tcpPorts ? ["Landlock TCP port rules"] : [],
+      ...netns && protocol !== "unix" && protocol !== "vsock" ? ["the new net namespace"] : [],
+    ];
+    return [protocol, {
+      denied: false,
+      text: by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted",
+    }];
+  });
+}
+
+/** Baseline syscalls the program lets run for arguments the baseline denies (unsafe_allow). */
+function baselineEscapes(seccomp: SeccompPlan, arch: LinuxLaunchPlan["arch"]): Set<string> {
+  const run = createFilterRunner(decodeProgram(fromBase64(seccomp.bpfB64)));
+  const table = syscallTable(arch);
+  return new Set(
+    baselineProbes(arch).filter(({ syscall, args }) => {
+      const ret = run({ nr: table.get(syscall)!, arch: auditArch(arch), args }).ret;
+      const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+      return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
+    }).map((p) => p.syscall),
+  );
 }
 
 /** The authority two plans differ by. */

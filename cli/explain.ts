@@ -40,11 +40,16 @@ export type LocatedGrant = Grant & { from: Provenance[] };
  */
 export function printGrants(grants: LocatedGrant[]): void {
   let mechanism = "";
-  // Hundreds of allowed syscalls read better as one wrapped list.
+  // Hundreds of allowed syscalls read better as one wrapped list; those past the baseline
+  // (unsafe_allow) get a row each, with where they came from.
   const syscalls = grants.filter((g) =>
-    g.mechanism === "syscalls" && !g.restricts && !g.info && g.key !== "syscalls:*"
+    g.mechanism === "syscalls" && !g.restricts && !g.info && g.key !== "syscalls:*" &&
+    !g.source?.startsWith("syscalls.unsafe_allow")
   );
-  const rows = grants.filter((g) => !syscalls.includes(g));
+  // One block per mechanism, in the order mechanisms first appear.
+  const order = [...new Set(grants.map((g) => g.mechanism))];
+  const rows = grants.filter((g) => !syscalls.includes(g))
+    .sort((a, b) => order.indexOf(a.mechanism) - order.indexOf(b.mechanism));
   // One column for the rules, one for where they came from: a table per mechanism.
   const width = Math.min(72, Math.max(...rows.map((g) => g.text.length)));
   for (const g of rows) {

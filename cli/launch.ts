@@ -14,6 +14,7 @@ import {
 import { type ChildHandle, Shim } from "../ffi/shim.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { type Command, printError } from "./command.ts";
+import { terminalSignalAction } from "./terminal_signals.ts";
 
 /** Exit status when the child ran but the transcript could not be completed. */
 export const TRANSCRIPT_FAILED = 126;
@@ -37,6 +38,10 @@ the shim runs scrub -> confine -> exec and writes the transcript.
 
 SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to the child; a second SIGINT or
 SIGTERM sends SIGKILL (PID 1 of a new pid namespace ignores signals it does not handle).
+A Ctrl-C or Ctrl-\\ typed at the launcher's terminal never leads to SIGKILL: the child has
+it already when it shares the launcher's process group, else it is forwarded once; a
+child that is PID 1 of its pid namespace without a handler for it is SIGKILLed instead
+(the kernel drops the signal there).
 
 Exit status: the child's own code; 128+N if it died of signal N; 125 refused before any
 child ran; 126 a setup step or the exec failed, or the transcript could not be completely
@@ -114,6 +119,11 @@ Options:
     let stops = 0;
     const listeners = FORWARDED_SIGNALS.map(([name, number]) => {
       const forward = () => {
+        // A key typed at the terminal (Ctrl-C) is delivered once and never escalates.
+        const typed = child ? terminalSignalAction(number, child.pid) : "untyped";
+        if (typed === "delivered") return;
+        if (typed === "kill") return void child?.signal(9);
+        if (typed === "forward") return void child?.signal(number);
         // A second SIGINT/SIGTERM means it: SIGKILL. A target that is PID 1 of its own
         // pid namespace never sees signals it has no handler for, except SIGKILL.
         const stop = number === 2 || number === 15;

@@ -11,8 +11,9 @@ import { provenanceKey } from "../policy/merge.ts";
 import { enforcementOf } from "./lower.ts";
 import type { LinuxLaunchPlan, PlanEnforcement, SeccompPlan } from "./plan.ts";
 import {
+  applyBaseline,
   auditArch,
-  BASELINE_DENY,
+  checkUnsafeAllowName,
   compileSeccomp,
   createFilterRunner,
   errnoNumber,
@@ -24,13 +25,17 @@ import {
   SeccompCompileError,
   type SeccompPolicy,
   SeccompProgramTooLargeError,
+  socketRules,
   syscallNumber,
 } from "./seccomp/mod.ts";
 
-/** The seccomp policy a plan enforces: the policy's own, else the baseline deny list. */
+/**
+ * The policy's own seccomp section; without one (or with only `unsafe_allow`) everything
+ * is allowed but the baseline, which {@link lowerSeccomp} adds to every filter.
+ */
 export function seccompPolicyOf(loaded: LoadedPolicy): SeccompPolicy {
-  const s = loaded.policy.syscalls;
-  if (!s) return BASELINE_DENY;
+  const { unsafe_allow: _, ...s } = loaded.policy.syscalls ?? {};
+  if (Object.keys(s).length === 0) return { default: "allow" };
   return {
     default: s.default ?? { errno: "EPERM" },
     ...(s.allow ? { allow: s.allow } : {}),
@@ -67,7 +72,11 @@ function locate(loaded: LoadedPolicy, path: string | undefined) {
  * Every unknown syscall, group, errno or constant name in the policy, each checked on its
  * own, so that one run reports all of them (the compiler stops at the first).
  */
-function nameErrors(policy: SeccompPolicy, arch: LinuxLaunchPlan["arch"]): SeccompCompileError[] {
+function nameErrors(
+  policy: SeccompPolicy,
+  unsafeAllow: string[],
+  arch: LinuxLaunchPlan["arch"],
+): SeccompCompileError[] {
   const errors: SeccompCompileError[] = [];
   // `path` replaces the error's own, which for a one-name check ends in a meaningless [0].
   const attempt = (check: () => unknown, path?: string) => {
@@ -88,6 +97,7 @@ function nameErrors(policy: SeccompPolicy, arch: LinuxLaunchPlan["arch"]): Secco
       attempt(() => resolveSyscallNames([name], arch), `${list}[${i}]`)
     );
   }
+  unsafeAllow.forEach((name, i) => attempt(() => checkUnsafeAllowName(name, `unsafe_allow[${i}]`)));
   errno(policy.default, "default");
   errno(policy.deny_action, "deny_action");
   policy.rules?.forEach((rule, i) => {
@@ -125,9 +135,10 @@ function blockedForShim(
 }
 
 /**
- * Compiles the policy's seccomp filter into the plan section, or undefined when seccomp
- * is off. clone3 fails with ENOSYS (libc falls back to clone, whose flags the filter can
- * inspect) unless the policy names clone3 itself.
+ * Compiles the policy's seccomp filter, with the baseline and the socket rules of its
+ * `network` key folded in, into the plan section, or undefined when seccomp is off.
+ * clone3 fails with ENOSYS (libc falls back to clone, whose flags the filter can inspect)
+ * unless `syscalls.unsafe_allow` names it.
  *
  * @example
  * ```ts ignore
@@ -144,13 +155,8 @@ export async function lowerSeccomp(
   const enforce = enforcementOf(loaded.policy, "seccomp");
   if (enforce === "off") return undefined;
   const policy = seccompPolicyOf(loaded);
-  const namesClone3 = [
-    ...policy.allow ?? [],
-    ...policy.deny ?? [],
-    ...(policy.rules ?? []).map((r) => r.syscall),
-  ]
-    .includes("clone3");
-  const unknown = nameErrors(policy, arch);
+  const unsafeAllow = loaded.policy.syscalls?.unsafe_allow ?? [];
+  const unknown = nameErrors(policy, unsafeAllow, arch);
   if (unknown.length > 0) {
     const found = unknown.map((e) => ({
       ...locate(loaded, e.path),
@@ -161,7 +167,11 @@ export async function lowerSeccomp(
   }
   let compiled: ReturnType<typeof compileSeccomp>;
   try {
-    compiled = compileSeccomp(policy, arch, { clone3: namesClone3 ? "policy" : "enosys" });
+    const combined = applyBaseline(policy, arch, {
+      unsafeAllow,
+      rules: socketRules(loaded.policy.network && (loaded.policy.network.protocols ?? [])),
+    });
+    compiled = compileSeccomp(combined.policy, arch, combined.options);
   } catch (e) {
     if (e instanceof SeccompCompileError) {
       throw new PolicyError([{

@@ -8,6 +8,7 @@
 import * as v from "valibot";
 import { CAPABILITIES } from "./capabilities.ts";
 import { quoteValue } from "./diagnostic.ts";
+import { NETWORK_PROTOCOLS } from "./network_protocols.ts";
 import { closest } from "./suggest.ts";
 import type { Policy, PolicyInput } from "./types.ts";
 import { type Parsed, parseDuration, parsePercent, parseSize } from "./units.ts";
@@ -98,6 +99,13 @@ const Capability = v.pipe(
     }`;
   }),
 );
+
+const Protocol = v.picklist(NETWORK_PROTOCOLS, (issue) => {
+  const guess = closest(String(issue.input), NETWORK_PROTOCOLS);
+  return `unknown protocol ${JSON.stringify(issue.input)}${
+    guess ? ` (did you mean ${guess}?)` : ` (one of ${NETWORK_PROTOCOLS.join(", ")})`
+  }`;
+});
 
 const Enforce = v.picklist(
   ["required", "best_effort", "off"],
@@ -200,7 +208,11 @@ export const PolicySchema = v.strictObject({
     exec: v.optional(v.array(AbsolutePath)),
   })),
   network: v.optional(
-    v.strictObject({ connect_tcp: v.optional(v.array(Port)), bind_tcp: v.optional(v.array(Port)) }),
+    v.strictObject({
+      connect_tcp: v.optional(v.array(Port)),
+      bind_tcp: v.optional(v.array(Port)),
+      protocols: v.optional(v.array(Protocol)),
+    }),
   ),
   scope: v.optional(
     v.strictObject({ signals: v.optional(v.boolean()), abstract_unix: v.optional(v.boolean()) }),
@@ -211,6 +223,7 @@ export const PolicySchema = v.strictObject({
     allow: v.optional(v.array(v.string())),
     deny: v.optional(v.array(v.string())),
     rules: v.optional(v.array(SyscallRule)),
+    unsafe_allow: v.optional(v.array(v.string())),
   })),
   limits: v.optional(v.strictObject({
     nofile: v.optional(Count),

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { NetworkProtocol } from "./network_protocols.ts";
 
 /** What a syscall gets: allowed, killed, trapped, logged, or failed with an errno. */
 export type SyscallAction =
@@ -82,8 +83,11 @@ export interface PolicyCommon {
   hostname?: string;
   /** Landlock filesystem rules: everything not listed is denied. */
   filesystem?: { read?: string[]; write?: string[]; exec?: string[] };
-  /** Landlock TCP rules: ports not listed are denied. */
-  network?: { connect_tcp?: number[]; bind_tcp?: number[] };
+  /**
+   * Landlock TCP rules (ports not listed are denied) and the other protocols the child may
+   * use (seccomp socket() rules; TCP is always allowed once `network` is present).
+   */
+  network?: { connect_tcp?: number[]; bind_tcp?: number[]; protocols?: NetworkProtocol[] };
   /** Landlock scopes. */
   scope?: { signals?: boolean; abstract_unix?: boolean };
   /** The seccomp filter. */
@@ -95,6 +99,8 @@ export interface PolicyCommon {
     allow?: string[];
     deny?: string[];
     rules?: SyscallRule[];
+    /** Baseline syscalls re-enabled by name (nested namespaces, ptrace, io_uring, ...). */
+    unsafe_allow?: string[];
   };
   /** Capabilities kept; default none. */
   capabilities?: string[];

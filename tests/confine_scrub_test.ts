@@ -1,10 +1,10 @@
 /**
  * The scrub phase through the real CLI and shim: resource limits, capabilities, ids,
- * setsid (no TIOCSTI into the launcher's terminal), the parent-death signal and cgroup
- * placement, with what the transcript records for each.
+ * the parent-death signal and cgroup placement, with what the transcript records for each
+ * (TIOCSTI and setsid: terminal_test.ts).
  */
 import assert from "node:assert/strict";
-import { charterArgv, launcherEnv, launchUntilReady, readTranscript, tempDir } from "./helpers.ts";
+import { launchUntilReady, readTranscript, tempDir } from "./helpers.ts";
 import {
   compiled,
   dead,
@@ -14,10 +14,7 @@ import {
   launchStatement,
   phase,
   probe,
-  probePolicy,
-  PYTHON,
   shellPolicy,
-  WITH_PTY,
 } from "./probes/probe.ts";
 
 const AS_NOBODY = { unprivileged: true } as const;
@@ -139,28 +136,6 @@ Deno.test("capabilities (unprivileged): without CAP_SETPCAP the bounding set sta
   assert.equal(caps.CapEff | caps.CapPrm | caps.CapInh | caps.CapAmb, 0n);
   const record = phase(r.records, 3).details.capabilities as Record<string, unknown>;
   assert.match(String(record.bounding), /unchanged/);
-});
-
-/** Runs the probe's TIOCSTI on stdin, with the launcher a session leader on a fresh pty. */
-async function tiocsti(dir: string, extra: string, name: string): Promise<string> {
-  const policy = `${dir}/${name}.yaml`;
-  Deno.writeTextFileSync(policy, probePolicy(["tiocsti"], extra));
-  const out = await new Deno.Command(PYTHON, {
-    args: [WITH_PTY, ...charterArgv(["launch", policy], AS_NOBODY)],
-    env: launcherEnv(AS_NOBODY),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  assert.equal(out.code, 0, text.decode(out.stderr));
-  return text.decode(out.stdout).trim();
-}
-
-Deno.test("setsid: TIOCSTI into the launcher's terminal fails under new_session", async () => {
-  using dir = tempDir();
-  assert.equal(await tiocsti(String(dir), "new_session: true\n", "session"), "EPERM");
-  // The control: without a new session the child can push input into the terminal.
-  assert.equal(await tiocsti(String(dir), "", "nosession"), "ok");
 });
 
 /**

@@ -134,14 +134,33 @@ Deno.test("diff names newly allowed syscalls; check resolves syscall names with 
   const b = writePolicy(
     String(dir),
     "b.yaml",
-    base.replace('"@system-service"]', '"@system-service", ptrace]'),
+    base.replace('"@system-service"]', '"@system-service", mincore]'),
   );
   const r = await charter(["diff", a, b]);
   assert.equal(r.code, 1, r.stderr);
-  assert.ok(r.stdout.split("\n").includes("+ syscalls: ptrace"), r.stdout);
+  assert.ok(r.stdout.split("\n").includes("+ syscalls: mincore"), r.stdout);
   const back = await charter(["diff", b, a]);
-  assert.equal(back.code, 0, "removing ptrace grants nothing new");
-  assert.ok(back.stdout.split("\n").includes("- syscalls: ptrace"), back.stdout);
+  assert.equal(back.code, 0, "removing mincore grants nothing new");
+  assert.ok(back.stdout.split("\n").includes("- syscalls: mincore"), back.stdout);
+  // A baseline syscall runs only through unsafe_allow, and diff flags it.
+  const unsafe = writePolicy(String(dir), "u.yaml", `${base}  unsafe_allow: [ptrace]\n`);
+  const u = await charter(["diff", a, unsafe]);
+  assert.equal(u.code, 1, u.stderr);
+  assert.ok(
+    u.stdout.split("\n").includes("+ syscalls: ptrace (UNSAFE: past the baseline)"),
+    u.stdout,
+  );
+  const allowed = writePolicy(
+    String(dir),
+    "p.yaml",
+    base.replace('"@system-service"]', '"@system-service", ptrace]'),
+  );
+  const refused = await charter(["check", allowed]);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /p\.yaml:6:30: syscalls\.allow\.1: ptrace stays denied.*\n  hint: .*unsafe_allow: \[ptrace\]/,
+  );
   const typo = writePolicy(
     String(dir),
     "t.yaml",

@@ -12,14 +12,21 @@ import {
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_KILL_PROCESS,
 } from "../compiler/seccomp/actions.ts";
-import { auditArch, type SeccompArch, syscallNumber } from "../compiler/seccomp/arch.ts";
-import { BASELINE_DENY, NAMESPACE_CREATION_RULES } from "../compiler/seccomp/baseline.ts";
+import {
+  auditArch,
+  type SeccompArch,
+  syscallNumber,
+  syscallTable,
+} from "../compiler/seccomp/arch.ts";
+import { applyBaseline } from "../compiler/seccomp/apply_baseline.ts";
+import { BASELINE } from "../compiler/seccomp/baseline.ts";
 import { BPF_ABS, BPF_JA, BPF_JMP, BPF_LD, BPF_RET, BPF_W } from "../compiler/seccomp/bpf.ts";
 import { createFilterRunner, traceFilter } from "../compiler/seccomp/bpf_interpreter.ts";
 import { compileSeccomp } from "../compiler/seccomp/compile_seccomp.ts";
 import { disassemble } from "../compiler/seccomp/disassemble.ts";
 import { SeccompCompileError, SeccompProgramTooLargeError } from "../compiler/seccomp/errors.ts";
 import { resolveSyscallNames } from "../compiler/seccomp/groups.ts";
+import { socketRules } from "../compiler/seccomp/socket_rules.ts";
 import type {
   CompileSeccompOptions,
   SeccompPolicy,
@@ -31,6 +38,15 @@ import { argVectors, expectedReturn, probeNumbers } from "./seccomp_model.ts";
 const ARCHES: SeccompArch[] = ["x86_64", "aarch64"];
 
 /** Policies exercising every action, op, width, fall-through and group. */
+/** A policy with the baseline (and socket rules for `protocols`) folded in, as lowering does. */
+function withBaseline(
+  policy: SeccompPolicy,
+  protocols?: Parameters<typeof socketRules>[0],
+): [SeccompPolicy, CompileSeccompOptions] {
+  const combined = applyBaseline(policy, "x86_64", { rules: socketRules(protocols) });
+  return [combined.policy, combined.options];
+}
+
 const POLICIES: Record<string, [SeccompPolicy, CompileSeccompOptions?]> = {
   "system-service with argument rules": [{
     default: { errno: "EPERM" },
@@ -137,11 +153,14 @@ const POLICIES: Record<string, [SeccompPolicy, CompileSeccompOptions?]> = {
         args: [{ arg: 2, op: "masked_eq", mask: 0, value: 0 }],
         action: { errno: "EBADF" },
       },
-      ...NAMESPACE_CREATION_RULES,
+      ...BASELINE.rules,
     ],
   }],
-  "baseline": [BASELINE_DENY],
-  "baseline with namespace rules": [{ ...BASELINE_DENY, rules: NAMESPACE_CREATION_RULES }],
+  "baseline": withBaseline({ default: "allow" }),
+  "system-service under the baseline, network with udp": withBaseline(
+    { default: { errno: "EPERM" }, allow: ["@system-service", "execveat"] },
+    ["udp", "netlink_route"],
+  ),
   "kill_process default, allow rules": [{
     default: "kill_process",
     allow: ["read", "write", "exit_group", "@signal"],
@@ -575,15 +594,21 @@ Deno.test("compiling is deterministic", () => {
 
 Deno.test("the baseline denies kernel administration and allows the rest", () => {
   for (const arch of ARCHES) {
-    const compiled = compileSeccomp(BASELINE_DENY, arch);
-    const run = createFilterRunner(compiled.program);
+    const { policy, options } = applyBaseline({ default: "allow" }, arch, {
+      rules: socketRules(undefined),
+    });
+    const run = createFilterRunner(compileSeccomp(policy, arch, options).program);
     const audit = auditArch(arch);
-    const ret = (name: string) => run({ nr: syscallNumber(arch, name)!, arch: audit }).ret;
+    const ret = (name: string, args: bigint[] = []) =>
+      run({ nr: syscallNumber(arch, name)!, arch: audit, args }).ret;
     for (
       const name of [
         "mount",
         "umount2",
         "pivot_root",
+        "fsopen",
+        "move_mount",
+        "open_tree",
         "init_module",
         "reboot",
         "swapon",
@@ -595,23 +620,97 @@ Deno.test("the baseline denies kernel administration and allows the rest", () =>
         "kexec_file_load",
         "keyctl",
         "add_key",
+        "request_key",
         "open_by_handle_at",
+        "unshare",
+        "setns",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "process_vm_readv",
+        "process_vm_writev",
+        "kcmp",
+        "pidfd_getfd",
       ]
     ) {
       assert.equal(describeReturn(ret(name)), "ERRNO(EPERM)", `${arch} ${name}`);
     }
-    for (const name of ["read", "openat", "clone", "execve", "futex", "unshare", "socket"]) {
+    for (const name of ["read", "openat", "clone", "execve", "futex", "socket", "ioctl"]) {
       assert.equal(ret(name), SECCOMP_RET_ALLOW, `${arch} ${name}`);
     }
     assert.equal(describeReturn(ret("clone3")), "ERRNO(ENOSYS)");
-    const ns = createFilterRunner(
-      compileSeccomp({ ...BASELINE_DENY, rules: NAMESPACE_CREATION_RULES }, arch).program,
-    );
-    const clone = syscallNumber(arch, "clone")!;
-    assert.equal(ns({ nr: clone, arch: audit, args: [0x11n] }).ret, SECCOMP_RET_ALLOW);
-    assert.equal(ns({ nr: clone, arch: audit, args: [0x10000000n] }).ret, retErrno(1));
-    assert.equal(ns({ nr: clone, arch: audit, args: [0x3d0f00n] }).ret, SECCOMP_RET_ALLOW); // threads
+    assert.equal(ret("clone", [0x11n]), SECCOMP_RET_ALLOW);
+    assert.equal(ret("clone", [0x10000000n]), retErrno(1)); // CLONE_NEWUSER
+    assert.equal(ret("clone", [0x3d0f00n]), SECCOMP_RET_ALLOW); // threads
+    // TIOCSTI and TIOCLINUX, also with garbage in the upper half of the 32-bit cmd.
+    assert.equal(ret("ioctl", [0n, 0x5412n]), retErrno(1));
+    assert.equal(ret("ioctl", [0n, 0x1_0000_541cn]), retErrno(1));
+    assert.equal(ret("ioctl", [0n, 0x5401n]), SECCOMP_RET_ALLOW); // TCGETS
+    for (const persona of [0n, 8n, 0x20000n, 0x20008n, 0xffffffffn]) {
+      assert.equal(ret("personality", [persona]), SECCOMP_RET_ALLOW, `persona ${persona}`);
+    }
+    assert.equal(ret("personality", [0x40000n]), retErrno(1)); // ADDR_NO_RANDOMIZE
+    assert.equal(describeReturn(ret("socket", [1n, 1n, 0n])), "ERRNO(EAFNOSUPPORT)"); // AF_UNIX
+    assert.equal(ret("socket", [2n, 2n, 0n]), SECCOMP_RET_ALLOW); // UDP: the net namespace's
+    assert.equal(ret("socketpair", [1n, 1n, 0n]), SECCOMP_RET_ALLOW);
   }
+});
+
+Deno.test("allowing a group never re-enables the baseline; unsafe_allow does, by name", () => {
+  const sysService = { default: { errno: "EPERM" }, allow: ["@system-service", "execveat"] };
+  for (const arch of ARCHES) {
+    const audit = auditArch(arch);
+    const runner = (unsafeAllow: string[] = []) => {
+      const { policy, options } = applyBaseline(sysService, arch, { unsafeAllow });
+      const run = createFilterRunner(compileSeccomp(policy, arch, options).program);
+      return (name: string, args: bigint[] = []) =>
+        describeReturn(run({ nr: syscallNumber(arch, name)!, arch: audit, args }).ret);
+    };
+    const ret = runner();
+    for (const name of ["keyctl", "add_key", "io_uring_setup", "kcmp", "unshare", "userfaultfd"]) {
+      assert.equal(ret(name), "ERRNO(EPERM)", `${arch} ${name}`);
+    }
+    assert.equal(ret("clone", [0x40000000n]), "ERRNO(EPERM)"); // CLONE_NEWNET
+    assert.equal(ret("ioctl", [0n, 0x5412n]), "ERRNO(EPERM)");
+    const unsafe = runner(["keyctl", "ioctl", "clone3"]);
+    assert.equal(unsafe("keyctl"), "ALLOW");
+    assert.equal(unsafe("add_key"), "ERRNO(EPERM)");
+    assert.equal(unsafe("ioctl", [0n, 0x5412n]), "ALLOW");
+    assert.equal(unsafe("clone3"), "ALLOW"); // @system-service has clone3
+  }
+  assert.throws(
+    () => applyBaseline({ default: "allow", allow: ["read", "ptrace"] }, "x86_64"),
+    (e: SeccompCompileError) =>
+      e.path === "allow[1]" && /unsafe_allow: \[ptrace\]/.test(e.hint ?? ""),
+  );
+  assert.throws(
+    () =>
+      applyBaseline({ default: "allow", rules: [{ syscall: "kcmp", action: "allow" }] }, "x86_64"),
+    (e: SeccompCompileError) => e.path === "rules[0].action",
+  );
+  assert.throws(
+    () => applyBaseline({ default: "allow" }, "x86_64", { unsafeAllow: ["read", "ptrcae"] }),
+    (e: SeccompCompileError) => e.path === "unsafe_allow[0]" && !e.hint?.includes("did you mean"),
+  );
+  assert.throws(
+    () => applyBaseline({ default: "allow" }, "x86_64", { unsafeAllow: ["ptrcae"] }),
+    (e: SeccompCompileError) => e.path === "unsafe_allow[0]" && e.hint === 'did you mean "ptrace"?',
+  );
+});
+
+Deno.test("the baseline denies every syscall moby's default profile denies a container without capabilities", () => {
+  // moby allows these only with arguments (socket, clone, personality: see the rules) or
+  // as ENOSYS (clone3); arch_prctl is in its per-arch list.
+  const conditional = new Set(["socket", "clone", "personality", "clone3", "arch_prctl"]);
+  const moby = new Set(MOBY_DEFAULT_ALLOWLIST);
+  const { policy, options } = applyBaseline({ default: "allow" }, "x86_64");
+  const run = createFilterRunner(compileSeccomp(policy, "x86_64", options).program);
+  const audit = auditArch("x86_64");
+  const allowedByUs = [...syscallTable("x86_64").keys()].filter((name) =>
+    !moby.has(name) && !conditional.has(name) &&
+    run({ nr: syscallNumber("x86_64", name)!, arch: audit }).ret === SECCOMP_RET_ALLOW
+  );
+  assert.deepEqual(allowedByUs, []);
 });
 
 Deno.test("the disassembler names syscalls, fields and actions", () => {

@@ -1,31 +1,69 @@
 /**
- * Built-in seccomp policies: the baseline that applies when a policy says nothing about
- * syscalls, and rules that stop the sandboxed program from creating namespaces.
+ * The baseline: syscalls and arguments that no policy's `allow` re-enables (DESIGN §3,
+ * "The baseline stays"). It is at least moby's default profile for a container without
+ * capabilities, compared name by name in docs/baseline-vs-docker.md.
  *
  * @module
  */
-import type { SeccompPolicy, SeccompRule } from "./resolve_policy.ts";
+import type { SeccompRule } from "./resolve_policy.ts";
+
+/** Syscalls a policy cannot let run, and deny-only argument rules checked before its own. */
+export interface SeccompBaseline {
+  /** Syscall and `@group` names that are denied (with the policy's deny action). */
+  deny: readonly string[];
+  /** Argument rules that only deny; a syscall's own rules and action apply after them. */
+  rules: readonly SeccompRule[];
+}
+
+/** Every `CLONE_NEW*` flag clone can see (CLONE_NEWTIME shares its bit with CSIGNAL). */
+const CLONE_NAMESPACE_FLAGS = [
+  "CLONE_NEWNS",
+  "CLONE_NEWCGROUP",
+  "CLONE_NEWUTS",
+  "CLONE_NEWIPC",
+  "CLONE_NEWUSER",
+  "CLONE_NEWPID",
+  "CLONE_NEWNET",
+];
 
 /**
- * The baseline filter: everything is allowed except kernel-administration and
- * attack-surface syscalls, which fail with EPERM; clone3 fails with ENOSYS (the compiler's
- * default) so libc falls back to clone. Denied: systemd's `@mount`, `@module`, `@reboot`,
- * `@swap`, `@raw-io`, `@obsolete`, `@debug` (ptrace, perf_event_open, pidfd_getfd, ...),
- * `@cpu-emulation` and `@keyring`, plus bpf, userfaultfd, kexec_load, kexec_file_load,
- * open_by_handle_at (reads files by handle, past any path-based restriction), acct,
- * quotactl, quotactl_fd, nfsservctl, syslog, and the `uselib`/`vhangup` leftovers.
+ * The personas moby's default profile allows: PER_LINUX, PER_LINUX32, UNAME26,
+ * PER_LINUX32|UNAME26 and the query 0xffffffff. ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC and
+ * MMAP_PAGE_ZERO weaken exploit mitigations of the exec that follows.
+ */
+const ALLOWED_PERSONAS = [
+  "PER_LINUX",
+  "PER_LINUX32",
+  "UNAME26",
+  "PER_LINUX32|UNAME26",
+  "PER_QUERY",
+];
+
+const EPERM = { errno: "EPERM" } as const;
+
+/**
+ * The baseline. Denied by name: systemd's `@mount`, `@module`, `@reboot`, `@swap`,
+ * `@raw-io`, `@obsolete`, `@debug` (ptrace, perf_event_open, pidfd_getfd, ...),
+ * `@cpu-emulation` and `@keyring`; namespace entry (`unshare`, `setns`); io_uring (its
+ * IORING_OP_SOCKET and file operations bypass argument rules); reading and writing other
+ * processes (`process_vm_*`, `process_madvise`, `kcmp`); bpf, userfaultfd, kexec,
+ * `open_by_handle_at` (opens files by handle, past path-based rules), the clock, hostname,
+ * NUMA and fanotify setters, the LSM attribute calls, and the remaining syscalls moby denies
+ * a container without capabilities. Restricted by argument: clone with a `CLONE_NEW*` flag,
+ * personality beyond moby's five personas, and the TIOCSTI/TIOCLINUX ioctls that push input
+ * into a terminal (CVE-2017-5226). clone3 fails with ENOSYS (the compiler's default), so
+ * libc falls back to clone, whose flags these rules see.
  *
  * @example
  * ```ts
- * import { BASELINE_DENY } from "./baseline.ts";
- * import { compileSeccomp } from "./compile_seccomp.ts";
- * console.log(compileSeccomp(BASELINE_DENY, "x86_64").instructionCount < 100); // true
+ * import { BASELINE } from "./baseline.ts";
+ * console.log(BASELINE.deny.includes("@keyring")); // true
  * ```
  */
-export const BASELINE_DENY: SeccompPolicy = {
-  default: "allow",
+export const BASELINE: SeccompBaseline = {
   deny: [
     "@mount",
+    "open_tree_attr",
     "@module",
     "@reboot",
     "@swap",
@@ -34,59 +72,55 @@ export const BASELINE_DENY: SeccompPolicy = {
     "@debug",
     "@cpu-emulation",
     "@keyring",
+    "unshare",
+    "setns",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "process_vm_readv",
+    "process_vm_writev",
+    "process_madvise",
+    "kcmp",
     "bpf",
     "userfaultfd",
     "perf_event_open",
-    "kexec_load",
-    "kexec_file_load",
     "open_by_handle_at",
     "acct",
     "quotactl",
     "quotactl_fd",
     "nfsservctl",
     "syslog",
-    "uselib",
     "vhangup",
+    "settimeofday",
+    "clock_settime",
+    "sethostname",
+    "setdomainname",
+    "fanotify_init",
+    "get_mempolicy",
+    "set_mempolicy",
+    "set_mempolicy_home_node",
+    "mbind",
+    "migrate_pages",
+    "move_pages",
+    "lsm_get_self_attr",
+    "lsm_set_self_attr",
+    "lsm_list_modules",
+    "file_getattr",
+    "file_setattr",
+    "uprobe",
   ],
-  deny_action: { errno: "EPERM" },
+  rules: [
+    ...CLONE_NAMESPACE_FLAGS.map((flag): SeccompRule => ({
+      syscall: "clone",
+      args: [{ arg: 0, op: "masked_eq", mask: flag, value: flag }],
+      action: EPERM,
+    })),
+    {
+      syscall: "personality",
+      args: ALLOWED_PERSONAS.map((value) => ({ arg: 0, op: "ne" as const, value })),
+      action: EPERM,
+    },
+    { syscall: "ioctl", args: [{ arg: 1, op: "eq", value: "TIOCSTI" }], action: EPERM },
+    { syscall: "ioctl", args: [{ arg: 1, op: "eq", value: "TIOCLINUX" }], action: EPERM },
+  ],
 };
-
-/** Every `CLONE_NEW*` flag. */
-const NAMESPACE_FLAGS = [
-  "CLONE_NEWNS",
-  "CLONE_NEWCGROUP",
-  "CLONE_NEWUTS",
-  "CLONE_NEWIPC",
-  "CLONE_NEWUSER",
-  "CLONE_NEWPID",
-  "CLONE_NEWNET",
-  "CLONE_NEWTIME",
-];
-
-/**
- * Rules that fail namespace creation with EPERM: `unshare` and `clone` with any
- * `CLONE_NEW*` flag, and `setns`. Pair them with the compiler's default `clone3: "enosys"`,
- * since clone3's flags are out of a filter's reach. (CLONE_NEWTIME shares its bit with the
- * exit signal in clone's flags, so clone is checked for the other seven.)
- *
- * @example
- * ```ts
- * import { BASELINE_DENY, NAMESPACE_CREATION_RULES } from "./baseline.ts";
- * import { compileSeccomp } from "./compile_seccomp.ts";
- * const filter = compileSeccomp({ ...BASELINE_DENY, rules: NAMESPACE_CREATION_RULES }, "aarch64");
- * console.log(filter.syscalls.find((s) => s.name === "clone")?.rules.length); // 7
- * ```
- */
-export const NAMESPACE_CREATION_RULES: SeccompRule[] = [
-  ...NAMESPACE_FLAGS.filter((f) => f !== "CLONE_NEWTIME").map((flag): SeccompRule => ({
-    syscall: "clone",
-    args: [{ arg: 0, op: "masked_eq", mask: flag, value: flag }],
-    action: { errno: "EPERM" },
-  })),
-  ...NAMESPACE_FLAGS.map((flag): SeccompRule => ({
-    syscall: "unshare",
-    args: [{ arg: 0, op: "masked_eq", mask: flag, value: flag }],
-    action: { errno: "EPERM" },
-  })),
-  { syscall: "setns", action: { errno: "EPERM" } },
-];

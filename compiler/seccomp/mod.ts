@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
- * import { BASELINE_DENY, compileSeccomp, createFilterRunner, describeReturn } from "./mod.ts";
- * const filter = compileSeccomp(BASELINE_DENY, "x86_64");
+ * import { applyBaseline, compileSeccomp, createFilterRunner, describeReturn } from "./mod.ts";
+ * const { policy, options } = applyBaseline({ default: "allow" }, "x86_64");
+ * const filter = compileSeccomp(policy, "x86_64", options);
  * const run = createFilterRunner(filter.program);
  * console.log(describeReturn(run({ nr: 165, arch: 0xc000003e }).ret)); // "ERRNO(EPERM)" (mount)
  * ```
@@ -46,7 +47,16 @@ export {
   X32_SYSCALL_BIT,
 } from "./arch.ts";
 export { ARG_WIDTHS, type ArgWidth, argWidth } from "./arg_widths.ts";
-export { BASELINE_DENY, NAMESPACE_CREATION_RULES } from "./baseline.ts";
+export {
+  applyBaseline,
+  type BaselineOptions,
+  type BaselineProbe,
+  baselineProbes,
+  checkUnsafeAllowName,
+  type PolicyWithBaseline,
+  unsafeAllowNames,
+} from "./apply_baseline.ts";
+export { BASELINE, type SeccompBaseline } from "./baseline.ts";
 export { decodeProgram, encodeProgram, type SockFilter } from "./bpf.ts";
 export {
   BpfVerifyError,
@@ -62,6 +72,7 @@ export { type CompiledSeccomp, compileSeccomp } from "./compile_seccomp.ts";
 export { argumentConstants, ERRNO_NAMES, errnoNumber, ERRNOS, resolveValue } from "./constants.ts";
 export { disassemble, type DisassembleOptions } from "./disassemble.ts";
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
+export { PROTOCOL_SOCKETS, type SocketCall, socketRules } from "./socket_rules.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";
 export {
   type ArgCondition,

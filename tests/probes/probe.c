@@ -3,6 +3,8 @@
  *
  *   probe ACTION...   where ACTION is read:PATH | write:PATH | exec:PATH | connect:PORT
  *                     | bind:PORT | kill:PID:SIG | tiocsti | nofile | getppid | ifaces
+ *                     | unshare | io_uring | keyctl | add_key | process_vm_readv | kcmp
+ *                     | socket:FAMILY:TYPE:PROTOCOL | unix:PATH
  *
  * (One argv element per action: charter's policy merge unions lists, so a policy's argv
  * must not repeat an element.)
@@ -22,8 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +48,8 @@ static const char *name(int e) {
   case ESRCH: return "ESRCH";
   case EADDRINUSE: return "EADDRINUSE";
   case ENETUNREACH: return "ENETUNREACH";
+  case EAFNOSUPPORT: return "EAFNOSUPPORT";
+  case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
   default: {
     static char buf[16];
     snprintf(buf, sizeof buf, "E%d", e);
@@ -104,6 +111,56 @@ static int tcp(int port, int do_bind) {
   return r;
 }
 
+/* Nested namespaces: a user namespace gives every capability in a fresh network namespace. */
+static int do_unshare(void) { return unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0 ? errno : 0; }
+
+static int do_io_uring(void) {
+  long params[30] = {0}; /* struct io_uring_params is 120 bytes */
+  long fd = syscall(SYS_io_uring_setup, 1, params);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
+/* KEYCTL_GET_KEYRING_ID (0) of the user keyring (-4), creating it: no privilege needed. */
+static int do_keyctl(void) { return syscall(SYS_keyctl, 0, -4, 1) < 0 ? errno : 0; }
+
+/* A "user" key in the process keyring (-2). */
+static int do_add_key(void) {
+  return syscall(SYS_add_key, "user", "probe", "secret", 6, -2) < 0 ? errno : 0;
+}
+
+/* Reads this process's own memory: the launcher's, when the filter lets it through. */
+static int do_process_vm_readv(void) {
+  char src[8] = "abcdefg", dst[8];
+  struct iovec local = {dst, sizeof dst}, remote = {src, sizeof src};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) < 0 ? errno : 0;
+}
+
+/* KCMP_FILE (0) of stdin with itself. */
+static int do_kcmp(void) {
+  return syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0) < 0 ? errno : 0;
+}
+
+static int do_socket(const char *arg) {
+  int family = 0, type = 0, protocol = 0;
+  sscanf(arg, "%d:%d:%d", &family, &type, &protocol);
+  int fd = socket(family, type, protocol);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
+static int do_unix(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  int r = connect(fd, (void *)&a, sizeof a) < 0 ? errno : 0;
+  close(fd);
+  return r;
+}
+
 static void ifaces(void) {
   FILE *f = fopen("/proc/net/dev", "r");
   if (!f) {
@@ -145,8 +202,10 @@ int main(int argc, char **argv) {
       int r = kill(atoi(arg), sig ? atoi(sig + 1) : SIGTERM) < 0 ? errno : 0;
       printf("%s\n", name(r));
     } else if (!strcmp(cmd, "tiocsti")) {
-      char c = ' ';
-      printf("%s\n", name(ioctl(0, TIOCSTI, &c) < 0 ? errno : 0));
+      /* A whole command line, so that it would run in the shell the terminal returns to. */
+      int r = 0;
+      for (const char *c = "true injected\n"; *c && !r; c++) r = ioctl(0, TIOCSTI, c) < 0 ? errno : 0;
+      printf("%s\n", name(r));
     } else if (!strcmp(cmd, "nofile")) {
       int n = 0;
       while (open("/dev/null", O_RDONLY) >= 0) n++;
@@ -156,6 +215,14 @@ int main(int argc, char **argv) {
       if (r < 0) printf("%s\n", name(errno));
       else printf("%ld\n", r);
     } else if (!strcmp(cmd, "ifaces")) ifaces();
+    else if (!strcmp(cmd, "unshare")) printf("%s\n", name(do_unshare()));
+    else if (!strcmp(cmd, "io_uring")) printf("%s\n", name(do_io_uring()));
+    else if (!strcmp(cmd, "keyctl")) printf("%s\n", name(do_keyctl()));
+    else if (!strcmp(cmd, "add_key")) printf("%s\n", name(do_add_key()));
+    else if (!strcmp(cmd, "process_vm_readv")) printf("%s\n", name(do_process_vm_readv()));
+    else if (!strcmp(cmd, "kcmp")) printf("%s\n", name(do_kcmp()));
+    else if (!strcmp(cmd, "socket")) printf("%s\n", name(do_socket(arg)));
+    else if (!strcmp(cmd, "unix")) printf("%s\n", name(do_unix(arg)));
     else {
       fprintf(stderr, "probe: unknown action %s\n", cmd);
       return 2;

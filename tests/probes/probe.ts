@@ -22,8 +22,8 @@ const here = new URL(".", import.meta.url).pathname;
 /** Debian's python3 (not the pyenv one on PATH, which lives under /root). */
 export const PYTHON = "/usr/bin/python3";
 
-/** tests/probes/with_pty.py. */
-export const WITH_PTY = `${here}with_pty.py`;
+/** tests/probes/pty_session.py. */
+export const PTY_SESSION = `${here}pty_session.py`;
 
 let built: string | undefined;
 

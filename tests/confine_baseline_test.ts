@@ -1,0 +1,95 @@
+/**
+ * The baseline and `network.protocols` on the real kernel, as root and unprivileged: what
+ * a child could do to escape or reach past its policy fails with the filter's errno, also
+ * when the policy allows `@system-service`; each control shows the same call working
+ * without the filter (or with the protocol named), so the tests can fail.
+ */
+import assert from "node:assert/strict";
+import { tempDir } from "./helpers.ts";
+import { launch, probePolicy } from "./probes/probe.ts";
+
+const SYSTEM_SERVICE = `syscalls:
+  default: { errno: EPERM }
+  allow: ["@system-service", execveat]
+`;
+const NO_FILTER = "enforce: { seccomp: off }\n";
+const ESCAPES = ["unshare", "io_uring", "keyctl", "add_key", "process_vm_readv", "kcmp"];
+
+const AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_MPTCP = 262;
+const MPTCP = `socket:${AF_INET}:${SOCK_STREAM}:${IPPROTO_MPTCP}`;
+const UDP = `socket:${AF_INET}:${SOCK_DGRAM}:0`;
+const TCP = `socket:${AF_INET}:${SOCK_STREAM}:0`;
+
+for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
+  Deno.test(`baseline (${who}): nested namespaces, io_uring, keyrings, process_vm_readv and kcmp fail under @system-service`, async () => {
+    using dir = tempDir();
+    for (const extra of ["", SYSTEM_SERVICE]) {
+      const r = await launch(String(dir), probePolicy(ESCAPES, extra), options);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, ESCAPES.map(() => "EPERM"), `policy: ${extra || "(none)"}`);
+    }
+    // The control: without a filter each call works on this kernel.
+    const open = await launch(String(dir), probePolicy(ESCAPES, NO_FILTER), options);
+    assert.equal(open.code, 0, open.stderr);
+    assert.deepEqual(open.lines, ESCAPES.map(() => "ok"));
+  });
+
+  Deno.test(`baseline (${who}): unsafe_allow re-enables one named syscall, no more`, async () => {
+    using dir = tempDir();
+    const r = await launch(
+      String(dir),
+      probePolicy(["kcmp", "keyctl"], `${SYSTEM_SERVICE}  unsafe_allow: [kcmp]\n`),
+      options,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["ok", "EPERM"]);
+  });
+
+  Deno.test(`network.protocols (${who}): MPTCP and UDP fail under connect_tcp unless named`, async () => {
+    using dir = tempDir();
+    const tight = await launch(
+      String(dir),
+      probePolicy([TCP, MPTCP, UDP], "network: { connect_tcp: [80] }\n"),
+      options,
+    );
+    assert.equal(tight.code, 0, tight.stderr);
+    assert.deepEqual(tight.lines, ["ok", "EPROTONOSUPPORT", "EPROTONOSUPPORT"]);
+    const named = await launch(
+      String(dir),
+      probePolicy([TCP, MPTCP, UDP], "network: { connect_tcp: [80], protocols: [udp, mptcp] }\n"),
+      options,
+    );
+    assert.equal(named.code, 0, named.stderr);
+    assert.deepEqual(named.lines, ["ok", "ok", "ok"]);
+  });
+
+  Deno.test(`network.protocols (${who}): a root-owned pathname UNIX socket outside every rule is unreachable`, async () => {
+    using dir = tempDir();
+    // A root daemon's socket (docker.sock, D-Bus): root-owned, connectable by anyone.
+    const home = Deno.makeTempDirSync({ prefix: "charter-daemon-" });
+    Deno.chmodSync(home, 0o755);
+    const path = `${home}/daemon.sock`;
+    const listener = Deno.listen({ transport: "unix", path });
+    Deno.chmodSync(path, 0o777);
+    const accepting = (async () => {
+      for await (const conn of listener) conn.close();
+    })();
+    try {
+      const connect = `unix:${path}`;
+      for (const extra of ["", "network: { connect_tcp: [80] }\n", SYSTEM_SERVICE]) {
+        const r = await launch(String(dir), probePolicy([connect], extra), options);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.lines, ["EAFNOSUPPORT"], `policy: ${extra || "(none)"}`);
+      }
+      // The controls: naming unix, or no filter, reaches the listener.
+      for (const extra of ["network: { protocols: [unix] }\n", NO_FILTER]) {
+        const r = await launch(String(dir), probePolicy([connect], extra), options);
+        assert.deepEqual(r.lines, ["ok"], `policy: ${extra}`);
+      }
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      Deno.removeSync(home, { recursive: true });
+    }
+  });
+}
