@@ -15,9 +15,15 @@ namespaces: { net: true, pid: true, ipc: true, uts: true, cgroup: true }
 hostname: sandbox
 `;
 
+// A root launcher's child is mapped to the unprivileged host id 65534, never to root, and
+// loses root's supplementary groups; an unprivileged launcher's child keeps its own ids.
 for (
-  const [who, options, outside] of [["root", {}, 0], ["unprivileged", AS_NOBODY, 65534]] as const
+  const [who, options, launcherUid, setgroups] of [
+    ["root", {}, 0, "cleared"],
+    ["unprivileged", AS_NOBODY, 65534, "deny"],
+  ] as const
 ) {
+  const outside = 65534;
   Deno.test(`namespaces (${who}): ids inside are mapped, pid is 1, the hostname is set, only lo exists and is UP`, async () => {
     using dir = tempDir();
     const script = "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; " +
@@ -38,7 +44,7 @@ for (
       inode: (identity.details.userNamespace as { inode: number }).inode,
       uidMap: `1000 ${outside} 1`,
       gidMap: `1000 ${outside} 1`,
-      setgroups: "deny",
+      setgroups,
     });
     const visibility = phase(r.records, 2);
     assert.equal(visibility.result, "applied");
@@ -61,9 +67,9 @@ for (
     assert.equal(r.code, 0, r.stderr);
     // bind works on the (up) loopback; nothing listens, so connect is refused, not unreachable.
     assert.deepEqual(r.lines, ["ok", "ECONNREFUSED"]);
-    // Inside, the default inside ids are the launcher's own.
+    // The default ids inside are the launcher's own.
     const identity = phase(r.records, 1).details.userNamespace as Record<string, string>;
-    assert.equal(identity.uidMap, `${outside} ${outside} 1`);
+    assert.equal(identity.uidMap, `${launcherUid} ${outside} 1`);
   });
 }
 
