@@ -144,6 +144,7 @@ export const PolicySchema = v.strictObject({
     v.maxLength(64, problem("name too long", "at most 64 characters")),
   ),
   description: v.optional(v.string()),
+  override: v.optional(v.boolean()),
   extends: v.optional(
     v.array(v.pipe(v.string(), v.minLength(1, "an extends entry cannot be empty"))),
   ),
@@ -173,6 +174,7 @@ export const PolicySchema = v.strictObject({
   user: v.optional(
     v.strictObject({
       namespace: v.optional(v.boolean()),
+      host_root: v.optional(v.boolean()),
       uid: v.optional(Id),
       gid: v.optional(Id),
     }),

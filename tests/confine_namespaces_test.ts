@@ -77,7 +77,7 @@ Deno.test("namespaces (unprivileged): net/pid without a user namespace are refus
   using dir = tempDir();
   const r = await launch(
     String(dir),
-    probePolicy(["getppid"], "namespaces: { net: true, pid: true }\n"),
+    probePolicy(["getppid"], "user: { namespace: false }\nnamespaces: { net: true, pid: true }\n"),
     AS_NOBODY,
   );
   assert.equal(r.code, 125, r.stderr);
@@ -93,7 +93,7 @@ Deno.test("namespaces (unprivileged): best_effort runs without them and records 
     String(dir),
     shellPolicy(
       "echo pid=$$; cat /proc/sys/kernel/hostname",
-      "namespaces: { net: true, uts: true }\nhostname: sandbox\nenforce: { namespaces: best_effort }\n",
+      "user: { namespace: false }\nnamespaces: { net: true, uts: true, pid: false, ipc: false }\nhostname: sandbox\nenforce: { namespaces: best_effort }\n",
     ),
     AS_NOBODY,
   );
@@ -112,7 +112,10 @@ Deno.test("namespaces (root): net and pid work without a user namespace", async 
   using dir = tempDir();
   const r = await launch(
     String(dir),
-    shellPolicy(`echo pid=$$; ${probe()} ifaces`, "namespaces: { net: true, pid: true }\n"),
+    shellPolicy(
+      `echo pid=$$; ${probe()} ifaces`,
+      "user: { namespace: false }\nnamespaces: { net: true, pid: true }\n",
+    ),
   );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.lines, ["pid=1", "lo UP"]);
