@@ -144,7 +144,6 @@ export const PolicySchema = v.strictObject({
     v.maxLength(64, problem("name too long", "at most 64 characters")),
   ),
   description: v.optional(v.string()),
-  override: v.optional(v.boolean()),
   extends: v.optional(
     v.array(v.pipe(v.string(), v.minLength(1, "an extends entry cannot be empty"))),
   ),
@@ -238,6 +237,7 @@ export const PolicySchema = v.strictObject({
     namespaces: v.optional(Enforce),
     cgroup: v.optional(Enforce),
   })),
+  override: v.optional(v.boolean()),
 });
 
 /** True when two types are identical (not merely mutually assignable). */
