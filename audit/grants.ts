@@ -93,6 +93,14 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
       case "linux.scrub.fds.v1":
         for (const fd of p.keep) add("fds", String(fd), `fd ${fd} inherited`, `fds.pass[${fd}]`);
         break;
+      case "linux.identity.host_root.v1":
+        add(
+          "identity",
+          "host_root",
+          "the child may hold the launcher's own ids, host root included",
+          "user.host_root",
+        );
+        break;
       case "linux.identity.userns.v1":
         restrict(
           "identity",

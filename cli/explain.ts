@@ -56,7 +56,11 @@ export function printGrants(grants: LocatedGrant[]): void {
     if (g.mechanism !== mechanism) {
       console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
     }
-    const from = g.from.map((p) => `${p.file}:${p.line}:${p.col}`).join(", ");
+    // Values no file set (the defaults layer) have no position: shown as `default`.
+    const from = [
+      ...new Set(g.from.map((p) => p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file)),
+    ]
+      .join(", ");
     console.log(from ? `  ${g.text.padEnd(width)}  <- ${from}` : `  ${g.text}`);
     if (g.key === "syscalls:filter" && syscalls.length > 0) {
       console.log(`  ${syscalls.length} syscalls may run:`);

@@ -150,12 +150,16 @@ export function lowerLandlock(policy: Policy, implied: ImpliedExec[]): LandlockP
 export function lowerSchedule(policy: Policy, sections: { seccomp?: boolean } = {}): Primitive[] {
   const schedule: Primitive[] = [];
   const namespaces = enforcementOf(policy, "namespaces");
+  if (policy.user?.host_root) schedule.push({ id: "linux.identity.host_root.v1", phase: 1 });
+  // One id given stands for both: `uid: 65534` alone must not run as gid 0.
+  const uid = policy.user?.uid ?? policy.user?.gid;
+  const gid = policy.user?.gid ?? policy.user?.uid;
   if (policy.user?.namespace && namespaces !== "off") {
     schedule.push({
       id: "linux.identity.userns.v1",
       phase: 1,
-      ...(policy.user.uid !== undefined ? { uid: policy.user.uid } : {}),
-      ...(policy.user.gid !== undefined ? { gid: policy.user.gid } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(gid !== undefined ? { gid } : {}),
       enforce: namespaces,
     });
   }
@@ -202,15 +206,8 @@ export function lowerSchedule(policy: Policy, sections: { seccomp?: boolean } = 
   if (policy.die_with_parent) {
     schedule.push({ id: "linux.scrub.pdeathsig.v1", phase: 3, signal: 9 });
   }
-  if (
-    !policy.user?.namespace && (policy.user?.uid !== undefined || policy.user?.gid !== undefined)
-  ) {
-    schedule.push({
-      id: "linux.scrub.ids.v1",
-      phase: 3,
-      uid: policy.user.uid ?? 0,
-      gid: policy.user.gid ?? 0,
-    });
+  if (!policy.user?.namespace && uid !== undefined && gid !== undefined) {
+    schedule.push({ id: "linux.scrub.ids.v1", phase: 3, uid, gid });
   }
   // No capabilities unless the policy keeps some (DESIGN §3: deny by default).
   const keep = [...new Set(policy.capabilities ?? [])].sort();

@@ -56,6 +56,7 @@ export type Primitive =
   | { id: "linux.scrub.setsid.v1"; phase: 3 }
   | { id: "linux.scrub.pdeathsig.v1"; phase: 3; signal: number }
   | { id: "linux.scrub.ids.v1"; phase: 3; uid: number; gid: number }
+  | { id: "linux.identity.host_root.v1"; phase: 1 }
   | { id: "linux.scrub.capabilities.v1"; phase: 3; keep: string[] }
   | { id: "linux.scrub.no_new_privs.v1"; phase: 3 }
   | { id: "linux.confine.landlock.v1"; phase: 4 }

@@ -18,6 +18,7 @@ const NetRight = v.picklist(["bind_tcp", "connect_tcp"]);
 const Rfc3339 = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/));
 
 const Primitive = v.variant("id", [
+  v.strictObject({ id: v.literal("linux.identity.host_root.v1"), phase: v.literal(1) }),
   v.strictObject({
     id: v.literal("linux.identity.userns.v1"),
     phase: v.literal(1),

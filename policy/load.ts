@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { applyDefaults } from "./defaults.ts";
 import { type Diagnostic, PolicyError } from "./diagnostic.ts";
+import { checkOverrides, dropOverridden } from "./override.ts";
 import { mergeLayer, type ProvenanceMap } from "./merge.ts";
 import { FileReadError, readRegularFile } from "./read_file.ts";
 import { closest } from "./suggest.ts";
@@ -176,12 +178,15 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   const main = layers.at(-1);
   if (problems.length > 0 || !main) throw new PolicyError(sortProblems(problems));
 
+  const overrides = checkOverrides(layers);
+  if (overrides.length > 0) throw new PolicyError(sortProblems(overrides));
   const provenance: ProvenanceMap = new Map();
   let merged: Record<string, unknown> = {};
   for (const { source, layer } of layers) {
-    const { extends: _, ...rules } = layer;
-    merged = mergeLayer(merged, rules, source, provenance);
+    const { extends: _, override: __, ...rules } = layer;
+    merged = mergeLayer(dropOverridden(merged, layer), rules, source, provenance);
   }
+  merged = applyDefaults(merged, provenance);
   // name, version and description describe the main file, not the merge.
   merged = { ...merged, version: 1, name: main.layer.name, description: main.layer.description };
   if (main.layer.description === undefined) delete merged.description;

@@ -184,6 +184,7 @@ export const PolicySchema = v.strictObject({
   user: v.optional(
     v.strictObject({
       namespace: v.optional(v.boolean()),
+      host_root: v.optional(v.boolean()),
       uid: v.optional(Id),
       gid: v.optional(Id),
     }),
@@ -252,6 +253,7 @@ export const PolicySchema = v.strictObject({
     namespaces: v.optional(Enforce),
     cgroup: v.optional(Enforce),
   })),
+  override: v.optional(v.boolean()),
 });
 
 /** True when two types are identical (not merely mutually assignable). */

@@ -52,6 +52,11 @@ export interface PolicyCommon {
   description?: string;
   /** Policies merged before this one: relative files or `builtin:NAME`. */
   extends?: string[];
+  /**
+   * This file may set `enforce.MECHANISM: off` although a file it extends has rules of
+   * that mechanism (which `off` then drops); without it that is an error.
+   */
+  override?: boolean;
   /** The program to run. */
   target: {
     /** Absolute path of the executable; hashed at compile time, verified at launch. */
@@ -75,8 +80,12 @@ export interface PolicyCommon {
     /** Descriptor numbers, each at least 3. */
     pass?: number[];
   };
-  /** User namespace and the ids inside it. */
-  user?: { namespace?: boolean; uid?: number; gid?: number };
+  /**
+   * User namespace and the ids inside it. One of `uid` and `gid` alone stands for both.
+   * `host_root: true` lets the child hold the launcher's own ids, host root included;
+   * without it a root launcher's child runs as the unprivileged host id 65534.
+   */
+  user?: { namespace?: boolean; host_root?: boolean; uid?: number; gid?: number };
   /** New namespaces for the child. */
   namespaces?: { net?: boolean; pid?: boolean; ipc?: boolean; uts?: boolean; cgroup?: boolean };
   /** Hostname inside a new UTS namespace. */

@@ -206,6 +206,15 @@ export function checkMerged(
       "add user: { namespace: true }",
     );
   }
+  const hostIds = [policy.user?.uid, policy.user?.gid];
+  if (!policy.user?.namespace && hostIds.includes(0) && !policy.user?.host_root) {
+    at(
+      ["user", policy.user?.uid === 0 ? "uid" : "gid"],
+      undefined,
+      "uid or gid 0 without a user namespace is host root",
+      "use a user namespace (user: { namespace: true }), or say user: { host_root: true } if the child must be root",
+    );
+  }
   if (policy.cgroup && policy.enforce?.cgroup === "off") {
     at(
       ["enforce", "cgroup"],

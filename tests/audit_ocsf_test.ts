@@ -16,7 +16,9 @@ async function exportOf(
   trust?: string,
 ): Promise<OcsfEvent[]> {
   const { key, pub } = await keygen(dir);
-  const plan = await compile(writePolicy(dir, "p.yaml", shPolicy(script)), key, dir);
+  // Outside a pid namespace: its pid 1 would ignore the script's `kill -KILL $$`.
+  const policy = writePolicy(dir, "p.yaml", shPolicy(script, "namespaces: { pid: false }\n"));
+  const plan = await compile(policy, key, dir);
   await charter(["launch", plan, "--trust", trust ?? pub, "--transcript", `${dir}/t.jsonl`]);
   const r = await charter([
     "transcript",

@@ -29,7 +29,12 @@ async function realTranscripts(dir: string, sealKey?: string): Promise<RealTrans
   for (const [name, script, cwd, trust, outcome] of kinds) {
     Deno.mkdirSync(`${dir}/${name}`);
     const plan = await compile(
-      writePolicy(`${dir}/${name}`, "p.yaml", shPolicy(script).replace("cwd: /", `cwd: ${cwd}`)),
+      // Outside a pid namespace: its pid 1 would ignore the script's `kill -KILL $$`.
+      writePolicy(
+        `${dir}/${name}`,
+        "p.yaml",
+        shPolicy(script, "namespaces: { pid: false }\n").replace("cwd: /", `cwd: ${cwd}`),
+      ),
       key,
       `${dir}/${name}`,
     );

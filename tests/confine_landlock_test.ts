@@ -89,27 +89,43 @@ for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as cons
     const ll = phase(r.records, 4).details.landlock as Record<string, unknown>;
     assert.deepEqual(ll.handledNet, ["bind_tcp", "connect_tcp"]);
     assert.equal(ll.netRules, 1);
-    assert.deepEqual(ll.handledFs, []);
-    // Without a network: section the unlisted port is reachable.
-    const open = await launch(String(dir), probePolicy([`connect:${b}`]), options, "q");
+    // Without a network: section (and out of the default net namespace) the unlisted port
+    // is reachable.
+    const open = await launch(
+      String(dir),
+      probePolicy([`connect:${b}`], "namespaces: { net: false }\n"),
+      options,
+      "q",
+    );
     assert.deepEqual(open.lines, ["ok"]);
   });
 }
 
+/** Out of the default pid namespace, where host pids are not even visible. */
+const HOST_PIDS = "namespaces: { pid: false }\n";
+
 Deno.test("landlock: scope.signals makes kill of a process outside the sandbox EPERM", async () => {
   using dir = tempDir();
-  const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  // The child's host uid is 65534 (root launchers never give it root): so is the sleeper's.
+  const sleeper = new Deno.Command("setpriv", {
+    args: ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "sleep", "30"],
+  }).spawn();
   try {
     const scoped = await launch(
       String(dir),
-      probePolicy([`kill:${sleeper.pid}:15`], "scope: { signals: true }\n"),
+      probePolicy([`kill:${sleeper.pid}:15`], `scope: { signals: true }\n${HOST_PIDS}`),
     );
     assert.equal(scoped.code, 0, scoped.stderr);
     assert.deepEqual(scoped.lines, ["EPERM"]);
     const ll = phase(scoped.records, 4).details.landlock as Record<string, unknown>;
-    assert.deepEqual(ll.scoped, ["signal"]);
+    assert.deepEqual(ll.scoped, ["abstract_unix_socket", "signal"]);
     // The control: the same kill without the scope succeeds.
-    const unscoped = await launch(String(dir), probePolicy([`kill:${sleeper.pid}:15`]), {}, "q");
+    const unscoped = await launch(
+      String(dir),
+      probePolicy([`kill:${sleeper.pid}:15`], `scope: { signals: false }\n${HOST_PIDS}`),
+      {},
+      "q",
+    );
     assert.deepEqual(unscoped.lines, ["ok"]);
     assert.ok(await eventually(() => sleeper.status !== undefined));
     assert.equal((await sleeper.status).signal, "SIGTERM");

@@ -15,9 +15,15 @@ namespaces: { net: true, pid: true, ipc: true, uts: true, cgroup: true }
 hostname: sandbox
 `;
 
+// A root launcher's child is mapped to the unprivileged host id 65534, never to root, and
+// loses root's supplementary groups; an unprivileged launcher's child keeps its own ids.
 for (
-  const [who, options, outside] of [["root", {}, 0], ["unprivileged", AS_NOBODY, 65534]] as const
+  const [who, options, launcherUid, setgroups] of [
+    ["root", {}, 0, "cleared"],
+    ["unprivileged", AS_NOBODY, 65534, "deny"],
+  ] as const
 ) {
+  const outside = 65534;
   Deno.test(`namespaces (${who}): ids inside are mapped, pid is 1, the hostname is set, only lo exists and is UP`, async () => {
     using dir = tempDir();
     const script = "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; " +
@@ -38,7 +44,7 @@ for (
       inode: (identity.details.userNamespace as { inode: number }).inode,
       uidMap: `1000 ${outside} 1`,
       gidMap: `1000 ${outside} 1`,
-      setgroups: "deny",
+      setgroups,
     });
     const visibility = phase(r.records, 2);
     assert.equal(visibility.result, "applied");
@@ -61,9 +67,9 @@ for (
     assert.equal(r.code, 0, r.stderr);
     // bind works on the (up) loopback; nothing listens, so connect is refused, not unreachable.
     assert.deepEqual(r.lines, ["ok", "ECONNREFUSED"]);
-    // Inside, the default inside ids are the launcher's own.
+    // The default ids inside are the launcher's own.
     const identity = phase(r.records, 1).details.userNamespace as Record<string, string>;
-    assert.equal(identity.uidMap, `${outside} ${outside} 1`);
+    assert.equal(identity.uidMap, `${launcherUid} ${outside} 1`);
   });
 }
 
@@ -71,7 +77,7 @@ Deno.test("namespaces (unprivileged): net/pid without a user namespace are refus
   using dir = tempDir();
   const r = await launch(
     String(dir),
-    probePolicy(["getppid"], "namespaces: { net: true, pid: true }\n"),
+    probePolicy(["getppid"], "user: { namespace: false }\nnamespaces: { net: true, pid: true }\n"),
     AS_NOBODY,
   );
   assert.equal(r.code, 125, r.stderr);
@@ -87,7 +93,7 @@ Deno.test("namespaces (unprivileged): best_effort runs without them and records 
     String(dir),
     shellPolicy(
       "echo pid=$$; cat /proc/sys/kernel/hostname",
-      "namespaces: { net: true, uts: true }\nhostname: sandbox\nenforce: { namespaces: best_effort }\n",
+      "user: { namespace: false }\nnamespaces: { net: true, uts: true, pid: false, ipc: false }\nhostname: sandbox\nenforce: { namespaces: best_effort }\n",
     ),
     AS_NOBODY,
   );
@@ -106,7 +112,10 @@ Deno.test("namespaces (root): net and pid work without a user namespace", async 
   using dir = tempDir();
   const r = await launch(
     String(dir),
-    shellPolicy(`echo pid=$$; ${probe()} ifaces`, "namespaces: { net: true, pid: true }\n"),
+    shellPolicy(
+      `echo pid=$$; ${probe()} ifaces`,
+      "user: { namespace: false }\nnamespaces: { net: true, pid: true }\n",
+    ),
   );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.lines, ["pid=1", "lo UP"]);

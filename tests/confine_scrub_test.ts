@@ -18,6 +18,8 @@ import {
 } from "./probes/probe.ts";
 
 const AS_NOBODY = { unprivileged: true } as const;
+const NO_NAMESPACES =
+  "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n";
 const CAPS = "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status";
 
 /** `/proc/self/status` capability lines as { CapEff: bigint, ... }. */
@@ -77,7 +79,7 @@ Deno.test("ids + capabilities (root): switch to 65534 keeping CAP_NET_BIND_SERVI
     String(dir),
     shellPolicy(
       `id -u; id -g; id -G; ${CAPS}`,
-      "user: { uid: 65534, gid: 65534 }\ncapabilities: [net_bind_service]\n",
+      "user: { namespace: false, uid: 65534, gid: 65534 }\ncapabilities: [net_bind_service]\n",
     ),
   );
   assert.equal(r.code, 0, r.stderr);
@@ -100,7 +102,13 @@ Deno.test("ids (unprivileged): a plan that switches to another uid is refused be
   using dir = tempDir();
   // The policy checker already rejects this for non-root compilers; the plan is compiled
   // by root and launched by uid 65534.
-  const plan = await compiled(String(dir), shellPolicy("exit 0", "user: { uid: 0 }\n"));
+  const plan = await compiled(
+    String(dir),
+    shellPolicy(
+      "exit 0",
+      "user: { namespace: false, host_root: true, uid: 0 }\nnamespaces: { pid: false, net: false, ipc: false }\n",
+    ),
+  );
   const r = await launchStatement(String(dir), plan, plan.statement, "ids", AS_NOBODY);
   assert.equal(r.code, 125, r.stderr);
   assert.equal(last(r.records).reason, "kernel_unsupported");
@@ -130,7 +138,12 @@ Deno.test("capabilities (unprivileged): a user namespace keeps a capability thro
 
 Deno.test("capabilities (unprivileged): without CAP_SETPCAP the bounding set stays and the record says so", async () => {
   using dir = tempDir();
-  const r = await launch(String(dir), shellPolicy(CAPS, "capabilities: []\n"), AS_NOBODY);
+  // Without a user namespace, where the child would hold CAP_SETPCAP.
+  const r = await launch(
+    String(dir),
+    shellPolicy(CAPS, `capabilities: []\n${NO_NAMESPACES}`),
+    AS_NOBODY,
+  );
   assert.equal(r.code, 0, r.stderr);
   const caps = capabilityLines(r.lines);
   assert.equal(caps.CapEff | caps.CapPrm | caps.CapInh | caps.CapAmb, 0n);

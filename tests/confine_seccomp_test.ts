@@ -63,10 +63,16 @@ async function withSeccomp(
   return out;
 }
 
+/** The probe's libraries and the file it reads (the default policy grants only the libraries). */
+const READ_HOSTNAME = "extends: [builtin:base]\nfilesystem: { read: [/etc/hostname] }\n";
+
 for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as const) {
   Deno.test(`seccomp (${who}): a hand-built filter makes getppid fail with EPERM in the child`, async () => {
     using dir = tempDir();
-    const plan = await compiled(String(dir), probePolicy(["getppid", "read:/etc/hostname"]));
+    const plan = await compiled(
+      String(dir),
+      probePolicy(["getppid", "read:/etc/hostname"], READ_HOSTNAME),
+    );
     const control = await launchStatement(String(dir), plan, plan.statement, "plain", options);
     assert.equal(control.code, 0, control.stderr);
     assert.match(control.lines[0], /^\d+$/);
@@ -141,7 +147,7 @@ Deno.test("seccomp: a policy's syscalls: section compiles into a filter the shim
     String(dir),
     probePolicy(
       ["getppid", "read:/etc/hostname"],
-      "syscalls:\n  default: allow\n  deny: [getppid]\n",
+      `${READ_HOSTNAME}syscalls:\n  default: allow\n  deny: [getppid]\n`,
     ),
   );
   assert.equal(r.code, 0, r.stderr);

@@ -137,6 +137,13 @@ export function writePolicy(dir: string, name: string, yaml: string): string {
   return path;
 }
 
+/**
+ * What shell scripts that test another mechanism need from the filesystem: read and run
+ * anything, write the test directories. It replaces the default filesystem rules
+ * explicitly (those are tested in confine_defaults_test.ts and confine_landlock_test.ts).
+ */
+export const SHELL_FILESYSTEM = "filesystem: { read: [/], exec: [/], write: [/tmp, /dev] }\n";
+
 /** A policy that runs `/bin/sh -c SCRIPT` with a small fixed environment. */
 export function shPolicy(script: string, extra = ""): string {
   return `version: 1
@@ -145,7 +152,7 @@ target:
   exe: /bin/sh
   argv: [sh, -c, ${JSON.stringify(script)}]
   cwd: /
-env:
+${SHELL_FILESYSTEM}env:
   set: { PATH: /usr/bin:/bin }
 ${extra}`;
 }

@@ -29,7 +29,8 @@ Deno.test("a child killed by SIGTERM gives 143", async () => {
   using dir = tempDir();
   const r = await charter([
     "launch",
-    writePolicy(String(dir), "p.yaml", shPolicy("kill -TERM $$")),
+    // Outside a pid namespace: pid 1 of one ignores signals it has no handler for.
+    writePolicy(String(dir), "p.yaml", shPolicy("kill -TERM $$", "namespaces: { pid: false }\n")),
   ]);
   assert.equal(r.code, 143, r.stderr);
 });
@@ -172,7 +173,7 @@ Deno.test("a launch writes the full event sequence of a successful run", async (
       "plan_verified",
       "handles_verified",
       "child_created",
-      "phase_resolved:1:not_required",
+      "phase_resolved:1:applied",
       "phase_resolved:2:applied",
       "phase_resolved:3:applied",
       "phase_resolved:4:applied",
@@ -219,12 +220,13 @@ Deno.test("a SIGTERM at any moment of the launch never leaves an orphaned child"
   assert.equal(pids, "", "a child outlived its launcher");
 });
 
-Deno.test("a policy with only version, name and target is already confined", async () => {
+Deno.test("a policy that only lets the child read /proc has no capabilities, no_new_privs and a filter", async () => {
   using dir = tempDir();
+  // The default policy denies /proc; builtin:base with /proc keeps the rest default.
   const policy = writePolicy(
     String(dir),
     "p.yaml",
-    `version: 1\nname: minimal\ntarget: { exe: /bin/grep, argv: [grep, -E, "^(Cap(Eff|Prm|Bnd|Amb)|NoNewPrivs|Seccomp):", /proc/self/status] }\n`,
+    `version: 1\nname: minimal\nextends: [builtin:base]\nfilesystem: { read: [/proc] }\ntarget: { exe: /bin/grep, argv: [grep, -E, "^(Cap(Eff|Prm|Bnd|Amb)|NoNewPrivs|Seccomp):", /proc/self/status] }\n`,
   );
   const r = await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`], {
     env: { SECRET: "x" },

@@ -87,7 +87,7 @@ Deno.test("diff lists new authority and exits 1; less authority exits 0", async 
     ["write grant", base.replace("read: [/usr]", "read: [/usr], write: [/tmp]"), 1, [
       "+ filesystem: /tmp: write_file, read_file, read_dir, remove_dir",
     ]],
-    ["dropped net namespace", base.replace("namespaces: { net: true }\n", ""), 1, [
+    ["dropped net namespace", base.replace("net: true", "net: false"), 1, [
       "+ namespaces: no longer new net namespace (required)",
     ]],
     ["passed env", base + "env: { pass: [HOME] }\n", 1, ["+ env: HOME passed from the launcher"]],

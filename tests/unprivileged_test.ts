@@ -70,7 +70,11 @@ Deno.test("unprivileged: a tampered plan is refused and the transcript verifies"
 
 Deno.test("unprivileged: check rejects a uid switch without a user namespace", async () => {
   using dir = tempDir();
-  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0", "user: { uid: 1000 }\n"));
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy("exit 0", "user: { namespace: false, uid: 1000 }\n"),
+  );
   const r = await charter(["check", policy], AS_NOBODY);
   assert.equal(r.code, 1);
   assert.match(

@@ -47,12 +47,16 @@ pub const NAMES: [&str; 41] = [
     "CAP_CHECKPOINT_RESTORE",
 ];
 
+/// `CAP_DAC_OVERRIDE`: writes a non-dumpable child's root-owned `/proc/PID/uid_map`.
+pub const DAC_OVERRIDE: u32 = 1;
 /// `CAP_SETGID`.
 pub const SETGID: u32 = 6;
 /// `CAP_SETUID`.
 pub const SETUID: u32 = 7;
 /// `CAP_SETPCAP`: needed to drop capabilities from the bounding set.
 pub const SETPCAP: u32 = 8;
+/// `CAP_SYS_PTRACE`: reads a non-dumpable child's `/proc/PID/ns`.
+pub const SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`: needed to create namespaces other than user namespaces.
 pub const SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_RESOURCE`: needed to raise a hard resource limit.

@@ -65,6 +65,14 @@ pub struct ChildSpec<'a> {
     pub go_read: c_int,
     /// Rendezvous pipe, write end (-1: none): the child closes its copy first thing.
     pub go_write: c_int,
+    /// Dumpable from clone3 until the id maps are written: the child inherits the
+    /// launcher's non-dumpable state, under which an unprivileged launcher can neither
+    /// write the maps nor read the namespaces; the child reports [`Message::Dumpable`].
+    pub dumpable_for_maps: bool,
+    /// The ids inside the user namespace, switched to once the maps are written: the
+    /// child's host ids become the mapped ones (a root launcher's child would otherwise
+    /// still be host uid 0, only shown as the overflow id).
+    pub userns_ids: Option<IdsSpec>,
     /// Hostname (empty: none).
     pub hostname: &'a [u8],
     /// `(RLIMIT_*, value)`.
@@ -105,6 +113,12 @@ pub fn run(spec: &ChildSpec<'_>) -> ! {
     if spec.go_write >= 0 {
         // Only the parent may hold the write end: its end of file means the parent is gone.
         let _ = sys::close(spec.go_write);
+    }
+    if spec.dumpable_for_maps {
+        if let Err(errno) = sys::set_dumpable(true) {
+            fault(spec, Step::UserNs, errno);
+        }
+        send(spec, Message::Dumpable);
     }
     let mut reported: u8 = 0;
     for &step in spec.steps {
@@ -162,8 +176,10 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
             None => Ok(()),
         },
         // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); skipped namespaces,
-        // Landlock or pdeathsig (best_effort) have nothing to do.
-        Step::UserNs
+        // Landlock or pdeathsig (best_effort) have nothing to do; host root is decided by
+        // the parent (the maps, or no fallback ids).
+        Step::HostRoot
+        | Step::UserNs
         | Step::Namespaces
         | Step::Hostname
         | Step::Cgroup
@@ -174,13 +190,18 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
 }
 
 /// Blocks until the parent wrote the id maps (one byte). End of file: the parent gave up
-/// or died; exit quietly, the parent reports (or nobody is left to tell).
+/// or died; exit quietly, the parent reports (or nobody is left to tell). Then
+/// non-dumpable again (this process still holds a copy of the launcher's memory), and the
+/// ids inside (for a privileged launcher, without its supplementary groups).
 fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
     let mut byte = [0u8; 1];
-    match sys::read(spec.go_read, &mut byte)? {
-        0 => sys::exit_group(126),
-        _ => Ok(()),
+    if sys::read(spec.go_read, &mut byte)? == 0 {
+        sys::exit_group(126);
     }
+    if spec.dumpable_for_maps {
+        sys::set_dumpable(false)?;
+    }
+    spec.userns_ids.map_or(Ok(()), switch_ids)
 }
 
 /// PR_SET_PDEATHSIG, then exits if the parent died before it took effect: `getppid()`

@@ -32,6 +32,9 @@ pub const PHASE_NAMES: [&str; 5] = ["identity", "visibility", "scrub", "confine"
 /// A schedule primitive this shim knows. Parameters live in [`Plan`] (e.g. [`Plan::keep`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// `linux.identity.host_root.v1`: the child may hold the launcher's own ids, host root
+    /// included (without it, a root launcher's child runs as an unprivileged host id).
+    HostRoot,
     /// `linux.identity.userns.v1`: a user namespace; the parent writes the id maps.
     UserNs,
     /// `linux.visibility.namespaces.v1`: net/pid/ipc/uts/cgroup namespaces.
@@ -70,7 +73,8 @@ pub enum Step {
 
 impl Step {
     /// Every known primitive, in the one order the shim runs them (and plans list them).
-    pub const ALL: [Step; 17] = [
+    pub const ALL: [Step; 18] = [
+        Step::HostRoot,
         Step::UserNs,
         Step::Namespaces,
         Step::Hostname,
@@ -102,6 +106,7 @@ impl Step {
     /// The primitive id.
     pub fn id(self) -> &'static str {
         match self {
+            Step::HostRoot => "linux.identity.host_root.v1",
             Step::UserNs => "linux.identity.userns.v1",
             Step::Namespaces => "linux.visibility.namespaces.v1",
             Step::Hostname => "linux.visibility.hostname.v1",
@@ -125,6 +130,7 @@ impl Step {
     /// What the step does, for fault details.
     pub fn action(self) -> &'static str {
         match self {
+            Step::HostRoot => "Keeping the launcher's ids",
             Step::UserNs => "Waiting for the user namespace's id maps",
             Step::Namespaces => "Bringing up loopback in the new network namespace",
             Step::Hostname => "Setting the hostname",
@@ -148,7 +154,7 @@ impl Step {
     /// The phase the primitive belongs to (1–5).
     pub fn phase(self) -> u8 {
         match self {
-            Step::UserNs => 1,
+            Step::HostRoot | Step::UserNs => 1,
             Step::Namespaces | Step::Hostname | Step::Cwd => 2,
             Step::Signals
             | Step::Env
@@ -185,6 +191,7 @@ impl Step {
             Step::Capabilities => 14,
             Step::Landlock => 15,
             Step::Seccomp => 16,
+            Step::HostRoot => 17,
         }
     }
 
@@ -197,7 +204,7 @@ impl Step {
         Step::ALL.into_iter().find(|s| s.id() == id)
     }
 
-    fn order(self) -> usize {
+    pub(crate) fn order(self) -> usize {
         Step::ALL
             .iter()
             .position(|&s| s == self)
@@ -944,7 +951,8 @@ fn parse_params(
             }
             params.capabilities = Some(numbers);
         }
-        Step::Cwd
+        Step::HostRoot
+        | Step::Cwd
         | Step::Signals
         | Step::Env
         | Step::Setsid
@@ -1022,6 +1030,12 @@ fn parse_schedule(entries: &[Box<RawValue>]) -> Result<(Vec<Step>, Vec<i32>, Par
     if params.hostname.is_some() && !params.namespaces.is_some_and(|n| n.uts) {
         return Err(invalid(
             "linux.visibility.hostname.v1 needs a UTS namespace (namespaces.uts) in the same plan",
+        ));
+    }
+    if params.ids.is_some_and(|(uid, gid)| uid == 0 || gid == 0) && !steps.contains(&Step::HostRoot)
+    {
+        return Err(invalid(
+            "linux.scrub.ids.v1 switches to uid or gid 0, which is host root; a plan that means it also has linux.identity.host_root.v1",
         ));
     }
     if params.ids.is_some() && params.userns.is_some() {

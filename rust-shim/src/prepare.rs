@@ -89,17 +89,26 @@ impl PhaseReports {
     }
 }
 
-/// The user namespace's single-line id maps: inside id → the launcher's own id.
+/// The host id a root launcher's child runs as (uid and gid) unless the plan has
+/// `linux.identity.host_root.v1`: the overflow id `nobody`/`nogroup`, which owns nothing a
+/// setuid bit or a group grant could lend (docs/decisions.md).
+pub const UNPRIVILEGED_ID: u32 = 65534;
+
+/// The user namespace's single-line id maps: inside id → a host id (the launcher's own,
+/// or [`UNPRIVILEGED_ID`] for a root launcher).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserMap {
     /// uid inside.
     pub inside_uid: u32,
     /// gid inside.
     pub inside_gid: u32,
-    /// The launcher's euid.
+    /// The host uid.
     pub outside_uid: u32,
-    /// The launcher's egid.
+    /// The host gid.
     pub outside_gid: u32,
+    /// `setgroups` stays allowed and the child drops its supplementary groups (a launcher
+    /// with CAP_SETGID); otherwise `setgroups` is denied, as the kernel requires.
+    pub clear_groups: bool,
 }
 
 impl UserMap {
@@ -111,6 +120,25 @@ impl UserMap {
     /// `gid_map` content.
     pub fn gid_line(&self) -> String {
         format!("{} {} 1", self.inside_gid, self.outside_gid)
+    }
+
+    /// What the transcript says about supplementary groups.
+    pub fn setgroups(&self) -> &'static str {
+        if self.clear_groups {
+            "cleared"
+        } else {
+            "deny"
+        }
+    }
+}
+
+/// A host id the child may hold: the launcher's own, or [`UNPRIVILEGED_ID`] in place of 0
+/// unless the plan keeps host root.
+fn host_id(id: u32, host_root: bool) -> u32 {
+    if id == 0 && !host_root {
+        UNPRIVILEGED_ID
+    } else {
+        id
     }
 }
 
@@ -152,6 +180,9 @@ pub struct Prepared {
     pdeathsig: i32,
     parent_pid: i32,
     ids: Option<IdsSpec>,
+    /// The ids a launcher holding host root switches to when no user namespace is created
+    /// and the plan keeps neither its own ids nor host root.
+    fallback_ids: Option<IdsSpec>,
     caps_keep: Option<u64>,
     launcher_caps: CapSets,
     last_cap: u32,
@@ -185,7 +216,9 @@ fn open_target(path: &str) -> Result<(OwnedFd, String, bool), Refusal> {
     Ok((fd, hashed.sha256, hashed.head == b"#!"))
 }
 
-/// Checks that each kept fd is open in the launcher and is not the transcript.
+/// Checks that each kept fd is open in the launcher, was inherited by it, and is not the
+/// transcript. An fd inherited across exec cannot carry FD_CLOEXEC; one that does was
+/// opened by the launcher's runtime for itself (Deno's epoll, eventfds, cache databases).
 fn check_keep(keep: &[RawFd], transcript_fd: Option<RawFd>) -> Result<(), Refusal> {
     for &fd in keep {
         if Some(fd) == transcript_fd {
@@ -193,10 +226,14 @@ fn check_keep(keep: &[RawFd], transcript_fd: Option<RawFd>) -> Result<(), Refusa
                 "fd {fd} is kept for the child but is the transcript; the child must not write the transcript"
             )));
         }
-        if sys::fd_flags(fd).is_err() {
-            return Err(Refusal::HandleUnavailable(format!(
+        match sys::fd_flags(fd) {
+            Err(_) => return Err(Refusal::HandleUnavailable(format!(
                 "fd {fd} (fds.pass) is not open in the launcher; open it before launching or remove it from the policy"
-            )));
+            ))),
+            Ok(flags) if flags & libc::FD_CLOEXEC != 0 => return Err(Refusal::HandleUnavailable(format!(
+                "fd {fd} (fds.pass) was not inherited by the launcher (it is close-on-exec: the launcher opened it for itself); pass only fds the launcher was started with, e.g. `3<file charter launch …`"
+            ))),
+            Ok(_) => {}
         }
     }
     Ok(())
@@ -265,6 +302,7 @@ fn plan_namespaces(
 ) -> Result<(Namespaces, Vec<u8>), Failure> {
     let mut ns = Namespaces::default();
     let (euid, egid) = sys::effective_ids();
+    let host_root = plan.steps.contains(&Step::HostRoot);
     if let Some(user) = plan.params.userns {
         reports.phase(1).present = true;
         ns.user_required = user.enforce == Enforce::Required;
@@ -279,11 +317,13 @@ fn plan_namespaces(
                 reports.degrade(1);
             }
             None => {
+                // One id given stands for both: `uid: 65534` alone must not run as gid 0.
                 ns.user = Some(UserMap {
-                    inside_uid: user.uid.unwrap_or(euid),
-                    inside_gid: user.gid.unwrap_or(egid),
-                    outside_uid: euid,
-                    outside_gid: egid,
+                    inside_uid: user.uid.or(user.gid).unwrap_or(euid),
+                    inside_gid: user.gid.or(user.uid).unwrap_or(egid),
+                    outside_uid: host_id(euid, host_root),
+                    outside_gid: host_id(egid, host_root),
+                    clear_groups: !host_root && has(launcher, caps::SETGID),
                 })
             }
         }
@@ -366,6 +406,32 @@ fn plan_ids(
     let Some((uid, gid)) = plan.params.ids else {
         return Ok(None);
     };
+    let spec = ids_spec(uid, gid, plan, launcher)?;
+    reports.insert(3, "ids", json!({ "uid": uid, "gid": gid, "groups": [] }));
+    Ok(Some(spec))
+}
+
+/// The ids a launcher that holds uid or gid 0 (real, effective or saved) switches its
+/// child to when no user namespace is created: [`UNPRIVILEGED_ID`] in place of 0. None
+/// for a plan with its own ids or with `linux.identity.host_root.v1`.
+fn plan_fallback_ids(plan: &Plan, launcher: &CapSets) -> Result<Option<IdsSpec>, Failure> {
+    let (u, g) = sys::res_ids();
+    let root = u.contains(&0) || g.contains(&0);
+    if plan.params.ids.is_some() || plan.steps.contains(&Step::HostRoot) || !root {
+        return Ok(None);
+    }
+    let pick = |ids: [u32; 3]| {
+        if ids.contains(&0) {
+            UNPRIVILEGED_ID
+        } else {
+            ids[1]
+        }
+    };
+    ids_spec(pick(u), pick(g), plan, launcher).map(Some)
+}
+
+/// Checks that the launcher can switch to `uid` and `gid` and drop its groups.
+fn ids_spec(uid: u32, gid: u32, plan: &Plan, launcher: &CapSets) -> Result<IdsSpec, Failure> {
     let (u, g) = sys::res_ids();
     let groups = sys::group_count().unwrap_or(usize::MAX);
     let clear_groups = has(launcher, caps::SETGID);
@@ -384,13 +450,12 @@ fn plan_ids(
             u[1]
         )));
     }
-    reports.insert(3, "ids", json!({ "uid": uid, "gid": gid, "groups": [] }));
-    Ok(Some(IdsSpec {
+    Ok(IdsSpec {
         uid,
         gid,
         clear_groups,
         keep_caps: plan.params.capabilities.is_some(),
-    }))
+    })
 }
 
 /// Prepares a launch of a verified plan with the request's extra arguments.
@@ -451,6 +516,14 @@ pub fn prepare(
         reports.insert(3, "setsid", json!(true));
     }
     let ids = plan_ids(plan, &launcher, &mut reports)?;
+    let fallback_ids = plan_fallback_ids(plan, &launcher)?;
+    let mut steps = plan.steps.clone();
+    if fallback_ids.is_some() {
+        // The child switches ids at the plan's ids step; the shim adds it (a no-op in a
+        // user namespace, where the maps already made the ids unprivileged).
+        let at = steps.partition_point(|s| s.order() < Step::Ids.order());
+        steps.insert(at, Step::Ids);
+    }
     let last_cap = caps::last_cap();
     let caps_keep = plan
         .params
@@ -517,6 +590,7 @@ pub fn prepare(
     let set_names: Vec<&str> = plan.env_set.iter().map(|(name, _)| name.as_str()).collect();
     for &step in &plan.steps {
         match step {
+            Step::HostRoot => reports.insert(1, "hostRoot", json!(true)),
             Step::Cwd => reports.insert(2, "cwd", json!(plan.cwd.to_string_lossy())),
             Step::Signals => reports.insert(3, "signals", json!("reset")),
             Step::Env => reports.insert(
@@ -537,7 +611,7 @@ pub fn prepare(
         argv,
         envp: CStringArray::new(env),
         cwd: plan.cwd.clone(),
-        steps: plan.steps.clone(),
+        steps,
         keep: plan.keep.clone(),
         open_fds,
         progress_read,
@@ -551,6 +625,7 @@ pub fn prepare(
         pdeathsig,
         parent_pid: sys::getpid(),
         ids,
+        fallback_ids,
         caps_keep,
         launcher_caps: launcher,
         last_cap,
@@ -570,14 +645,62 @@ pub struct ParentSide {
     pub reports: PhaseReports,
     /// The cgroup, removed after the child was reaped.
     pub cgroup: Option<cgroup::Leaf>,
+    /// The user namespace's maps, when one was created.
+    pub user_map: Option<UserMap>,
+    /// The child reports [`crate::progress::Message::Dumpable`] before the parent may
+    /// touch its `/proc` files.
+    pub dumpable_for_maps: bool,
+}
+
+impl ParentSide {
+    /// Records the namespaces the child `pid` was created in, with their inodes and the
+    /// user namespace's maps (the child must be readable: see `dumpable_for_maps`).
+    pub fn record_namespaces(&mut self, clone_flags: u64, pid: i32) {
+        let created: Map<String, Value> = NS_FILES
+            .iter()
+            .filter(|(_, flag)| clone_flags & flag != 0)
+            .map(|(name, _)| (name.to_string(), json!(ns_inode(pid, name))))
+            .collect();
+        if !created.is_empty() {
+            self.reports.insert(2, "namespaces", Value::Object(created));
+        }
+        if let Some(user) = self.user_map {
+            self.reports.insert(
+                1,
+                "userNamespace",
+                json!({
+                    "inode": ns_inode(pid, "user"),
+                    "uidMap": user.uid_line(),
+                    "gidMap": user.gid_line(),
+                    "setgroups": user.setgroups(),
+                }),
+            );
+        }
+    }
 }
 
 impl Prepared {
+    /// The ids the child switches to with `clone_flags`: the plan's, or outside a user
+    /// namespace the fallback that keeps a root launcher's child off host root.
+    fn ids_for(&self, clone_flags: u64) -> Option<IdsSpec> {
+        let in_userns = clone_flags & libc::CLONE_NEWUSER as u64 != 0;
+        self.ids.or(self.fallback_ids.filter(|_| !in_userns))
+    }
+
+    /// Whether the child must make itself dumpable until its maps are written: the
+    /// launcher is non-dumpable, so its child's `/proc` files belong to root, and this
+    /// launcher cannot write or read them without CAP_DAC_OVERRIDE and CAP_SYS_PTRACE.
+    fn dumpable_for_maps(&self, clone_flags: u64) -> bool {
+        clone_flags & libc::CLONE_NEWUSER as u64 != 0
+            && !(has(&self.launcher_caps, caps::DAC_OVERRIDE)
+                && has(&self.launcher_caps, caps::SYS_PTRACE))
+    }
+
     /// The capability reduction as it plays out with `clone_flags`.
     fn caps_spec(&self, clone_flags: u64) -> Option<CapsSpec> {
         let keep = self.caps_keep?;
         let in_userns = clone_flags & libc::CLONE_NEWUSER as u64 != 0;
-        let keeps_setpcap = self.ids.is_none_or(|ids| ids.keep_caps);
+        let keeps_setpcap = self.ids_for(clone_flags).is_none_or(|ids| ids.keep_caps);
         Some(CapsSpec {
             keep,
             last_cap: self.last_cap,
@@ -645,7 +768,15 @@ impl Prepared {
             rlimits: &self.rlimits,
             parent_pid: self.parent_pid,
             pdeathsig: self.pdeathsig,
-            ids: self.ids,
+            dumpable_for_maps: self.dumpable_for_maps(clone_flags),
+            userns_ids: self.namespaces.user.map(|u| IdsSpec {
+                uid: u.inside_uid,
+                gid: u.inside_gid,
+                clear_groups: u.clear_groups,
+                // The capabilities primitive still needs CAP_SETPCAP in the namespace.
+                keep_caps: true,
+            }),
+            ids: self.ids_for(clone_flags),
             caps: self.caps_spec(clone_flags),
             landlock_fd: self.landlock.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
             seccomp: self.seccomp.as_ref().map(|p| (p.fprog(), p.flags)),
@@ -656,40 +787,31 @@ impl Prepared {
     /// and frees everything the parent no longer needs (in particular the pipes' ends the
     /// child uses, so that end of file means the child's copy closed), and returns what
     /// the parent keeps.
-    pub fn into_parent_side(mut self, clone_flags: u64, pid: i32) -> ParentSide {
-        self.resolve_visibility(clone_flags, pid);
+    pub fn into_parent_side(mut self, clone_flags: u64) -> ParentSide {
+        self.resolve_visibility(clone_flags);
         self.resolve_capabilities(clone_flags);
-        if let Some(user) = self.namespaces.user {
-            if clone_flags & libc::CLONE_NEWUSER as u64 != 0 {
-                self.reports.insert(
-                    1,
-                    "userNamespace",
-                    json!({
-                        "inode": ns_inode(pid, "user"),
-                        "uidMap": user.uid_line(),
-                        "gidMap": user.gid_line(),
-                        "setgroups": "deny",
-                    }),
-                );
-            }
+        if let (Some(ids), None) = (self.ids_for(clone_flags), self.ids) {
+            self.reports.insert(
+                3,
+                "ids",
+                json!({ "uid": ids.uid, "gid": ids.gid, "groups": [], "reason": "the launcher holds host root, the plan does not keep it (linux.identity.host_root.v1) and no user namespace was created" }),
+            );
         }
+        let user_map = self
+            .namespaces
+            .user
+            .filter(|_| clone_flags & libc::CLONE_NEWUSER as u64 != 0);
         ParentSide {
+            dumpable_for_maps: self.dumpable_for_maps(clone_flags),
             progress_read: self.progress_read,
             go_write: self.go.map(|(_, write)| write),
             reports: self.reports,
             cgroup: self.cgroup.map(|c| c.leaf),
+            user_map,
         }
     }
 
-    fn resolve_visibility(&mut self, clone_flags: u64, pid: i32) {
-        let created: Map<String, Value> = NS_FILES
-            .iter()
-            .filter(|(_, flag)| clone_flags & flag != 0)
-            .map(|(name, _)| (name.to_string(), json!(ns_inode(pid, name))))
-            .collect();
-        if !created.is_empty() {
-            self.reports.insert(2, "namespaces", Value::Object(created));
-        }
+    fn resolve_visibility(&mut self, clone_flags: u64) {
         if clone_flags & libc::CLONE_NEWNET as u64 != 0 {
             self.reports.insert(2, "loopback", json!("up"));
         }

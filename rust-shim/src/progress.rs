@@ -8,6 +8,7 @@
 //! | 1    | phase done      | phase 1–5               | 0     |
 //! | 2    | ready to exec   | 0                       | 0     |
 //! | 3    | fault           | step code ([`Step::code`]) | errno |
+//! | 4    | dumpable        | 0                       | 0     |
 //!
 //! The write end is close-on-exec, so end of file after "ready to exec" means the exec
 //! succeeded. Encoding allocates nothing and cannot panic (it runs in the child).
@@ -20,6 +21,7 @@ pub const MESSAGE_LEN: usize = 12;
 const KIND_PHASE_DONE: u32 = 1;
 const KIND_READY: u32 = 2;
 const KIND_FAULT: u32 = 3;
+const KIND_DUMPABLE: u32 = 4;
 
 /// One message from the child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,9 @@ pub enum Message {
     PhaseDone(u8),
     /// All phases are done; execveat comes next.
     ReadyToExec,
+    /// The child made itself dumpable so that an unprivileged launcher can write its id
+    /// maps and read its namespaces (it inherits the launcher's non-dumpable state).
+    Dumpable,
     /// A step failed; the child exits with 126 (127 for execveat `ENOENT`).
     Fault {
         /// The failed step.
@@ -43,6 +48,7 @@ impl Message {
         let (kind, arg, errno) = match self {
             Message::PhaseDone(phase) => (KIND_PHASE_DONE, u32::from(phase), 0),
             Message::ReadyToExec => (KIND_READY, 0, 0),
+            Message::Dumpable => (KIND_DUMPABLE, 0, 0),
             Message::Fault { step, errno } => (KIND_FAULT, step.code(), errno),
         };
         let (k, a, e) = (kind.to_ne_bytes(), arg.to_ne_bytes(), errno.to_ne_bytes());
@@ -62,6 +68,7 @@ impl Message {
         match (kind, arg, errno) {
             (KIND_PHASE_DONE, 1..=5, 0) => Some(Message::PhaseDone(arg as u8)),
             (KIND_READY, 0, 0) => Some(Message::ReadyToExec),
+            (KIND_DUMPABLE, 0, 0) => Some(Message::Dumpable),
             (KIND_FAULT, code, errno) => Some(Message::Fault {
                 step: Step::from_code(code)?,
                 errno,
@@ -81,6 +88,7 @@ mod tests {
             Message::PhaseDone(1),
             Message::PhaseDone(5),
             Message::ReadyToExec,
+            Message::Dumpable,
             Message::Fault {
                 step: Step::Exec,
                 errno: libc::ENOENT,

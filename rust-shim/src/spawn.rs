@@ -210,7 +210,9 @@ fn write_maps(pid: i32, map: &UserMap) -> Result<(), Failure> {
             )
         })
     };
-    write("setgroups", "deny".to_string())?;
+    if !map.clear_groups {
+        write("setgroups", "deny".to_string())?;
+    }
     write("gid_map", format!("{}\n", map.gid_line()))?;
     write("uid_map", format!("{}\n", map.uid_line()))
 }
@@ -241,6 +243,28 @@ fn read_message(fd: &OwnedFd) -> Result<Option<Message>, Failure> {
             "The child sent an unknown progress message",
         )
     })
+}
+
+/// Waits for the child's [`Message::Dumpable`], its first message when it has one.
+fn expect_dumpable(progress: &OwnedFd) -> Result<(), Stop> {
+    match read_message(progress).map_err(Stop::Abort)? {
+        Some(Message::Dumpable) => Ok(()),
+        Some(Message::Fault { step, errno }) => Err(Stop::ChildFault(Failure::fault(
+            step.id(),
+            errno,
+            &format!("{} failed", step.action()),
+        ))),
+        None => Err(Stop::ChildFault(Failure::fault(
+            "progress",
+            0,
+            "The child ended during setup without reporting a fault",
+        ))),
+        Some(_) => Err(Stop::Abort(Failure::fault(
+            "progress",
+            libc::EPROTO,
+            "The child reported its phases out of order",
+        ))),
+    }
 }
 
 /// How following the child ended badly.
@@ -308,33 +332,43 @@ fn follow(
 /// Creates the child, records `child_created`, writes the user namespace's maps and
 /// releases the child, and follows it until its exec succeeded.
 pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Child, SpawnError> {
+    // The launcher stays non-dumpable from here on, for good: no child of any launch, at
+    // any uid, may ptrace it or open its /proc/PID/{mem,environ} (docs/decisions.md).
+    sys::set_dumpable(false)
+        .map_err(|e| Failure::fault("dumpable", e, "Making the launcher non-dumpable failed"))?;
     let (pid, pidfd, clone_flags) = create_child(&mut prepared)?;
     let created_mono_ns = mono_ns();
-    let user_map = prepared
-        .namespaces
-        .user
-        .filter(|_| clone_flags & libc::CLONE_NEWUSER as u64 != 0);
     // The child has its own copies; the parent keeps the read end, the rendezvous write
     // end and the reports.
-    let parent = prepared.into_parent_side(clone_flags, pid);
+    let mut parent = prepared.into_parent_side(clone_flags);
+    let user_map = parent.user_map;
     let child = Child {
         pid,
         pidfd,
         created_mono_ns,
-        cgroup: parent.cgroup,
+        cgroup: parent.cgroup.take(),
     };
     let result = transcript
         .record("child_created", &[("pid", json!(pid))])
-        .and_then(|()| match &user_map {
-            Some(map) => write_maps(pid, map),
-            None => Ok(()),
-        })
-        .and_then(|()| match (&parent.go_write, &user_map) {
-            (Some(go), Some(_)) => sys::write_all(go.as_raw_fd(), b"1")
-                .map_err(|e| Failure::fault(Step::UserNs.id(), e, "Releasing the child failed")),
-            _ => Ok(()),
-        })
         .map_err(Stop::Abort)
+        .and_then(|()| match parent.dumpable_for_maps {
+            true => expect_dumpable(&parent.progress_read),
+            false => Ok(()),
+        })
+        .and_then(|()| {
+            parent.record_namespaces(clone_flags, pid);
+            match &user_map {
+                Some(map) => write_maps(pid, map),
+                None => Ok(()),
+            }
+            .and_then(|()| match (&parent.go_write, &user_map) {
+                (Some(go), Some(_)) => sys::write_all(go.as_raw_fd(), b"1").map_err(|e| {
+                    Failure::fault(Step::UserNs.id(), e, "Releasing the child failed")
+                }),
+                _ => Ok(()),
+            })
+            .map_err(Stop::Abort)
+        })
         .and_then(|()| follow(&parent.progress_read, &parent.reports, transcript));
     // The rendezvous pipe stays open until here: its end of file tells a child in a new
     // pid namespace that the parent died before PR_SET_PDEATHSIG took effect.

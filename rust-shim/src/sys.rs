@@ -454,6 +454,12 @@ pub fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
     prctl(libc::PR_SET_PDEATHSIG, c_long::from(sig), 0, 0, 0).map(drop)
 }
 
+/// `prctl(PR_SET_DUMPABLE, on)`: whether processes of the same uid may ptrace this one or
+/// open its `/proc/PID/{mem,environ,…}`, and who owns those files.
+pub fn set_dumpable(on: bool) -> Result<(), Errno> {
+    prctl(libc::PR_SET_DUMPABLE, c_long::from(on), 0, 0, 0).map(drop)
+}
+
 /// `prctl(PR_SET_KEEPCAPS, on)`.
 pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
     prctl(libc::PR_SET_KEEPCAPS, c_long::from(on), 0, 0, 0).map(drop)

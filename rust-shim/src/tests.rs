@@ -5,6 +5,7 @@ use crate::digest::{sha256_hex, to_hex};
 use crate::error::{Failure, Refusal};
 use crate::ffi;
 use crate::launch::launch;
+use crate::prepare::UNPRIVILEGED_ID;
 use crate::sys;
 use crate::testutil::{envelope, key_pair, public_key, statement};
 use serde_json::{json, Value};
@@ -148,10 +149,14 @@ fn sh_exit_7_runs_under_the_plan_and_the_transcript_chains() {
         ]
     );
     assert_eq!(records[5]["details"], json!({ "cwd": "/" }));
-    assert_eq!(
-        records[6]["details"],
-        json!({ "env": { "set": ["A"], "passed": [], "absent": [] }, "fds": { "kept": [] }, "signals": "reset", "noNewPrivs": true })
-    );
+    let mut scrub = json!({ "env": { "set": ["A"], "passed": [], "absent": [] }, "fds": { "kept": [] }, "signals": "reset", "noNewPrivs": true });
+    if sys::effective_ids() == (0, 0) {
+        // No user namespace: a root launcher's child is switched off host root.
+        scrub["ids"] = records[6]["details"]["ids"].clone();
+        assert_eq!(scrub["ids"]["uid"], UNPRIVILEGED_ID);
+        assert_eq!(scrub["ids"]["gid"], UNPRIVILEGED_ID);
+    }
+    assert_eq!(records[6]["details"], scrub);
     let exited = &records[11];
     assert_eq!(exited["code"], 7);
     assert!(exited.get("signal").is_none());
@@ -261,6 +266,8 @@ fn the_child_gets_only_the_plans_env_fds_and_clean_signal_state() {
         )
     };
     let fd: RawFd = std::os::fd::AsRawFd::as_raw_fd(&write_end);
+    // As if inherited by the launcher: fds.pass refuses close-on-exec fds.
+    sys::set_fd_flags(fd, 0).unwrap();
     // The status lines are read with builtins before the shell forks anything (dash blocks
     // every signal while it waits for a child), and stdout goes to the kept pipe through
     // /proc (dash's `>&N` takes single-digit fds only) without a saved copy, so while `ls`
@@ -275,6 +282,13 @@ fn the_child_gets_only_the_plans_env_fds_and_clean_signal_state() {
     predicate["target"]["cwd"] = json!("/tmp");
     predicate["env"]["pass"] = json!(["PATH", "CHARTER_TEST_SURELY_ABSENT"]);
     predicate["schedule"][3]["keep"] = json!([fd]);
+    // The shell reopens the kept pipe through /proc, which the launcher's uid owns: this
+    // test of the scrub keeps the launcher's ids, host root included.
+    let schedule = predicate["schedule"].as_array_mut().unwrap();
+    schedule.insert(
+        0,
+        json!({ "id": "linux.identity.host_root.v1", "phase": 1 }),
+    );
     let launched = launch(&case.envelope(), &case.request()).unwrap();
     drop(write_end);
     let mut output = Vec::new();
@@ -493,7 +507,8 @@ fn a_confined_sh_gets_every_primitive_and_the_transcript_says_what_was_enforced(
         .map(|r| r["result"].as_str().unwrap())
         .collect();
     assert_eq!(results, ["applied"; 5]);
-    let (euid, egid) = sys::effective_ids();
+    let host = |id: u32| if id == 0 { UNPRIVILEGED_ID } else { id };
+    let (euid, egid) = (host(sys::effective_ids().0), host(sys::effective_ids().1));
     let user = &records[4]["details"]["userNamespace"];
     assert_eq!(user["uidMap"], format!("1000 {euid} 1"));
     assert_eq!(user["gidMap"], format!("1000 {egid} 1"));

@@ -14,6 +14,7 @@ import {
   readTranscript,
   type RunOptions,
   type RunResult,
+  SHELL_FILESYSTEM,
   signStatement,
 } from "../helpers.ts";
 
@@ -71,7 +72,7 @@ name: sh
 target:
   exe: /bin/sh
   argv: [sh, -c, ${JSON.stringify(script)}]
-env:
+${SHELL_FILESYSTEM}env:
   set: { PATH: /usr/sbin:/usr/bin:/bin }
 ${extra}`;
 }

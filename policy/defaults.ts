@@ -1,0 +1,98 @@
+/**
+ * The defaults layer (DESIGN §3, "deny by default, usable by default"): what a policy
+ * with only `version`, `name` and `target` gets. Each default fills one value that no
+ * layer set, so any policy can change it explicitly, and its provenance is
+ * {@link DEFAULT_PROVENANCE}, which `explain` shows as `default`.
+ *
+ * @module
+ */
+import { type Provenance, provenanceKey, type ProvenanceMap } from "./merge.ts";
+import type { KeyPath } from "./yaml_source.ts";
+
+/** The provenance of a value no policy file set. */
+export const DEFAULT_PROVENANCE: Provenance = { file: "default", line: 0, col: 0 };
+
+/**
+ * System libraries, the loader cache, locale and time zone data: what `/bin/echo`,
+ * `sh -c` and `python3 -c` need to start. The same list as `builtin:base`'s
+ * `filesystem.read` (a test keeps them equal).
+ */
+export const DEFAULT_READ: readonly string[] = [
+  "/usr/lib",
+  "/usr/lib64",
+  "/lib",
+  "/lib64",
+  "/etc/ld.so.cache",
+  "/etc/localtime",
+  "/usr/share/zoneinfo",
+  "/usr/share/locale",
+  "/usr/lib/locale",
+  "/dev/null",
+  "/dev/urandom",
+];
+
+/** Discarding output is no authority: every program expects to write /dev/null. */
+export const DEFAULT_WRITE: readonly string[] = ["/dev/null"];
+
+function get(value: Record<string, unknown>, path: KeyPath): unknown {
+  let here: unknown = value;
+  for (const key of path) {
+    if (typeof here !== "object" || here === null) return undefined;
+    here = (here as Record<string | number, unknown>)[key];
+  }
+  return here;
+}
+
+function set(value: Record<string, unknown>, path: KeyPath, leaf: unknown): void {
+  let here = value;
+  for (const key of path.slice(0, -1)) {
+    const next = here[key];
+    here = here[key] = typeof next === "object" && next !== null ? { ...next } : {};
+  }
+  here[path.at(-1)!] = leaf;
+}
+
+/**
+ * Fills every default the merged policy leaves unset, recording each with
+ * {@link DEFAULT_PROVENANCE}. Landlock defaults (filesystem, scopes) are skipped when
+ * `enforce.landlock` is `off`; the net namespace is skipped when the policy has a
+ * `network` key (its TCP rules then decide).
+ *
+ * @example
+ * ```ts
+ * import { applyDefaults } from "./defaults.ts";
+ * const provenance = new Map();
+ * const policy = applyDefaults({ version: 1, name: "x", target: { exe: "/bin/true" } }, provenance);
+ * console.log((policy.user as { namespace: boolean }).namespace); // true
+ * console.log(provenance.get("user.namespace")?.file); // "default"
+ * ```
+ */
+export function applyDefaults(
+  merged: Record<string, unknown>,
+  provenance: ProvenanceMap,
+): Record<string, unknown> {
+  const out = structuredClone(merged);
+  const fill = (path: KeyPath, value: unknown) => {
+    if (get(out, path) !== undefined) return;
+    set(out, path, value);
+    for (let i = 1; i <= path.length; i++) {
+      const key = provenanceKey(path.slice(0, i));
+      if (i === path.length || !provenance.has(key)) provenance.set(key, DEFAULT_PROVENANCE);
+    }
+    if (Array.isArray(value)) {
+      for (const item of value) provenance.set(provenanceKey(path, item), DEFAULT_PROVENANCE);
+    }
+  };
+  fill(["user", "namespace"], true);
+  fill(["namespaces", "pid"], true);
+  fill(["namespaces", "ipc"], true);
+  if (out.network === undefined) fill(["namespaces", "net"], true);
+  if (get(out, ["enforce", "landlock"]) !== "off") {
+    fill(["filesystem", "read"], [...DEFAULT_READ]);
+    fill(["filesystem", "write"], [...DEFAULT_WRITE]);
+    fill(["scope", "signals"], true);
+    fill(["scope", "abstract_unix"], true);
+  }
+  fill(["die_with_parent"], true);
+  return out;
+}

@@ -1,0 +1,259 @@
+/**
+ * The default policy (only version, name and target) and what no policy may give a
+ * child: host root and access to the launcher. Each test is an escape a hostile child
+ * tried on the earlier defaults, run for real as root and as uid 65534.
+ */
+import assert from "node:assert/strict";
+import { charter, tempDir } from "./helpers.ts";
+import { compiled, dead, last, launch, launchStatement, phase, PYTHON } from "./probes/probe.ts";
+
+const AS_NOBODY = { unprivileged: true } as const;
+const WHO = [["root", {}], ["unprivileged", AS_NOBODY]] as const;
+
+/** A policy that runs `python3 -c SCRIPT`, plus `extra` YAML lines. */
+function pythonPolicy(script: string, extra = ""): string {
+  return `version: 1
+name: py
+target:
+  exe: ${PYTHON}
+  argv: [python3, -c, ${JSON.stringify(script)}]
+${extra}`;
+}
+
+/** Python that prints, for each path, "ok" or the errno name of opening it with MODE. */
+const OPEN_EACH = (paths: string[], mode: string) =>
+  `import errno
+for p in ${JSON.stringify(paths)}:
+    try:
+        open(p, ${JSON.stringify(mode)}).close(); print("ok")
+    except OSError as e:
+        print(errno.errorcode[e.errno])`;
+
+for (const [who, options] of WHO) {
+  Deno.test(`defaults (${who}): echo, sh -c and python3 -c run under the default policy`, async () => {
+    using dir = tempDir();
+    for (
+      const [exe, argv, out] of [
+        ["/bin/echo", ["echo", "hi"], "hi"],
+        ["/bin/sh", ["sh", "-c", "echo hi"], "hi"],
+        [PYTHON, ["python3", "-c", "print(1)"], "1"],
+      ]
+    ) {
+      const yaml = `version: 1\nname: d\ntarget: { exe: ${exe}, argv: ${JSON.stringify(argv)} }\n`;
+      const r = await launch(String(dir), yaml, options);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, [out]);
+      const identity = phase(r.records, 1).details.userNamespace as Record<string, string>;
+      assert.match(identity.uidMap, / 65534 1$/, "the child's host uid is unprivileged");
+      const ns = phase(r.records, 2).details.namespaces as Record<string, number>;
+      assert.deepEqual(Object.keys(ns).sort(), ["ipc", "net", "pid"]);
+      const confine = phase(r.records, 4).details.landlock as Record<string, unknown>;
+      assert.ok(confine, "Landlock is enforced by default");
+      assert.equal(phase(r.records, 3).details.pdeathsig, 9);
+    }
+  });
+
+  Deno.test(`defaults (${who}): a setuid copy the child makes is not owned by root on the host`, async () => {
+    using dir = tempDir();
+    const noNamespaces =
+      "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n";
+    for (const user of ["", noNamespaces]) {
+      const copy = `${dir}/true-${user ? "nons" : "ns"}`;
+      const script = `import shutil, os
+shutil.copy("/usr/bin/true", ${JSON.stringify(copy)})
+os.chmod(${JSON.stringify(copy)}, 0o4755)
+print("done")`;
+      const r = await launch(
+        String(dir),
+        pythonPolicy(
+          script,
+          `extends: [builtin:python]\n${user}filesystem: { read: [/usr/bin/true], write: [${dir}] }\n`,
+        ),
+        options,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const st = Deno.statSync(copy);
+      assert.equal(st.uid, 65534, `${copy} belongs to ${st.uid}`);
+      assert.equal(st.gid, 65534);
+    }
+  });
+
+  Deno.test(`defaults (${who}): the child cannot read the launcher's memory or environment`, async () => {
+    using dir = tempDir();
+    // Landlock grants /proc here and every namespace is off, at the launcher's own uid:
+    // only the launcher's non-dumpable state stands between the child and its memory.
+    const script = `import errno
+ppid = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[1]
+for f in ("mem", "environ"):
+    try:
+        open(f"/proc/{ppid}/{f}", "rb").close(); print("ok")
+    except OSError as e:
+        print(errno.errorcode[e.errno])`;
+    for (
+      const extra of [
+        "",
+        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n",
+      ]
+    ) {
+      const r = await launch(
+        String(dir),
+        pythonPolicy(script, `extends: [builtin:python]\nfilesystem: { read: [/proc] }\n${extra}`),
+        options,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, ["EACCES", "EACCES"], extra || "default namespaces");
+    }
+  });
+
+  Deno.test(`defaults (${who}): the child cannot signal a process of the launcher's uid`, async () => {
+    using dir = tempDir();
+    const argv = ["sleep", "97.25"];
+    const sleeper = new Deno.Command(
+      options === AS_NOBODY ? "setpriv" : argv[0],
+      {
+        args: options === AS_NOBODY
+          ? ["--reuid=65534", "--regid=65534", "--clear-groups", "--", ...argv]
+          : argv.slice(1),
+        stdout: "null",
+        stderr: "null",
+      },
+    ).spawn();
+    try {
+      const script = `import os, errno
+try:
+    os.kill(${sleeper.pid}, 15); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])`;
+      const r = await launch(String(dir), pythonPolicy(script), options);
+      assert.equal(r.code, 0, r.stderr);
+      assert.notEqual(r.lines[0], "ok");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(!dead(sleeper.pid), "the host process survived");
+    } finally {
+      sleeper.kill("SIGKILL");
+      await sleeper.status;
+    }
+  });
+
+  Deno.test(`defaults (${who}): no grandchild outlives the launch`, async () => {
+    using dir = tempDir();
+    const marker = who === "root" ? "313.125" : "314.125";
+    const r = await launch(
+      String(dir),
+      `version: 1
+name: bg
+target: { exe: /bin/sh, argv: [sh, -c, "/usr/bin/sleep ${marker} & echo started"] }
+filesystem: { exec: [/usr/bin/sleep] }
+`,
+      options,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["started"]);
+    const left = () =>
+      [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter((e) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(marker);
+        } catch {
+          return false;
+        }
+      });
+    const survivors = left();
+    for (const e of survivors) Deno.kill(Number(e.name), "SIGKILL");
+    assert.deepEqual(survivors.map((e) => e.name), []);
+  });
+
+  Deno.test(`defaults (${who}): fds.pass of a runtime fd the launcher did not inherit is refused`, async () => {
+    using dir = tempDir();
+    // fd 3 of the launcher is one of Deno's own (close-on-exec, never inherited).
+    const r = await launch(String(dir), pythonPolicy("print(1)", "fds: { pass: [3] }\n"), options);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, /fd 3 \(fds\.pass\) was not inherited by the launcher/);
+    assert.equal(last(r.records).reason, "handle_unavailable");
+    assert.deepEqual(r.lines, []);
+  });
+
+  Deno.test(`defaults (${who}): uid without gid runs with gid = uid`, async () => {
+    using dir = tempDir();
+    const script = "import os; print(os.getuid(), os.getgid())";
+    const r = await launch(String(dir), pythonPolicy(script, "user: { uid: 4242 }\n"), options);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["4242 4242"]);
+    const identity = phase(r.records, 1).details.userNamespace as Record<string, string>;
+    assert.equal(identity.gidMap, "4242 65534 1");
+  });
+}
+
+Deno.test("defaults (root): the child cannot read root's 0600 file or open /etc/shadow for writing", async () => {
+  using dir = tempDir();
+  const secret = `${dir}/secret`;
+  Deno.writeTextFileSync(secret, "root only\n", { mode: 0o600 });
+  // Landlock grants both paths: only the child's unprivileged host identity refuses them.
+  for (const user of ["", "user: { namespace: false }\n"]) {
+    const r = await launch(
+      String(dir),
+      pythonPolicy(
+        OPEN_EACH([secret], "r") + "\n" +
+          OPEN_EACH(["/etc/shadow"], "a"),
+        `extends: [builtin:python]\n${user}filesystem: { read: [${secret}], write: [/etc/shadow] }\n`,
+      ),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["EACCES", "EACCES"], user || "user namespace");
+  }
+});
+
+Deno.test("defaults (root): user.host_root keeps host root, and explain flags it as authority", async () => {
+  using dir = tempDir();
+  const policy = `${dir}/root.yaml`;
+  Deno.writeTextFileSync(
+    policy,
+    pythonPolicy("import os; print(os.getuid())", "user: { host_root: true }\n"),
+  );
+  const explained = await charter(["explain", policy]);
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /host root included\s+<- .*root\.yaml:6:/);
+  const r = await launch(
+    String(dir),
+    pythonPolicy("import os; print(os.getuid())", "user: { host_root: true }\n"),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.lines, ["0"]);
+  assert.equal((phase(r.records, 1).details.userNamespace as { uidMap: string }).uidMap, "0 0 1");
+});
+
+Deno.test("defaults (root): a hand-made plan that switches to uid 0 without host_root is refused", async () => {
+  using dir = tempDir();
+  const c = await compiled(
+    String(dir),
+    pythonPolicy("print(1)", "user: { namespace: false, uid: 1000 }\n"),
+  );
+  const statement = structuredClone(c.statement);
+  for (const p of statement.predicate.schedule) {
+    if (p.id === "linux.scrub.ids.v1") p.uid = 0;
+  }
+  const r = await launchStatement(String(dir), c, statement, "uid0");
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /host_root/);
+  assert.equal(last(r.records).reason, "plan_invalid");
+});
+
+Deno.test("defaults: explain shows every default with the provenance default", async () => {
+  using dir = tempDir();
+  const policy = `${dir}/d.yaml`;
+  Deno.writeTextFileSync(policy, "version: 1\nname: d\ntarget: { exe: /bin/echo }\n");
+  const r = await charter(["explain", policy]);
+  assert.equal(r.code, 0, r.stderr);
+  for (
+    const line of [
+      /new user namespace.*<- default$/m,
+      /new pid namespace.*<- default$/m,
+      /new ipc namespace.*<- default$/m,
+      /new net namespace.*<- default$/m,
+      /\/usr\/lib: read_file, read_dir\s+<- default$/m,
+      /\/dev\/null: write_file.*<- default$/m,
+      /killed \(signal 9\) when the launcher dies\s+<- default$/m,
+    ]
+  ) {
+    assert.match(r.stdout, line);
+  }
+});
