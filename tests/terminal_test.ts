@@ -127,4 +127,26 @@ new_session: false
     assert.equal(s.failedStep, null, s.output);
     assert.equal(s.status, 5, s.output);
   });
+
+  Deno.test(`terminal (${who}): Ctrl-C ends a pid-namespace init that has no handler for it`, async () => {
+    using dir = tempDir();
+    // PID 1 of a pid namespace never receives a signal it has no handler for (the kernel
+    // drops it, from the terminal too): the launcher carries out the default action.
+    const policy = `version: 1
+name: init
+target:
+  exe: /bin/sh
+  argv: [sh, -c, "echo ready; exec sleep 60"]
+user: { namespace: true }
+namespaces: { pid: true }
+new_session: false
+`;
+    const s = await session(String(dir), policy, [
+      { expect: "ready" },
+      { sleep: 0.5 },
+      { send: CTRL_C },
+    ], options);
+    assert.equal(s.failedStep, null, s.output);
+    assert.equal(s.status, 128 + 9, s.output);
+  });
 }
