@@ -684,6 +684,15 @@ Deno.test("allowing a group never re-enables the baseline; unsafe_allow does, by
       e.path === "allow[1]" && /unsafe_allow: \[ptrace\]/.test(e.hint ?? ""),
   );
   assert.throws(
+    () => applyBaseline({ default: "allow", allow: ["clone3"] }, "x86_64"),
+    (e: SeccompCompileError) => e.path === "allow[0]",
+  );
+  assert.equal(
+    applyBaseline({ default: "allow", allow: ["clone3"] }, "x86_64", { unsafeAllow: ["clone3"] })
+      .options.clone3,
+    "policy",
+  );
+  assert.throws(
     () =>
       applyBaseline({ default: "allow", rules: [{ syscall: "kcmp", action: "allow" }] }, "x86_64"),
     (e: SeccompCompileError) => e.path === "rules[0].action",
