@@ -277,3 +277,21 @@ Deno.test("explain says per protocol what restricts it", async () => {
   const unfiltered = await texts(`${head}namespaces: { net: true }\nenforce: { seccomp: off }\n`);
   assert.equal(unfiltered.unix.text, "unix: allowed, unrestricted");
 });
+
+Deno.test("explain flags terminal injection when neither the filter nor a new session stops it", async () => {
+  using dir = tempDir();
+  const head = "version: 1\nname: t\ntarget: { exe: /bin/true }\n";
+  const injects = async (extra: string) => {
+    const r = await charter([
+      "explain",
+      "--json",
+      writePolicy(String(dir), "p.yaml", head + extra),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).grants.some((g: { key: string }) => g.key === "process:tiocsti");
+  };
+  assert.equal(await injects(""), false);
+  assert.equal(await injects("enforce: { seccomp: off }\n"), true);
+  assert.equal(await injects("enforce: { seccomp: off }\nnew_session: true\n"), false);
+  assert.equal(await injects("syscalls: { unsafe_allow: [ioctl] }\n"), true);
+});
