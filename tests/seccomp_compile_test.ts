@@ -653,6 +653,8 @@ Deno.test("the baseline denies kernel administration and allows the rest", () =>
     assert.equal(describeReturn(ret("socket", [1n, 1n, 0n])), "ERRNO(EAFNOSUPPORT)"); // AF_UNIX
     assert.equal(ret("socket", [2n, 2n, 0n]), SECCOMP_RET_ALLOW); // UDP: the net namespace's
     assert.equal(ret("socketpair", [1n, 1n, 0n]), SECCOMP_RET_ALLOW);
+    // A datagram pair can still sendto() any pathname socket.
+    assert.equal(describeReturn(ret("socketpair", [1n, 0x80002n, 0n])), "ERRNO(EPROTONOSUPPORT)");
   }
 });
 
