@@ -43,14 +43,16 @@ async function session(
 for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
   Deno.test(`terminal (${who}): TIOCSTI fails with EPERM and nothing reaches the terminal's input`, async () => {
     using dir = tempDir();
-    const denied = await session(String(dir), probePolicy(["tiocsti"]), [], options);
+    // The terminal stays the child's controlling terminal (no new session), as for a shell.
+    const shared = "new_session: false\n";
+    const denied = await session(String(dir), probePolicy(["tiocsti"], shared), [], options);
     assert.equal(denied.status, 0, denied.output);
     assert.match(denied.output, /^EPERM\r?$/m);
     assert.equal(denied.pendingInput, 0);
     // The control: without a filter the same child types a command line into the terminal.
     const open = await session(
       String(dir),
-      probePolicy(["tiocsti"], "enforce: { seccomp: off }\n"),
+      probePolicy(["tiocsti"], `${shared}enforce: { seccomp: off }\n`),
       [],
       options,
     );
