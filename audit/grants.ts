@@ -241,6 +241,13 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
   } else {
     add("syscalls", "*", "every syscall (no seccomp filter)");
   }
+  if (pushesTerminalInput(plan)) {
+    add(
+      "process",
+      "tiocsti",
+      "may push input into the launcher's terminal (TIOCSTI: not filtered, no new session)",
+    );
+  }
   const netns = plan.schedule.some((p) => p.id === "linux.visibility.namespaces.v1" && p.net);
   for (const [protocol, how] of protocolRestrictions(plan, netns)) {
     (how.denied ? restrict : add)(
@@ -286,6 +293,18 @@ function protocolRestrictions(
       text: by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted",
     }];
   });
+}
+
+/** True when neither a new session nor the filter stops TIOCSTI on an inherited terminal. */
+function pushesTerminalInput(plan: LinuxLaunchPlan): boolean {
+  if (plan.schedule.some((p) => p.id === "linux.scrub.setsid.v1")) return false;
+  if (!plan.seccomp) return true;
+  const run = createFilterRunner(decodeProgram(fromBase64(plan.seccomp.bpfB64)));
+  const ioctl = syscallTable(plan.arch).get("ioctl")!;
+  const args = [0n, resolveValue("TIOCSTI", plan.arch), 0n, 0n, 0n, 0n];
+  const action = (run({ nr: ioctl, arch: auditArch(plan.arch), args }).ret &
+    SECCOMP_RET_ACTION_FULL) >>> 0;
+  return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
 }
 
 /** Baseline syscalls the program lets run for arguments the baseline denies (unsafe_allow). */

@@ -4,6 +4,8 @@
  * optimize=1 (priority-ordered list) and optimize=2 (binary tree), on x86_64 and aarch64.
  * Every program runs in charter's BPF interpreter for each syscall number 0–1023.
  * Targets: fewer instructions than libseccomp optimize=1, and at most 12 in the worst case.
+ * Then the filters lowering builds, with the baseline and socket rules folded in (charter
+ * only: libseccomp cannot express their 32-bit `ne` conditions).
  *
  * Run: `deno run -A bench/seccomp_instructions.ts` (needs Debian's python3-seccomp).
  *
@@ -12,7 +14,10 @@
 import { auditArch, type SeccompArch, syscallName } from "../compiler/seccomp/arch.ts";
 import { createFilterRunner } from "../compiler/seccomp/bpf_interpreter.ts";
 import type { SockFilter } from "../compiler/seccomp/bpf.ts";
+import { applyBaseline } from "../compiler/seccomp/apply_baseline.ts";
 import { compileSeccomp } from "../compiler/seccomp/compile_seccomp.ts";
+import type { SeccompPolicy } from "../compiler/seccomp/resolve_policy.ts";
+import { socketRules } from "../compiler/seccomp/socket_rules.ts";
 import { buildWithLibseccomp, toLibseccompSpec } from "./seccomp_libseccomp.ts";
 import { MOBY_DEFAULT_ALLOWLIST } from "./seccomp_moby_allowlist.ts";
 
@@ -71,8 +76,21 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Policies as lowering compiles them: `syscalls:` and `network.protocols` (undefined: no `network`). */
+const LOWERED: [string, SeccompPolicy, Parameters<typeof socketRules>[0]][] = [
+  ["baseline (no syscalls:)", { default: "allow" }, undefined],
+  [
+    "@system-service + baseline",
+    { default: { errno: "EPERM" }, allow: ["@system-service", "execveat"] },
+    undefined,
+  ],
+  ["baseline + network [tcp]", { default: "allow" }, []],
+  ["baseline + network [udp, netlink_route]", { default: "allow" }, ["udp", "netlink_route"]],
+];
+
 /**
- * Builds the three filters for both architectures and measures them.
+ * Builds the three filters for both architectures and measures them, then the lowered
+ * policies with the baseline.
  *
  * @example
  * ```ts ignore
@@ -96,6 +114,13 @@ export async function runBenchmark(): Promise<FilterStats[]> {
       measure("libseccomp optimize=1", arch, opt1.program),
       measure("libseccomp optimize=2", arch, opt2.program),
     );
+  }
+  for (const arch of ["x86_64", "aarch64"] as const) {
+    for (const [label, policy, protocols] of LOWERED) {
+      const lowered = applyBaseline(policy, arch, { rules: socketRules(protocols) });
+      const program = compileSeccomp(lowered.policy, arch, lowered.options).program;
+      stats.push(measure(`charter: ${label}`, arch, program));
+    }
   }
   return stats;
 }

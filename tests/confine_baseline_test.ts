@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { tempDir } from "./helpers.ts";
-import { launch, probePolicy } from "./probes/probe.ts";
+import { launch, probePolicy, PYTHON } from "./probes/probe.ts";
 
 const SYSTEM_SERVICE = `syscalls:
   default: { errno: EPERM }
@@ -89,6 +89,41 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
     } finally {
       listener.close();
       await accepting.catch(() => {});
+      Deno.removeSync(home, { recursive: true });
+    }
+  });
+
+  Deno.test(`network.protocols (${who}): a datagram socketpair cannot send to a host datagram socket`, async () => {
+    using dir = tempDir();
+    // A root daemon's datagram socket (/dev/log, journald, a notify socket).
+    const home = Deno.makeTempDirSync({ prefix: "charter-daemon-" });
+    Deno.chmodSync(home, 0o755);
+    const path = `${home}/log.sock`;
+    const daemon = new Deno.Command(PYTHON, {
+      args: [
+        "-c",
+        "import os, socket, sys; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); " +
+        "s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); print(flush=True); " +
+        "[s.recv(16) for _ in iter(int, 1)]",
+        path,
+      ],
+      stdout: "piped",
+    }).spawn();
+    await daemon.stdout.getReader().read();
+    try {
+      for (const extra of ["", "network: { connect_tcp: [80] }\n"]) {
+        const r = await launch(String(dir), probePolicy([`dgram:${path}`], extra), options);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.lines, ["EPROTONOSUPPORT"], `policy: ${extra || "(none)"}`);
+      }
+      // The controls: naming unix, or no filter, reaches the daemon.
+      for (const extra of ["network: { protocols: [unix] }\n", NO_FILTER]) {
+        const r = await launch(String(dir), probePolicy([`dgram:${path}`], extra), options);
+        assert.deepEqual(r.lines, ["ok"], `policy: ${extra}`);
+      }
+    } finally {
+      daemon.kill("SIGKILL");
+      await daemon.status;
       Deno.removeSync(home, { recursive: true });
     }
   });

@@ -61,6 +61,22 @@ const CASES: Record<string, Expected> = {
     yaml: "version: 1\nname: x\ntarget: { exe: /bin/true, argv: echo }\n",
     problems: ['3:33: target.argv: wrong type (expected a list, got "echo")'],
   },
+  "misspelled unsafe_allow name": {
+    yaml:
+      "version: 1\nname: x\ntarget: { exe: /bin/true }\nsyscalls:\n  unsafe_allow: [kcmp, ptrcae]\n",
+    problems: ['5:24: syscalls.unsafe_allow.1: "ptrcae" is not a baseline syscall'],
+    hint: 'did you mean "ptrace"?',
+  },
+  "a rule that lets a baseline syscall run": {
+    yaml:
+      "version: 1\nname: x\ntarget: { exe: /bin/true }\nsyscalls:\n  default: allow\n  rules:\n    - { syscall: keyctl, action: allow }\n",
+    problems: ["7:34: syscalls.rules.0.action: keyctl stays denied: this rule cannot let it run"],
+    hint: "the baseline denies keyctl; only syscalls.unsafe_allow: [keyctl] lets it run",
+  },
+  "unknown network protocol": {
+    yaml: "version: 1\nname: x\ntarget: { exe: /bin/true }\nnetwork: { protocols: [udp, mtpcp] }\n",
+    problems: ['4:29: network.protocols.1: unknown protocol "mtpcp" (did you mean mptcp?)'],
+  },
 };
 
 for (const [name, c] of Object.entries(CASES)) {

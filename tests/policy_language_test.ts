@@ -159,7 +159,7 @@ Deno.test("diff names newly allowed syscalls; check resolves syscall names with 
   assert.equal(refused.code, 1);
   assert.match(
     refused.stderr,
-    /p\.yaml:6:30: syscalls\.allow\.1: ptrace stays denied.*\n  hint: .*unsafe_allow: \[ptrace\]/,
+    /p\.yaml:6:30: syscalls\.allow\.1: ptrace stays denied.*\n {2}hint: .*unsafe_allow: \[ptrace\]/,
   );
   const typo = writePolicy(
     String(dir),
@@ -241,4 +241,57 @@ Deno.test("argv merges as one value: order and repeats kept, a later layer repla
   const r = await charter(["launch", main]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "a b a\n");
+});
+
+Deno.test("explain says per protocol what restricts it", async () => {
+  using dir = tempDir();
+  const texts = async (yaml: string) => {
+    const r = await charter(["explain", "--json", writePolicy(String(dir), "p.yaml", yaml)]);
+    assert.equal(r.code, 0, r.stderr);
+    const grants: { key: string; text: string; from: { line: number }[] }[] =
+      JSON.parse(r.stdout).grants;
+    return Object.fromEntries(
+      grants.filter((g) => g.key.startsWith("network:protocol/")).map((g) => [
+        g.key.slice("network:protocol/".length),
+        g,
+      ]),
+    );
+  };
+  const head = "version: 1\nname: n\ntarget: { exe: /bin/true }\n";
+  const net = await texts(`${head}network: { connect_tcp: [443], protocols: [udp] }\n`);
+  assert.equal(net.tcp.text, "tcp: allowed, restricted by Landlock TCP port rules");
+  assert.equal(net.udp.text, "udp: allowed, unrestricted");
+  assert.equal(net.udp.from[0]?.line, 4);
+  assert.equal(
+    net.mptcp.text,
+    "mptcp: denied by the seccomp socket rule (ERRNO(EPROTONOSUPPORT))",
+  );
+  assert.equal(net.unix.text, "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))");
+  const isolated = await texts(`${head}namespaces: { net: true }\n`);
+  assert.equal(isolated.udp.text, "udp: allowed, restricted by the new net namespace");
+  assert.equal(isolated.unix.text, "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))");
+  assert.equal(
+    isolated.vsock.text,
+    "vsock: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))",
+  );
+  const unfiltered = await texts(`${head}namespaces: { net: true }\nenforce: { seccomp: off }\n`);
+  assert.equal(unfiltered.unix.text, "unix: allowed, unrestricted");
+});
+
+Deno.test("explain flags terminal injection when neither the filter nor a new session stops it", async () => {
+  using dir = tempDir();
+  const head = "version: 1\nname: t\ntarget: { exe: /bin/true }\n";
+  const injects = async (extra: string) => {
+    const r = await charter([
+      "explain",
+      "--json",
+      writePolicy(String(dir), "p.yaml", head + extra),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).grants.some((g: { key: string }) => g.key === "process:tiocsti");
+  };
+  assert.equal(await injects(""), false);
+  assert.equal(await injects("enforce: { seccomp: off }\n"), true);
+  assert.equal(await injects("enforce: { seccomp: off }\nnew_session: true\n"), false);
+  assert.equal(await injects("syscalls: { unsafe_allow: [ioctl] }\n"), true);
 });

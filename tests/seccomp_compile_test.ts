@@ -653,6 +653,8 @@ Deno.test("the baseline denies kernel administration and allows the rest", () =>
     assert.equal(describeReturn(ret("socket", [1n, 1n, 0n])), "ERRNO(EAFNOSUPPORT)"); // AF_UNIX
     assert.equal(ret("socket", [2n, 2n, 0n]), SECCOMP_RET_ALLOW); // UDP: the net namespace's
     assert.equal(ret("socketpair", [1n, 1n, 0n]), SECCOMP_RET_ALLOW);
+    // A datagram pair can still sendto() any pathname socket.
+    assert.equal(describeReturn(ret("socketpair", [1n, 0x80002n, 0n])), "ERRNO(EPROTONOSUPPORT)");
   }
 });
 
@@ -682,6 +684,15 @@ Deno.test("allowing a group never re-enables the baseline; unsafe_allow does, by
     () => applyBaseline({ default: "allow", allow: ["read", "ptrace"] }, "x86_64"),
     (e: SeccompCompileError) =>
       e.path === "allow[1]" && /unsafe_allow: \[ptrace\]/.test(e.hint ?? ""),
+  );
+  assert.throws(
+    () => applyBaseline({ default: "allow", allow: ["clone3"] }, "x86_64"),
+    (e: SeccompCompileError) => e.path === "allow[0]",
+  );
+  assert.equal(
+    applyBaseline({ default: "allow", allow: ["clone3"] }, "x86_64", { unsafeAllow: ["clone3"] })
+      .options.clone3,
+    "policy",
   );
   assert.throws(
     () =>

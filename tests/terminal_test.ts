@@ -43,14 +43,16 @@ async function session(
 for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
   Deno.test(`terminal (${who}): TIOCSTI fails with EPERM and nothing reaches the terminal's input`, async () => {
     using dir = tempDir();
-    const denied = await session(String(dir), probePolicy(["tiocsti"]), [], options);
+    // The terminal stays the child's controlling terminal (no new session), as for a shell.
+    const shared = "new_session: false\n";
+    const denied = await session(String(dir), probePolicy(["tiocsti"], shared), [], options);
     assert.equal(denied.status, 0, denied.output);
     assert.match(denied.output, /^EPERM\r?$/m);
     assert.equal(denied.pendingInput, 0);
     // The control: without a filter the same child types a command line into the terminal.
     const open = await session(
       String(dir),
-      probePolicy(["tiocsti"], "enforce: { seccomp: off }\n"),
+      probePolicy(["tiocsti"], `${shared}enforce: { seccomp: off }\n`),
       [],
       options,
     );
@@ -126,5 +128,27 @@ new_session: false
     ], options);
     assert.equal(s.failedStep, null, s.output);
     assert.equal(s.status, 5, s.output);
+  });
+
+  Deno.test(`terminal (${who}): Ctrl-C ends a pid-namespace init that has no handler for it`, async () => {
+    using dir = tempDir();
+    // PID 1 of a pid namespace never receives a signal it has no handler for (the kernel
+    // drops it, from the terminal too): the launcher carries out the default action.
+    const policy = `version: 1
+name: init
+target:
+  exe: /bin/sh
+  argv: [sh, -c, "echo ready; exec sleep 60"]
+user: { namespace: true }
+namespaces: { pid: true }
+new_session: false
+`;
+    const s = await session(String(dir), policy, [
+      { expect: "ready" },
+      { sleep: 0.5 },
+      { send: CTRL_C },
+    ], options);
+    assert.equal(s.failedStep, null, s.output);
+    assert.equal(s.status, 128 + 9, s.output);
   });
 }

@@ -217,8 +217,8 @@ export function resolvePolicy(
     if (decision.reason === "clone3") {
       throw new SeccompCompileError("clone3 rules cannot see its flags", {
         path: `${path}.syscall`,
-        hint: 'clone3 fails with ENOSYS unless compiled with the clone3: "policy" option; ' +
-          "write rules for clone instead",
+        hint: 'clone3 fails with ENOSYS unless compiled with the clone3: "policy" option ' +
+          "(syscalls.unsafe_allow: [clone3] in a policy); write rules for clone instead",
       });
     }
     if (decision.reason === "deny" && isPermissive(resolved.ret)) {

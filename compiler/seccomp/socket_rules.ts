@@ -57,6 +57,22 @@ const INET: ArgCondition = { arg: 0, op: "masked_eq", mask: 0xfffffff7, value: "
 const EAFNOSUPPORT = { errno: "EAFNOSUPPORT" } as const;
 const EPROTONOSUPPORT = { errno: "EPROTONOSUPPORT" } as const;
 
+/**
+ * socketpair(AF_UNIX, SOCK_DGRAM): a datagram socket can still connect() or sendto() any
+ * pathname or abstract address (journald, /dev/log, a daemon's notify socket), so it goes
+ * with `unix`. Stream and seqpacket pairs stay: connected for good, they reach nothing else.
+ */
+const DATAGRAM_PAIR: SeccompRule = {
+  syscall: "socketpair",
+  args: [{ arg: 0, op: "eq", value: "AF_UNIX" }, {
+    arg: 1,
+    op: "masked_eq",
+    mask: 0xf,
+    value: "SOCK_DGRAM",
+  }],
+  action: EPROTONOSUPPORT,
+};
+
 /** The type argument with every combination of the flags socket() accepts besides it. */
 function typeVariants(type: string): string[] {
   return ["", "|SOCK_NONBLOCK", "|SOCK_CLOEXEC", "|SOCK_NONBLOCK|SOCK_CLOEXEC"].map((f) =>
@@ -67,8 +83,8 @@ function typeVariants(type: string): string[] {
 /**
  * Deny-only rules on socket() for a policy's network protocols. `undefined` (a policy
  * without a `network` key, whose child has a network namespace) denies only what a network
- * namespace does not isolate: AF_UNIX (pathname sockets reach host daemons) and AF_VSOCK
- * (the hypervisor). With a `network` key, TCP is always allowed (Landlock restricts its
+ * namespace does not isolate: AF_UNIX (pathname sockets reach host daemons; datagram
+ * socketpairs too) and AF_VSOCK (the hypervisor). With a `network` key, TCP is always allowed (Landlock restricts its
  * ports) and every other protocol only when named; an unnamed family fails with
  * EAFNOSUPPORT, an unnamed type or protocol of an allowed family with EPROTONOSUPPORT, so
  * programs fall back as they do on kernels without it.
@@ -76,16 +92,19 @@ function typeVariants(type: string): string[] {
  * @example
  * ```ts
  * import { socketRules } from "./socket_rules.ts";
- * console.log(socketRules(undefined).length, socketRules(["unix"]).length); // 2 3
+ * console.log(socketRules(undefined).length, socketRules(["unix"]).length); // 3 3
  * ```
  */
 export function socketRules(protocols: readonly NetworkProtocol[] | undefined): SeccompRule[] {
   if (protocols === undefined) {
-    return ["AF_UNIX", "AF_VSOCK"].map((family) => ({
-      syscall: "socket",
-      args: [{ arg: 0, op: "eq", value: family }],
-      action: EAFNOSUPPORT,
-    }));
+    return [
+      ...["AF_UNIX", "AF_VSOCK"].map((family): SeccompRule => ({
+        syscall: "socket",
+        args: [{ arg: 0, op: "eq", value: family }],
+        action: EAFNOSUPPORT,
+      })),
+      DATAGRAM_PAIR,
+    ];
   }
   const named = new Set<NetworkProtocol>(["tcp", ...protocols]);
   const families = [
@@ -121,6 +140,7 @@ export function socketRules(protocols: readonly NetworkProtocol[] | undefined): 
         ...[...new Set(numbers)].map((value) => ({ arg: 2, op: "ne" as const, value })),
       ], EPROTONOSUPPORT)
     ),
+    ...named.has("unix") ? [] : [DATAGRAM_PAIR],
     ...named.has("netlink_route") && !named.has("netlink")
       ? [
         rule([{ arg: 0, op: "eq", value: "AF_NETLINK" }, {

@@ -4,7 +4,7 @@
  *   probe ACTION...   where ACTION is read:PATH | write:PATH | exec:PATH | connect:PORT
  *                     | bind:PORT | kill:PID:SIG | tiocsti | nofile | getppid | ifaces
  *                     | unshare | io_uring | keyctl | add_key | process_vm_readv | kcmp
- *                     | socket:FAMILY:TYPE:PROTOCOL | unix:PATH
+ *                     | socket:FAMILY:TYPE:PROTOCOL | unix:PATH | dgram:PATH
  *
  * (One argv element per action: charter's policy merge unions lists, so a policy's argv
  * must not repeat an element.)
@@ -161,6 +161,18 @@ static int do_unix(const char *path) {
   return r;
 }
 
+/* A datagram socketpair, then sendto() a pathname socket outside the pair. */
+static int do_dgram(const char *path) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) return errno;
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  int r = sendto(sv[0], "x", 1, 0, (void *)&a, sizeof a) < 0 ? errno : 0;
+  close(sv[0]);
+  close(sv[1]);
+  return r;
+}
+
 static void ifaces(void) {
   FILE *f = fopen("/proc/net/dev", "r");
   if (!f) {
@@ -223,6 +235,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "kcmp")) printf("%s\n", name(do_kcmp()));
     else if (!strcmp(cmd, "socket")) printf("%s\n", name(do_socket(arg)));
     else if (!strcmp(cmd, "unix")) printf("%s\n", name(do_unix(arg)));
+    else if (!strcmp(cmd, "dgram")) printf("%s\n", name(do_dgram(arg)));
     else {
       fprintf(stderr, "probe: unknown action %s\n", cmd);
       return 2;
