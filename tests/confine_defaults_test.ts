@@ -80,8 +80,6 @@ print("done")`;
 
   Deno.test(`defaults (${who}): the child cannot read the launcher's memory or environment`, async () => {
     using dir = tempDir();
-    // Landlock grants /proc here and every namespace is off, at the launcher's own uid:
-    // only the launcher's non-dumpable state stands between the child and its memory.
     const script = `import errno
 ppid = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[1]
 for f in ("mem", "environ"):
@@ -91,17 +89,17 @@ for f in ("mem", "environ"):
         print(errno.errorcode[e.errno])`;
     for (
       const extra of [
-        "",
-        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n",
+        "extends: [builtin:python]\nfilesystem: { read: [/proc] }\n",
+        // No namespace and no Landlock domain (which denies ptrace access by itself): for an
+        // unprivileged launcher the child has its uid, and only the launcher's
+        // non-dumpable state stands between them.
+        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
+        "enforce: { landlock: off }\n",
       ]
     ) {
-      const r = await launch(
-        String(dir),
-        pythonPolicy(script, `extends: [builtin:python]\nfilesystem: { read: [/proc] }\n${extra}`),
-        options,
-      );
+      const r = await launch(String(dir), pythonPolicy(script, extra), options);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(r.lines, ["EACCES", "EACCES"], extra || "default namespaces");
+      assert.deepEqual(r.lines, ["EACCES", "EACCES"], extra);
     }
   });
 
@@ -160,6 +158,16 @@ filesystem: { exec: [/usr/bin/sleep] }
     const survivors = left();
     for (const e of survivors) Deno.kill(Number(e.name), "SIGKILL");
     assert.deepEqual(survivors.map((e) => e.name), []);
+    assert.equal(phase(r.records, 2).details.descendants, undefined);
+    // Without the pid namespace that gap is written down, not hidden.
+    const uncontained = await launch(
+      String(dir),
+      "version: 1\nname: nopid\ntarget: { exe: /bin/true }\nnamespaces: { pid: false }\n",
+      options,
+      "nopid",
+    );
+    assert.equal(uncontained.code, 0, uncontained.stderr);
+    assert.match(String(phase(uncontained.records, 2).details.descendants), /^not contained/);
   });
 
   Deno.test(`defaults (${who}): fds.pass of a runtime fd the launcher did not inherit is refused`, async () => {

@@ -812,6 +812,15 @@ impl Prepared {
     }
 
     fn resolve_visibility(&mut self, clone_flags: u64) {
+        if clone_flags & libc::CLONE_NEWPID as u64 == 0 {
+            // Only a pid namespace takes the child's descendants down with it (there is no
+            // subreaper or cgroup sweep yet): say so instead of implying they are gone.
+            self.reports.insert(
+                2,
+                "descendants",
+                json!("not contained: without a pid namespace, processes the child starts may outlive the launch"),
+            );
+        }
         if clone_flags & libc::CLONE_NEWNET as u64 != 0 {
             self.reports.insert(2, "loopback", json!("up"));
         }
