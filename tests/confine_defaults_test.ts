@@ -4,8 +4,17 @@
  * tried on the earlier defaults, run for real as root and as uid 65534.
  */
 import assert from "node:assert/strict";
-import { charter, tempDir } from "./helpers.ts";
-import { compiled, dead, last, launch, launchStatement, phase, PYTHON } from "./probes/probe.ts";
+import { charter, charterArgv, readTranscript, run, tempDir } from "./helpers.ts";
+import {
+  compiled,
+  dead,
+  DEEPEST_USERNS,
+  last,
+  launch,
+  launchStatement,
+  phase,
+  PYTHON,
+} from "./probes/probe.ts";
 
 const AS_NOBODY = { unprivileged: true } as const;
 const WHO = [["root", {}], ["unprivileged", AS_NOBODY]] as const;
@@ -264,4 +273,38 @@ Deno.test("defaults: explain shows every default with the provenance default", a
   ) {
     assert.match(r.stdout, line);
   }
+});
+
+Deno.test("defaults (root): where no user namespace can be created, required refuses and best_effort records the gap", async () => {
+  using dir = tempDir();
+  const echo = "version: 1\nname: nouserns\ntarget: { exe: /bin/echo, argv: [echo, hi] }\n";
+  // The launcher runs in the deepest user namespace the kernel allows: its clone3 with
+  // CLONE_NEWUSER fails for real.
+  const launchDeepest = async (yaml: string, name: string) => {
+    Deno.writeTextFileSync(`${dir}/${name}.yaml`, yaml);
+    const transcript = `${dir}/${name}.jsonl`;
+    const r = await run(PYTHON, [
+      DEEPEST_USERNS,
+      ...charterArgv(["launch", `${dir}/${name}.yaml`, "--transcript", transcript]),
+    ]);
+    return { ...r, records: readTranscript(transcript) };
+  };
+  const refused = await launchDeepest(echo, "required");
+  assert.equal(refused.code, 125, refused.stderr);
+  assert.equal(last(refused.records).reason, "kernel_unsupported");
+  assert.match(String(last(refused.records).detail), /requires a user namespace/);
+  assert.ok(!refused.records.some((r) => r.event === "child_created"));
+
+  const degraded = await launchDeepest(
+    `${echo}enforce: { namespaces: best_effort }\n`,
+    "best_effort",
+  );
+  assert.equal(degraded.code, 0, degraded.stderr);
+  assert.equal(degraded.stdout, "hi\n");
+  const identity = phase(degraded.records, 1);
+  assert.equal(identity.result, "degraded");
+  assert.match(JSON.stringify(identity.details.userNamespace), /skipped/);
+  // Still never root: without the user namespace the child is switched to 65534.
+  const ids = phase(degraded.records, 3).details.ids as Record<string, number>;
+  assert.deepEqual([ids.uid, ids.gid], [65534, 65534]);
 });

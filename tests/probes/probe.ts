@@ -23,6 +23,9 @@ const here = new URL(".", import.meta.url).pathname;
 /** Debian's python3 (not the pyenv one on PATH, which lives under /root). */
 export const PYTHON = "/usr/bin/python3";
 
+/** tests/probes/deepest_userns.py. */
+export const DEEPEST_USERNS = `${here}deepest_userns.py`;
+
 /** tests/probes/with_pty.py. */
 export const WITH_PTY = `${here}with_pty.py`;
 
