@@ -304,7 +304,15 @@ Deno.test("defaults (root): where no user namespace can be created, required ref
   const identity = phase(degraded.records, 1);
   assert.equal(identity.result, "degraded");
   assert.match(JSON.stringify(identity.details.userNamespace), /skipped/);
-  // Still never root: without the user namespace the child is switched to 65534.
+  // Still never root: without the user namespace the child is switched to 65534. The
+  // launcher (root of its namespace) still gives it pid, ipc and net namespaces.
   const ids = phase(degraded.records, 3).details.ids as Record<string, number>;
   assert.deepEqual([ids.uid, ids.gid], [65534, 65534]);
+  const visibility = phase(degraded.records, 2);
+  assert.deepEqual(Object.keys(visibility.details.namespaces as object).sort(), [
+    "ipc",
+    "net",
+    "pid",
+  ]);
+  assert.equal(visibility.details.descendants, undefined);
 });

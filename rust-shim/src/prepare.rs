@@ -709,6 +709,11 @@ impl Prepared {
         })
     }
 
+    /// Whether the launcher can create namespaces other than a user namespace by itself.
+    pub fn can_create_namespaces_alone(&self) -> bool {
+        has(&self.launcher_caps, caps::SYS_ADMIN)
+    }
+
     /// Whether the launch has a cgroup to join.
     pub fn has_cgroup(&self) -> bool {
         self.cgroup.is_some()
