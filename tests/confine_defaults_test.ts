@@ -4,8 +4,17 @@
  * tried on the earlier defaults, run for real as root and as uid 65534.
  */
 import assert from "node:assert/strict";
-import { charter, tempDir } from "./helpers.ts";
-import { compiled, dead, last, launch, launchStatement, phase, PYTHON } from "./probes/probe.ts";
+import { charter, charterArgv, readTranscript, run, tempDir } from "./helpers.ts";
+import {
+  compiled,
+  dead,
+  DEEPEST_USERNS,
+  last,
+  launch,
+  launchStatement,
+  phase,
+  PYTHON,
+} from "./probes/probe.ts";
 
 const AS_NOBODY = { unprivileged: true } as const;
 const WHO = [["root", {}], ["unprivileged", AS_NOBODY]] as const;
@@ -80,8 +89,6 @@ print("done")`;
 
   Deno.test(`defaults (${who}): the child cannot read the launcher's memory or environment`, async () => {
     using dir = tempDir();
-    // Landlock grants /proc here and every namespace is off, at the launcher's own uid:
-    // only the launcher's non-dumpable state stands between the child and its memory.
     const script = `import errno
 ppid = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[1]
 for f in ("mem", "environ"):
@@ -91,17 +98,17 @@ for f in ("mem", "environ"):
         print(errno.errorcode[e.errno])`;
     for (
       const extra of [
-        "",
-        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n",
+        "extends: [builtin:python]\nfilesystem: { read: [/proc] }\n",
+        // No namespace and no Landlock domain (which denies ptrace access by itself): for an
+        // unprivileged launcher the child has its uid, and only the launcher's
+        // non-dumpable state stands between them.
+        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
+        "enforce: { landlock: off }\n",
       ]
     ) {
-      const r = await launch(
-        String(dir),
-        pythonPolicy(script, `extends: [builtin:python]\nfilesystem: { read: [/proc] }\n${extra}`),
-        options,
-      );
+      const r = await launch(String(dir), pythonPolicy(script, extra), options);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(r.lines, ["EACCES", "EACCES"], extra || "default namespaces");
+      assert.deepEqual(r.lines, ["EACCES", "EACCES"], extra);
     }
   });
 
@@ -160,6 +167,16 @@ filesystem: { exec: [/usr/bin/sleep] }
     const survivors = left();
     for (const e of survivors) Deno.kill(Number(e.name), "SIGKILL");
     assert.deepEqual(survivors.map((e) => e.name), []);
+    assert.equal(phase(r.records, 2).details.descendants, undefined);
+    // Without the pid namespace that gap is written down, not hidden.
+    const uncontained = await launch(
+      String(dir),
+      "version: 1\nname: nopid\ntarget: { exe: /bin/true }\nnamespaces: { pid: false }\n",
+      options,
+      "nopid",
+    );
+    assert.equal(uncontained.code, 0, uncontained.stderr);
+    assert.match(String(phase(uncontained.records, 2).details.descendants), /^not contained/);
   });
 
   Deno.test(`defaults (${who}): fds.pass of a runtime fd the launcher did not inherit is refused`, async () => {
@@ -256,4 +273,46 @@ Deno.test("defaults: explain shows every default with the provenance default", a
   ) {
     assert.match(r.stdout, line);
   }
+});
+
+Deno.test("defaults (root): where no user namespace can be created, required refuses and best_effort records the gap", async () => {
+  using dir = tempDir();
+  const echo = "version: 1\nname: nouserns\ntarget: { exe: /bin/echo, argv: [echo, hi] }\n";
+  // The launcher runs in the deepest user namespace the kernel allows: its clone3 with
+  // CLONE_NEWUSER fails for real.
+  const launchDeepest = async (yaml: string, name: string) => {
+    Deno.writeTextFileSync(`${dir}/${name}.yaml`, yaml);
+    const transcript = `${dir}/${name}.jsonl`;
+    const r = await run(PYTHON, [
+      DEEPEST_USERNS,
+      ...charterArgv(["launch", `${dir}/${name}.yaml`, "--transcript", transcript]),
+    ]);
+    return { ...r, records: readTranscript(transcript) };
+  };
+  const refused = await launchDeepest(echo, "required");
+  assert.equal(refused.code, 125, refused.stderr);
+  assert.equal(last(refused.records).reason, "kernel_unsupported");
+  assert.match(String(last(refused.records).detail), /requires a user namespace/);
+  assert.ok(!refused.records.some((r) => r.event === "child_created"));
+
+  const degraded = await launchDeepest(
+    `${echo}enforce: { namespaces: best_effort }\n`,
+    "best_effort",
+  );
+  assert.equal(degraded.code, 0, degraded.stderr);
+  assert.equal(degraded.stdout, "hi\n");
+  const identity = phase(degraded.records, 1);
+  assert.equal(identity.result, "degraded");
+  assert.match(JSON.stringify(identity.details.userNamespace), /skipped/);
+  // Still never root: without the user namespace the child is switched to 65534. The
+  // launcher (root of its namespace) still gives it pid, ipc and net namespaces.
+  const ids = phase(degraded.records, 3).details.ids as Record<string, number>;
+  assert.deepEqual([ids.uid, ids.gid], [65534, 65534]);
+  const visibility = phase(degraded.records, 2);
+  assert.deepEqual(Object.keys(visibility.details.namespaces as object).sort(), [
+    "ipc",
+    "net",
+    "pid",
+  ]);
+  assert.equal(visibility.details.descendants, undefined);
 });

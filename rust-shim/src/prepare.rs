@@ -709,6 +709,11 @@ impl Prepared {
         })
     }
 
+    /// Whether the launcher can create namespaces other than a user namespace by itself.
+    pub fn can_create_namespaces_alone(&self) -> bool {
+        has(&self.launcher_caps, caps::SYS_ADMIN)
+    }
+
     /// Whether the launch has a cgroup to join.
     pub fn has_cgroup(&self) -> bool {
         self.cgroup.is_some()
@@ -812,6 +817,15 @@ impl Prepared {
     }
 
     fn resolve_visibility(&mut self, clone_flags: u64) {
+        if clone_flags & libc::CLONE_NEWPID as u64 == 0 {
+            // Only a pid namespace takes the child's descendants down with it (there is no
+            // subreaper or cgroup sweep yet): say so instead of implying they are gone.
+            self.reports.insert(
+                2,
+                "descendants",
+                json!("not contained: without a pid namespace, processes the child starts may outlive the launch"),
+            );
+        }
         if clone_flags & libc::CLONE_NEWNET as u64 != 0 {
             self.reports.insert(2, "loopback", json!("up"));
         }

@@ -152,9 +152,13 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
             Err(e) => e,
         };
         let reason = format!("clone3 refused it: {}", errno_text(errno));
-        // Give up what best_effort allows, namespaces first, then the cgroup.
-        let drop_flags = flags != 0 && !ns.flags_required;
+        // Give up what best_effort allows, namespaces first, then the cgroup. A launcher
+        // that can create the other namespaces by itself gives up the user namespace alone
+        // first: its pid namespace still takes the child's descendants down with it.
         let drop_user = user && !ns.user_required;
+        let drop_flags = flags != 0
+            && !ns.flags_required
+            && !(drop_user && prepared.can_create_namespaces_alone());
         if drop_flags || drop_user {
             prepared.record_skipped_namespaces(
                 drop_user,
