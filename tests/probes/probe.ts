@@ -25,11 +25,9 @@ export const PYTHON = "/usr/bin/python3";
 
 /** tests/probes/pty_session.py. */
 export const PTY_SESSION = `${here}pty_session.py`;
+
 /** tests/probes/deepest_userns.py. */
 export const DEEPEST_USERNS = `${here}deepest_userns.py`;
-
-/** tests/probes/with_pty.py. */
-export const WITH_PTY = `${here}with_pty.py`;
 
 let built: string | undefined;
 
