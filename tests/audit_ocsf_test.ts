@@ -17,7 +17,15 @@ async function exportOf(
 ): Promise<OcsfEvent[]> {
   const { key, pub } = await keygen(dir);
   const plan = await compile(writePolicy(dir, "p.yaml", shPolicy(script)), key, dir);
-  await charter(["launch", plan, "--trust", trust ?? pub, "--transcript", `${dir}/t.jsonl`]);
+  await charter([
+    "launch",
+    plan,
+    "--trust",
+    trust ?? pub,
+    "--no-seal",
+    "--transcript",
+    `${dir}/t.jsonl`,
+  ]);
   const r = await charter([
     "transcript",
     "export",

@@ -29,7 +29,13 @@ async function realTranscripts(dir: string, sealKey?: string): Promise<RealTrans
   for (const [name, script, cwd, trust, outcome] of kinds) {
     Deno.mkdirSync(`${dir}/${name}`);
     const plan = await compile(
-      writePolicy(`${dir}/${name}`, "p.yaml", shPolicy(script).replace("cwd: /", `cwd: ${cwd}`)),
+      writePolicy(
+        `${dir}/${name}`,
+        "p.yaml",
+        // A sealed launch's child must not be able to read the seal key: it runs as nobody.
+        shPolicy(script, sealKey ? "user: { namespace: false, uid: 65534, gid: 65534 }\n" : "")
+          .replace("cwd: /", `cwd: ${cwd}`),
+      ),
       key,
       `${dir}/${name}`,
     );
@@ -40,7 +46,7 @@ async function realTranscripts(dir: string, sealKey?: string): Promise<RealTrans
       ...(trust.length ? trust : ["--trust", pub]),
       "--transcript",
       t,
-      ...(sealKey ? ["--transcript-key", sealKey] : []),
+      ...(sealKey ? ["--transcript-key", sealKey] : ["--no-seal"]),
     ]);
     const read = await readPlan(Deno.readFileSync(plan));
     out.push({

@@ -132,6 +132,7 @@ Deno.test("namespaces: the transcript of a namespaced launch verifies", async ()
     `${d}/plan.dsse.json`,
     "--trust",
     `${d}/k.pub`,
+    "--no-seal",
     "--transcript",
     `${d}/t.jsonl`,
   ], AS_NOBODY);
@@ -139,6 +140,7 @@ Deno.test("namespaces: the transcript of a namespaced launch verifies", async ()
   const v = await charter([
     "transcript",
     "verify",
+    "--allow-unsealed",
     `${d}/t.jsonl`,
     "--plan",
     `${d}/plan.dsse.json`,

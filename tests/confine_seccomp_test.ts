@@ -158,7 +158,7 @@ Deno.test("seccomp: a filter that denies the shim's own last steps is refused by
     probePolicy(["getppid"], "syscalls:\n  default: { errno: EPERM }\n"),
   );
   assert.equal(r.code, 125, r.stderr);
-  assert.match(r.stderr, /syscalls: the filter blocks write, execveat, exit_group/);
+  assert.match(r.stderr, /syscalls: the filter blocks write, read, execveat, exit_group/);
 });
 
 Deno.test("seccomp: a signed plan whose filter denies the shim's last steps ends the setup, it does not hang", async () => {

@@ -61,9 +61,10 @@ pub struct ChildSpec<'a> {
     pub open_fds: &'a [c_int],
     /// The flags clone3 created this child with (namespaces actually created).
     pub clone_flags: u64,
-    /// Rendezvous pipe, read end (-1: none): one byte = maps written, EOF = parent gone.
+    /// Rendezvous pipe, read end: one byte = maps written (with a user namespace), one
+    /// byte = the transcript is durable up to `ready_to_exec`; EOF = parent gone.
     pub go_read: c_int,
-    /// Rendezvous pipe, write end (-1: none): the child closes its copy first thing.
+    /// Rendezvous pipe, write end: the child closes its copy first thing.
     pub go_write: c_int,
     /// Hostname (empty: none).
     pub hostname: &'a [u8],
@@ -102,10 +103,8 @@ fn fault(spec: &ChildSpec<'_>, step: Step, errno: c_int) -> ! {
 
 /// Runs the schedule and execs the target. Never returns.
 pub fn run(spec: &ChildSpec<'_>) -> ! {
-    if spec.go_write >= 0 {
-        // Only the parent may hold the write end: its end of file means the parent is gone.
-        let _ = sys::close(spec.go_write);
-    }
+    // Only the parent may hold the write end: its end of file means the parent is gone.
+    let _ = sys::close(spec.go_write);
     let mut reported: u8 = 0;
     for &step in spec.steps {
         while reported + 1 < step.phase() {
@@ -129,7 +128,7 @@ fn created(spec: &ChildSpec<'_>, flag: c_int) -> bool {
 
 fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
     match step {
-        Step::UserNs if created(spec, libc::CLONE_NEWUSER) => wait_for_maps(spec),
+        Step::UserNs if created(spec, libc::CLONE_NEWUSER) => wait_for_release(spec),
         Step::Namespaces if created(spec, libc::CLONE_NEWNET) => sys::loopback_up(),
         Step::Hostname if created(spec, libc::CLONE_NEWUTS) && !spec.hostname.is_empty() => {
             sys::sethostname(spec.hostname)
@@ -173,9 +172,10 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
     }
 }
 
-/// Blocks until the parent wrote the id maps (one byte). End of file: the parent gave up
-/// or died; exit quietly, the parent reports (or nobody is left to tell).
-fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
+/// Blocks until the parent releases the child (one byte on the rendezvous pipe). End of
+/// file: the parent gave up or died; exit quietly, the parent reports (or nobody is left
+/// to tell).
+fn wait_for_release(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
     let mut byte = [0u8; 1];
     match sys::read(spec.go_read, &mut byte)? {
         0 => sys::exit_group(126),
@@ -189,7 +189,7 @@ fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
 fn parent_death_signal(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
     sys::set_pdeathsig(spec.pdeathsig)?;
     let gone = if created(spec, libc::CLONE_NEWPID) {
-        spec.go_read >= 0 && sys::pipe_hung_up(spec.go_read)?
+        sys::pipe_hung_up(spec.go_read)?
     } else {
         sys::getppid() != spec.parent_pid
     };
@@ -286,6 +286,12 @@ fn exec(spec: &ChildSpec<'_>) -> ! {
     }
     send(spec, Message::PhaseDone(Step::Exec.phase()));
     send(spec, Message::ReadyToExec);
+    // The target runs only once its evidence is durable (DESIGN §5): the parent releases
+    // the child after writing and syncing `ready_to_exec`. A filter that denies read ends
+    // the launch here, never in an exec without evidence.
+    if wait_for_release(spec).is_err() {
+        sys::exit_group(126);
+    }
     // SAFETY: argv and envp point to NULL-terminated arrays of NUL-terminated strings that
     // the parent built before clone3; they live in this process's copy of its memory.
     let errno = unsafe { sys::execveat(spec.exe_fd, spec.argv, spec.envp) };
