@@ -16,7 +16,7 @@ import { readPlan } from "../audit/verify_plan.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealKey } from "./seal_key.ts";
-import { launcherUid } from "./state_dir.ts";
+import { checkPrivate, launcherUid } from "./state_dir.ts";
 import { sealKeyExposure } from "./seal_key_exposure.ts";
 import { type Command, printError } from "./command.ts";
 
@@ -139,7 +139,7 @@ Options:
       ? undefined
       : sealKeyPath === undefined
       ? await hostSealKey()
-      : { key: await readSigningKey(sealKeyPath), path: sealKeyPath };
+      : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
     if (seal && plan) {
       const exposed = sealKeyExposure(plan, {
         path: seal.path,

@@ -54,9 +54,16 @@ export function stateDirPath(): string {
 
 /**
  * Checks that `path` is this user's own private entry: not a symbolic link, owned by the
- * effective uid, with no group or other permission bits, and (for a file) one name only.
+ * launcher's uid, with no group or other permission bits, and (for a file) one name only.
+ * Returns the path.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkPrivate } from "./state_dir.ts";
+ * checkPrivate("/var/lib/charter/seal.key", "file");
+ * ```
  */
-export function checkPrivate(path: string, kind: "directory" | "file"): void {
+export function checkPrivate(path: string, kind: "directory" | "file"): string {
   const info = Deno.lstatSync(path);
   const problem = info.isSymlink
     ? "is a symbolic link"
@@ -73,11 +80,12 @@ export function checkPrivate(path: string, kind: "directory" | "file"): void {
     : undefined;
   if (problem) {
     throw new StateDirError(
-      `${path} ${problem}; the seal key must be private to the launcher: fix or remove it (chmod ${
+      `${path} ${problem}; a seal key must be private to the launcher: fix or remove it (chmod ${
         kind === "directory" ? 700 : 600
       }), or launch with --no-seal`,
     );
   }
+  return path;
 }
 
 /**

@@ -289,8 +289,8 @@ fn exec(spec: &ChildSpec<'_>) -> ! {
     // The target runs only once its evidence is durable (DESIGN §5): the parent releases
     // the child after writing and syncing `ready_to_exec`. A filter that denies read ends
     // the launch here, never in an exec without evidence.
-    if wait_for_release(spec).is_err() {
-        sys::exit_group(126);
+    if let Err(errno) = wait_for_release(spec) {
+        fault(spec, Step::Exec, errno);
     }
     // SAFETY: argv and envp point to NULL-terminated arrays of NUL-terminated strings that
     // the parent built before clone3; they live in this process's copy of its memory.
