@@ -259,14 +259,11 @@ function execSpec(): PhaseSpec {
   };
 }
 
-/** Whether any primitive of the phase may give something up (`enforce: best_effort`). */
+/** Whether any mechanism of the phase may give something up (`enforce: best_effort`). */
 function mayDegrade(plan: LinuxLaunchPlan, phase: number): boolean {
-  const sections = [plan.landlock, plan.seccomp].filter((s) => s && phase === 4);
-  return sections.some((s) => s!.enforce === "best_effort") ||
-    plan.schedule.some((p) => p.phase === phase && "enforce" in p && p.enforce === "best_effort") ||
-    // A best_effort namespaces primitive may skip the identity phase's user namespace
-    // and the visibility phase's hostname.
-    (phase <= 2 && find(plan, "linux.visibility.namespaces.v1")?.enforce === "best_effort");
+  const sections = phase === 4 ? [plan.landlock, plan.seccomp] : [];
+  return sections.some((s) => s?.enforce === "best_effort") ||
+    plan.schedule.some((p) => p.phase === phase && "enforce" in p && p.enforce === "best_effort");
 }
 
 /**

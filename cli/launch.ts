@@ -13,6 +13,7 @@ import {
 } from "../crypto/keys.ts";
 import { type ChildHandle, Shim } from "../ffi/shim.ts";
 import { readPlan } from "../audit/verify_plan.ts";
+import { EnvelopeError } from "../crypto/dsse.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealKey } from "./seal_key.ts";
@@ -30,6 +31,25 @@ export const FORWARDED_SIGNALS = [
   ["SIGHUP", 1],
   ["SIGQUIT", 3],
 ] as const;
+
+/**
+ * The plan a sealed launch will run, to check that its child cannot read the seal key;
+ * undefined when the shim is sure to refuse it (bad signature, expired plan), so that no
+ * child exists. Any other plan this cannot read stops the launch: it would go unchecked.
+ */
+async function planToSeal(
+  envelope: Uint8Array,
+  trusted: TrustedKey[],
+): Promise<LinuxLaunchPlan | undefined> {
+  try {
+    return (await readPlan(envelope, trusted)).statement.predicate;
+  } catch (e) {
+    const refused = e instanceof EnvelopeError &&
+      (e.code === "signature_invalid" || e.code === "plan_expired");
+    if (refused) return undefined;
+    throw e;
+  }
+}
 
 /** The launch command. */
 export const launchCommand: Command = {
@@ -105,9 +125,6 @@ Options:
         throw new UsageError("--plan-out is for launching a policy; this is a plan already");
       }
       envelope = await Deno.readFile(input);
-      // What the shim will run once the signature verified; the shim refuses what this
-      // cannot read, and then no child exists to read the seal key.
-      plan = await readPlan(envelope, trusted).then((p) => p.statement.predicate, () => undefined);
     } else {
       const keyPath = stringFlag(args.values, "key");
       const key = keyPath ? await readSigningKey(keyPath) : await generateSigningKey();
@@ -140,6 +157,7 @@ Options:
       : sealKeyPath === undefined
       ? await hostSealKey()
       : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
+    if (seal && input.endsWith(".json")) plan = await planToSeal(envelope, trusted);
     if (seal && plan) {
       const exposed = sealKeyExposure(plan, {
         path: seal.path,
