@@ -85,6 +85,32 @@ Deno.test("a full disk: whenever a launch exits 126 its target never ran, and no
   assert.ok(failedAt.size >= 2, `the disk filled at fewer than two places: ${outcomes}`);
 });
 
+Deno.test("a full disk shared by 12 parallel launches: every target that ran has its whole transcript", async () => {
+  using dir = tempDir();
+  // Room for the records of a few launches and their reservations, not of all twelve.
+  using disk = smallDisk(String(dir), "160k");
+  const transcript = `${disk}/t.jsonl`;
+  const runs = await Promise.all(Array.from({ length: 12 }, (_, run) => {
+    const marker = `${dir}/ran-${run}`;
+    const policy = writePolicy(String(dir), `p${run}.yaml`, shPolicy(`: > ${marker}; sleep 0.5`));
+    return charter(["launch", policy, "--no-seal", "--transcript", transcript]);
+  }));
+  const codes = runs.map((r) => r.code);
+  for (const r of runs) assert.ok(r.code === 0 || r.code === 126, r.stderr);
+  const ran = Array.from(Deno.readDirSync(String(dir))).filter((e) => e.name.startsWith("ran-"));
+  const text = Deno.readTextFileSync(transcript);
+  assert.ok(text === "" || text.endsWith("\n"), "a torn last line");
+  const records = text.split("\n").slice(0, -1).map((l) => JSON.parse(l));
+  const ended = new Set(records.filter((r) => r.event === "child_exited").map((r) => r.launchId));
+  const started = records.filter((r) => r.event === "exec_succeeded").map((r) => r.launchId);
+  console.log(`exit codes: ${codes.join(" ")}`);
+  assert.ok(codes.includes(0) && codes.includes(126), `the disk did not fill part-way: ${codes}`);
+  // A target ran exactly when its launch exited 0, and each of those launches is complete.
+  assert.equal(ran.length, codes.filter((c) => c === 0).length, `targets ran: ${ran.length}`);
+  assert.equal(started.length, ran.length);
+  for (const id of started) assert.ok(ended.has(id), `launch ${id} ran but has no child_exited`);
+});
+
 Deno.test("--transcript never follows a symbolic link, in the file's place or on the way", async () => {
   using dir = tempDir();
   const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
