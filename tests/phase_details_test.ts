@@ -50,7 +50,13 @@ limits: { nofile: 64 }
     assert.deepEqual(report.problems, []);
   });
   const forgeries: [string, number, RegExp, string, RegExp][] = [
-    ["a uid map the plan never asked for", 1, /"uidMap":"\d+ /, '"uidMap":"1000 ', /userNamespace is/],
+    [
+      "a uid map the plan never asked for",
+      1,
+      /"uidMap":"\d+ /,
+      '"uidMap":"1000 ',
+      /userNamespace is/,
+    ],
     ["another cwd", 2, /"cwd":"\/"/, '"cwd":"/tmp"', /cwd is "\/tmp"/],
     ["another hostname", 2, /"hostname":"box"/, '"hostname":"other"', /hostname is "other"/],
     [
