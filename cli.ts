@@ -9,6 +9,7 @@ import { UsageError } from "./cli/args.ts";
 import { EnvelopeError } from "./crypto/dsse.ts";
 import { KeyError } from "./crypto/keys.ts";
 import { ShimUnavailableError } from "./ffi/shim.ts";
+import { StateDirError } from "./cli/state_dir.ts";
 import { formatDiagnostic, PolicyError } from "./policy/diagnostic.ts";
 
 /** A command as the dispatcher knows it: loaded only when it runs, to keep start-up small. */
@@ -145,7 +146,9 @@ export async function main(argv: string[]): Promise<number> {
       printError(`${e.code}: ${e.message}`);
       return failed;
     }
-    if (e instanceof KeyError || e instanceof ShimUnavailableError) {
+    if (
+      e instanceof KeyError || e instanceof ShimUnavailableError || e instanceof StateDirError
+    ) {
       printError(e.message);
       return failed;
     }

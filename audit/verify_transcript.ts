@@ -8,9 +8,14 @@ import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { PHASES } from "../compiler/plan.ts";
 import { sha256Hex } from "../crypto/digest.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
+import { type LauncherIds, phaseDetailProblems } from "./phase_details.ts";
 import { recordProblems } from "./transcript_schema.ts";
 import { checkSeal } from "./verify_seal.ts";
-import { splitTranscript, type TranscriptRecord } from "./transcript_record.ts";
+import {
+  splitTranscript,
+  type TranscriptLine,
+  type TranscriptRecord,
+} from "./transcript_record.ts";
 
 /** A rule a transcript broke, on a given line. */
 export interface TranscriptProblem {
@@ -18,7 +23,7 @@ export interface TranscriptProblem {
   line: number;
   /**
    * Which rule: `json`, `fields`, `time`, `chain`, `seq`, `launch_id`, `order`, `digest`,
-   * `signer`, `incomplete`.
+   * `details`, `signer`, `seal`, `incomplete`.
    */
   rule: string;
   /** What is wrong. */
@@ -49,7 +54,11 @@ export interface PlanFacts {
   trustedKeyIds?: string[];
   /** Keys a seal may be signed with; without them a seal's signature is not checked. */
   sealKeys?: TrustedKey[];
-  /** A transcript without a seal is a problem (its last line is otherwise unprotected). */
+  /**
+   * A transcript without a seal, or with a seal no key in `sealKeys` can check, is a
+   * problem: its last line is otherwise unprotected, and anyone can seal with a key of
+   * their own.
+   */
   requireSeal?: boolean;
 }
 
@@ -142,7 +151,8 @@ export async function verifyTranscript(
   const report = (line: number, rule: string, message: string) =>
     problems.push({ line, rule, message });
   const planSha256 = await sha256Hex(plan.payload);
-  const { target, seccomp } = plan.plan;
+  const { target } = plan.plan;
+  let launcher: LauncherIds | undefined;
   let lastMono = -Infinity;
   const lines = splitTranscript(bytes);
   let state = "start";
@@ -159,7 +169,8 @@ export async function verifyTranscript(
       report(line, "json", `the line is ${record.error}`);
       continue;
     }
-    for (const message of fieldProblems(record)) report(line, "fields", message);
+    const found = fieldProblems(record);
+    for (const message of found) report(line, "fields", message);
     if ((record.monoNs as number) < lastMono) report(line, "time", "monoNs went backwards");
     lastMono = record.monoNs as number;
     if (record.prev !== expectedPrev) {
@@ -231,17 +242,13 @@ export async function verifyTranscript(
         report(line, "digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
       }
     }
-    if (record.event === "phase_resolved" && record.phase === 4 && seccomp) {
-      const measured = (record.details as { seccomp?: { seccompSha256?: unknown } }).seccomp
-        ?.seccompSha256;
-      const skipped = record.result === "degraded" && measured === undefined &&
-        seccomp.enforce === "best_effort";
-      if (!skipped && measured !== seccomp.sha256) {
-        report(
-          line,
-          "digest",
-          `seccompSha256 ${measured} is not the plan's filter digest ${seccomp.sha256}`,
-        );
+    if (record.event === "launcher_started") {
+      launcher = { uid: record.uid as number, gid: record.gid as number };
+    }
+    if (record.event === "phase_resolved" && launcher && found.length === 0) {
+      const phase = record as unknown as Parameters<typeof phaseDetailProblems>[0];
+      for (const message of phaseDetailProblems(phase, plan.plan, launcher)) {
+        report(line, "details", `phase ${record.phase}: ${message}`);
       }
     }
     if (record.event === "child_created") childCreated = true;
@@ -266,7 +273,17 @@ export async function verifyTranscript(
     report(0, "incomplete", "the transcript ends after setup_faulted, before the child's exit");
   }
   if (plan.requireSeal && seal === "absent") {
-    report(0, "seal", "the transcript has no seal: its last line is not protected");
+    report(
+      0,
+      "seal",
+      "the transcript has no seal: nothing protects its last line (--allow-unsealed accepts that)",
+    );
+  } else if (plan.requireSeal && seal === "unchecked") {
+    report(
+      0,
+      "seal",
+      "the seal cannot be checked: no seal key was given, and this host has none (--seal-key)",
+    );
   }
   if (lines.length === 0) report(0, "incomplete", "the transcript is empty");
   else if (!TERMINAL.has(state) && !(state === "setup_faulted" && !childCreated)) {
@@ -283,17 +300,20 @@ export async function verifyTranscript(
 
 /** One launch found in a transcript file, and its report. */
 export interface LaunchReport extends TranscriptReport {
-  /** The launch id of its first record, when readable. */
+  /** The launch id of its records; undefined for lines that belong to no launch. */
   launchId?: string;
   /** The 1-based line of the file where the launch starts. */
   firstLine: number;
 }
 
+const LF = new Uint8Array([0x0a]);
+
 /**
- * Verifies a transcript file that may hold several launches (`--transcript FILE`
- * appends): it is split where a `launcher_started` record with seq 0 begins, and each
- * launch is verified on its own against the plan, with line numbers of the whole file.
- * With `launchId`, only that launch is verified.
+ * Verifies a transcript file that may hold several launches, also interleaved (parallel
+ * launches append to one file, each record in one write): records are grouped by their
+ * `launchId`, and each launch is verified on its own against the plan, with line numbers
+ * of the whole file. Lines that belong to no launch (not JSON, no launch id) are reported
+ * as a report of their own. With `launchId`, only that launch is verified.
  *
  * @example
  * ```ts ignore
@@ -306,24 +326,50 @@ export async function verifyTranscriptFile(
   plan: PlanFacts,
   launchId?: string,
 ): Promise<LaunchReport[]> {
-  const lines = splitTranscript(bytes);
-  const starts = lines.filter((l, i) =>
-    i === 0 ||
-    (!("error" in l.record) && l.record.event === "launcher_started" && l.record.seq === 0)
-  );
+  const launches = new Map<string, TranscriptLine[]>();
+  const stray: TranscriptLine[] = [];
+  for (const line of splitTranscript(bytes)) {
+    const id = "error" in line.record ? undefined : line.record.launchId;
+    if (typeof id !== "string") stray.push(line);
+    else if (launches.has(id)) launches.get(id)!.push(line);
+    else launches.set(id, [line]);
+  }
   const reports: LaunchReport[] = [];
-  for (const [i, start] of starts.entries()) {
-    const end = starts[i + 1]?.offset ?? bytes.length;
-    const id = "error" in start.record ? undefined : String(start.record.launchId);
+  for (const [id, lines] of launches) {
     if (launchId !== undefined && id !== launchId) continue;
-    const report = await verifyTranscript(bytes.subarray(start.offset, end), plan);
-    const shift = start.line - 1;
+    // The launch's own lines, as the shim wrote them: what its chain and seal cover.
+    const own = new Uint8Array(lines.reduce((n, l) => n + l.bytes.length + 1, 0));
+    let at = 0;
+    for (const l of lines) {
+      own.set(l.bytes, at);
+      own.set(LF, at + l.bytes.length);
+      at += l.bytes.length + 1;
+    }
+    const report = await verifyTranscript(own, plan);
     reports.push({
       ...report,
-      problems: report.problems.map((p) => ({ ...p, line: p.line === 0 ? 0 : p.line + shift })),
+      problems: report.problems.map((p) => ({
+        ...p,
+        line: p.line === 0 ? 0 : lines[p.line - 1].line,
+      })),
       launchId: id,
-      firstLine: start.line,
+      firstLine: lines[0].line,
     });
   }
-  return reports;
+  if (launchId === undefined && stray.length > 0) {
+    reports.push({
+      ok: false,
+      problems: stray.map(({ line, record }) => ({
+        line,
+        rule: "error" in record ? "json" : "launch_id",
+        message: "error" in record
+          ? `the line is ${record.error}`
+          : "the record has no launchId, so it belongs to no launch",
+      })),
+      records: stray.length,
+      seal: "absent",
+      firstLine: stray[0].line,
+    });
+  }
+  return reports.sort((a, b) => a.firstLine - b.firstLine);
 }

@@ -12,7 +12,13 @@ import {
   type TrustedKey,
 } from "../crypto/keys.ts";
 import { type ChildHandle, Shim } from "../ffi/shim.ts";
+import { readPlan } from "../audit/verify_plan.ts";
+import { EnvelopeError } from "../crypto/dsse.ts";
+import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
+import { hostSealKey } from "./seal_key.ts";
+import { checkPrivate, launcherUid } from "./state_dir.ts";
+import { sealKeyExposure } from "./seal_key_exposure.ts";
 import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 
@@ -27,6 +33,25 @@ export const FORWARDED_SIGNALS = [
   ["SIGQUIT", 3],
 ] as const;
 
+/**
+ * The plan a sealed launch will run, to check that its child cannot read the seal key;
+ * undefined when the shim is sure to refuse it (bad signature, expired plan), so that no
+ * child exists. Any other plan this cannot read stops the launch: it would go unchecked.
+ */
+async function planToSeal(
+  envelope: Uint8Array,
+  trusted: TrustedKey[],
+): Promise<LinuxLaunchPlan | undefined> {
+  try {
+    return (await readPlan(envelope, trusted)).statement.predicate;
+  } catch (e) {
+    const refused = e instanceof EnvelopeError &&
+      (e.code === "signature_invalid" || e.code === "plan_expired");
+    if (refused) return undefined;
+    throw e;
+  }
+}
+
 /** The launch command. */
 export const launchCommand: Command = {
   name: "launch",
@@ -35,6 +60,12 @@ export const launchCommand: Command = {
 With a policy (.yaml, .yml), compiles it first and signs it with --key, or with a fresh
 ephemeral key. With a plan (.json), the shim verifies it against the --trust keys. Then
 the shim runs scrub -> confine -> exec and writes the transcript.
+
+A transcript is sealed by default: its last record is signed by the host's seal key
+(STATE/seal.key, created on first use; STATE is /var/lib/charter for root, else
+$XDG_STATE_HOME/charter or ~/.local/state/charter). The launch is refused (125) when
+the child could read the key: it could forge seals. Confine the policy's filesystem
+(Landlock rules that leave the state directory out), or use --no-seal.
 
 SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to the child; a second SIGINT or
 SIGTERM sends SIGKILL (PID 1 of a new pid namespace ignores signals it does not handle).
@@ -54,8 +85,10 @@ Options:
     --control-fd N      write the transcript to inherited fd N
     --plan-out FILE     with a policy: also write the compiled plan, which the transcript
                       chains to (for "transcript verify --plan FILE")
-  --transcript-key K  seal the transcript with this Ed25519 key (PKCS#8 PEM): a signed
-                      last record stating the digest of everything before it
+  --transcript-key K  seal the transcript with this Ed25519 key (PKCS#8 PEM) instead of
+                      the host's seal key
+  --no-seal           do not seal the transcript ("transcript verify" then needs
+                      --allow-unsealed)
   -h, --help          show this help
   -- ARGS...          appended to argv when the policy allows extra_args`,
   async run(argv) {
@@ -65,6 +98,7 @@ Options:
       transcript: { type: "string" },
       "control-fd": { type: "string" },
       "transcript-key": { type: "string" },
+      "no-seal": { type: "boolean" },
       "plan-out": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
@@ -80,8 +114,14 @@ Options:
     if (controlFd !== undefined && !/^\d+$/.test(controlFd)) {
       throw new UsageError("--control-fd takes an fd number");
     }
+    const noSeal = args.values["no-seal"] === true;
+    const sealKeyPath = stringFlag(args.values, "transcript-key");
+    if (noSeal && sealKeyPath !== undefined) {
+      throw new UsageError("give --transcript-key or --no-seal, not both");
+    }
     const trusted: TrustedKey[] = await readTrustedKeys(listFlag(args.values, "trust"));
     let envelope: Uint8Array;
+    let plan: LinuxLaunchPlan | undefined;
     if (input.endsWith(".json")) {
       if (trusted.length === 0) {
         throw new UsageError("launching a plan needs --trust with the signer's public key");
@@ -98,20 +138,49 @@ Options:
         import("../compiler/compile.ts"),
         import("../policy/load.ts"),
       ]);
-      const plan = await compilePlan(await loadPolicy(input), key, { compiledOn: new Date() });
-      envelope = plan.envelopeBytes;
+      const compiled = await compilePlan(await loadPolicy(input), key, {
+        compiledOn: new Date(),
+      });
+      envelope = compiled.envelopeBytes;
+      plan = compiled.statement.predicate;
       trusted.push(key.publicKey);
       // The plan a transcript chains to: keep it to verify the transcript later.
       const planOut = stringFlag(args.values, "plan-out");
       if (planOut !== undefined) await Deno.writeFile(planOut, envelope);
     }
-    const sealKeyPath = stringFlag(args.values, "transcript-key");
-    const sealKey = sealKeyPath === undefined ? undefined : toBase64(
-      new Uint8Array(
-        await crypto.subtle.exportKey("pkcs8", (await readSigningKey(sealKeyPath)).privateKey),
-      ),
-    );
+    const destination = transcriptPath === "-"
+      ? { fd: 2 }
+      : transcriptPath !== undefined
+      ? { path: transcriptPath }
+      : controlFd !== undefined
+      ? { fd: Number(controlFd) }
+      : null;
     using shim = Shim.open();
+    // Nothing to seal without a destination.
+    const seal = noSeal || destination === null
+      ? undefined
+      : sealKeyPath === undefined
+      ? await hostSealKey()
+      : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
+    if (seal && input.endsWith(".json")) plan = await planToSeal(envelope, trusted);
+    if (seal && plan) {
+      const exposed = sealKeyExposure(plan, {
+        path: seal.path,
+        owner: Deno.statSync(seal.path).uid ?? -1,
+        launcherUid: launcherUid(),
+        landlockAbi: () => Number(shim.probe().landlockAbi ?? 0),
+      });
+      if (exposed) {
+        printError(
+          `launch refused: the child could read the seal key ${seal.path} (${exposed}), so it could forge the seal; ` +
+            "confine the policy's filesystem with Landlock rules that leave the key's directory out, or launch with --no-seal",
+        );
+        return 125;
+      }
+    }
+    const sealKey = seal === undefined
+      ? undefined
+      : toBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", seal.key.privateKey)));
     // Listen before the child exists: a signal that arrives during the (synchronous)
     // launch is dispatched on a later turn of the event loop, when `child` is set, so it
     // reaches the child instead of leaving it orphaned by a dead launcher.
@@ -137,13 +206,7 @@ Options:
     try {
       const launched = shim.launch(envelope, {
         trustedKeys: trusted.map((k) => toHex(k.raw)),
-        transcript: transcriptPath === "-"
-          ? { fd: 2 }
-          : transcriptPath !== undefined
-          ? { path: transcriptPath }
-          : controlFd !== undefined
-          ? { fd: Number(controlFd) }
-          : null,
+        transcript: destination,
         extraArgs: args.rest,
         ...(sealKey ? { sealKeyPkcs8: sealKey } : {}),
       });

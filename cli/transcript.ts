@@ -7,6 +7,7 @@ import { readPlan } from "../audit/verify_plan.ts";
 import { verifyTranscriptFile } from "../audit/verify_transcript.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
+import { hostSealPublicKeyPath } from "./seal_key.ts";
 import { type Command, printError } from "./command.ts";
 import { OCSF_VERSION, toOcsf } from "../audit/ocsf.ts";
 import { splitTranscript, type TranscriptRecord } from "../audit/transcript_record.ts";
@@ -16,18 +17,26 @@ export const transcriptVerifyCommand: Command = {
   name: "transcript verify",
   help: `Usage: charter transcript verify TRANSCRIPT.jsonl --plan plan.dsse.json [--trust PUB...]
 
-Checks the hash chain (record 0 chains to the plan payload's sha256), seq, one launchId,
-the order of events, and the digests the shim measured against the plan. With --trust,
-the plan's signature is verified too. Prints one line per problem; exit 1 if any.
+Checks the hash chain (record 0 chains to the plan payload's sha256), seq, the order of
+events, the digests the shim measured and every phase_resolved detail against the plan,
+and the seal. A file may hold several launches, also interleaved: each launchId is
+verified on its own. With --trust, the plan's signature is verified too. Prints one line
+per problem; exit 1 if any.
+
+A transcript must be sealed, and the seal must verify with --seal-key or, by default,
+with this host's seal key (STATE/seal.pub; STATE is /var/lib/charter for root, else
+$XDG_STATE_HOME/charter or ~/.local/state/charter): without a checked seal, anyone could
+have rewritten the transcript's end.
 
 Options:
   --plan FILE         the plan the transcript claims to have launched (required)
     --trust FILE|DIR    verify the plan's signature with these public keys; repeatable
-  --seal-key FILE|DIR verify the transcript's seal with these public keys (the
-                      launcher's --transcript-key); repeatable
+  --seal-key FILE|DIR verify the seal with these public keys instead of the host's
+                      (the launcher's --transcript-key); repeatable
     --launch-id ID      verify only this launch of a file that holds several
-  --require-seal      a transcript without a seal fails (its last line is otherwise
-                      unprotected)
+  --allow-unsealed    accept a transcript without a (checked) seal: its last line is
+                      then protected only by whoever received it
+  --require-seal      the default; kept for existing scripts
   -h, --help          show this help`,
   async run(argv) {
     const args = parseCommand(argv, {
@@ -35,6 +44,7 @@ Options:
       trust: { type: "string", multiple: true },
       "seal-key": { type: "string", multiple: true },
       "require-seal": { type: "boolean" },
+      "allow-unsealed": { type: "boolean" },
       "launch-id": { type: "string" },
     });
     if (args.help) return console.log(this.help), 0;
@@ -42,7 +52,13 @@ Options:
       throw new UsageError("transcript verify takes one transcript file; see --help");
     }
     const trustPaths = listFlag(args.values, "trust");
+    const allowUnsealed = args.values["allow-unsealed"] === true;
+    if (allowUnsealed && args.values["require-seal"] === true) {
+      throw new UsageError("give --allow-unsealed or --require-seal, not both");
+    }
+    const hostSeal = hostSealPublicKeyPath();
     const sealPaths = listFlag(args.values, "seal-key");
+    if (sealPaths.length === 0 && hostSeal) sealPaths.push(hostSeal);
     const trusted = trustPaths.length > 0 ? await readTrustedKeys(trustPaths) : undefined;
     const plan = await readPlan(
       await Deno.readFile(stringFlag(args.values, "plan", true)!),
@@ -55,7 +71,7 @@ Options:
       plan: plan.statement.predicate,
       trustedKeyIds: trusted?.map((k) => k.keyid),
       ...(sealPaths.length > 0 ? { sealKeys: await readTrustedKeys(sealPaths) } : {}),
-      requireSeal: args.values["require-seal"] === true,
+      requireSeal: !allowUnsealed,
     }, launchId);
     if (reports.length === 0) {
       console.error(`${file}: no launch ${launchId} in this transcript`);

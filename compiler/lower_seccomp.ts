@@ -115,9 +115,10 @@ function nameErrors(
 
 /**
  * Syscalls the shim itself makes after installing the filter: its last progress report
- * (write), the exec, and exiting when the exec fails; a script's fd loses FD_CLOEXEC.
+ * (write), waiting for the launcher's release once the transcript is durable (read), the
+ * exec, and exiting when the exec fails; a script's fd loses FD_CLOEXEC.
  */
-const SHIM_NEEDS = ["write", "execveat", "exit_group"];
+const SHIM_NEEDS = ["write", "read", "execveat", "exit_group"];
 const SCRIPT_NEEDS = ["fcntl"];
 
 /** The syscalls the shim needs that a program does not let through. */

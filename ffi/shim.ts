@@ -48,6 +48,21 @@ export interface LaunchFailure {
 
 type Library = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>;
 
+/**
+ * Calls a shim function that writes JSON to a caller buffer and returns the size it needs
+ * (DESIGN §6), with a bigger buffer until the JSON fits, and parses it.
+ */
+function readSized(call: (buffer: Uint8Array, cap: bigint) => number | bigint): unknown {
+  let buffer = new Uint8Array(4096);
+  for (;;) {
+    const needed = Number(call(buffer, BigInt(buffer.length)));
+    if (needed <= buffer.length) {
+      return JSON.parse(new TextDecoder().decode(buffer.subarray(0, needed)));
+    }
+    buffer = new Uint8Array(needed);
+  }
+}
+
 /** A running child; dispose it (or call `release`) when done. */
 export class ChildHandle {
   #lib: Library;
@@ -131,14 +146,10 @@ export class Shim {
 
   /** What this kernel and host offer, as the shim sees it. */
   probe(): Record<string, unknown> {
-    let buffer = new Uint8Array(4096);
-    for (;;) {
-      const needed = Number(this.#lib.symbols.charter_probe(buffer, BigInt(buffer.length)));
-      if (needed <= buffer.length) {
-        return JSON.parse(new TextDecoder().decode(buffer.subarray(0, needed)));
-      }
-      buffer = new Uint8Array(needed);
-    }
+    return readSized((buffer, cap) => this.#lib.symbols.charter_probe(buffer, cap)) as Record<
+      string,
+      unknown
+    >;
   }
 
   /**
@@ -156,10 +167,14 @@ export class Shim {
       out,
       BigInt(out.length),
     );
+    // Nothing written means the outcome did not fit (a long message): the shim kept it.
     const end = out.indexOf(0);
-    const outcome = JSON.parse(
-      new TextDecoder().decode(out.subarray(0, end < 0 ? out.length : end)),
-    ) as LaunchOutcome;
+    const outcome =
+      (end > 0
+        ? JSON.parse(new TextDecoder().decode(out.subarray(0, end)))
+        : readSized((buffer, cap) =>
+          this.#lib.symbols.charter_outcome(buffer, cap)
+        )) as LaunchOutcome;
     if (result > 0n && outcome.outcome === "running") {
       return new ChildHandle(this.#lib, result, outcome.pid, outcome.launchId);
     }

@@ -16,6 +16,7 @@ export const SHIM_SYMBOLS = {
     parameters: ["buffer", "usize", "buffer", "usize", "buffer", "usize"],
     result: "i64",
   },
+  charter_outcome: { parameters: ["buffer", "usize"], result: "usize" },
   charter_wait: { parameters: ["u64"], result: "i32", nonblocking: true },
   charter_signal: { parameters: ["u64", "i32"], result: "i32" },
   charter_release: { parameters: ["u64"], result: "i32" },

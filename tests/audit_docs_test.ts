@@ -23,6 +23,7 @@ async function evidence(dir: string, exe = "/bin/sh") {
     plan,
     "--trust",
     `${dir}/signer.pub`,
+    "--no-seal",
     "--transcript",
     `${dir}/t.jsonl`,
   ]);

@@ -19,7 +19,15 @@ async function exportOf(
   // Outside a pid namespace: its pid 1 would ignore the script's `kill -KILL $$`.
   const policy = writePolicy(dir, "p.yaml", shPolicy(script, "namespaces: { pid: false }\n"));
   const plan = await compile(policy, key, dir);
-  await charter(["launch", plan, "--trust", trust ?? pub, "--transcript", `${dir}/t.jsonl`]);
+  await charter([
+    "launch",
+    plan,
+    "--trust",
+    trust ?? pub,
+    "--no-seal",
+    "--transcript",
+    `${dir}/t.jsonl`,
+  ]);
   const r = await charter([
     "transcript",
     "export",

@@ -29,11 +29,16 @@ async function realTranscripts(dir: string, sealKey?: string): Promise<RealTrans
   for (const [name, script, cwd, trust, outcome] of kinds) {
     Deno.mkdirSync(`${dir}/${name}`);
     const plan = await compile(
-      // Outside a pid namespace: its pid 1 would ignore the script's `kill -KILL $$`.
       writePolicy(
         `${dir}/${name}`,
         "p.yaml",
-        shPolicy(script, "namespaces: { pid: false }\n").replace("cwd: /", `cwd: ${cwd}`),
+        // Outside a pid namespace: its pid 1 would ignore the script's `kill -KILL $$`. A
+        // sealed launch's child must not be able to read the seal key: it runs as nobody.
+        shPolicy(
+          script,
+          "namespaces: { pid: false }\n" +
+            (sealKey ? "user: { namespace: false, uid: 65534, gid: 65534 }\n" : ""),
+        ).replace("cwd: /", `cwd: ${cwd}`),
       ),
       key,
       `${dir}/${name}`,
@@ -45,7 +50,7 @@ async function realTranscripts(dir: string, sealKey?: string): Promise<RealTrans
       ...(trust.length ? trust : ["--trust", pub]),
       "--transcript",
       t,
-      ...(sealKey ? ["--transcript-key", sealKey] : []),
+      ...(sealKey ? ["--transcript-key", sealKey] : ["--no-seal"]),
     ]);
     const read = await readPlan(Deno.readFileSync(plan));
     out.push({

@@ -141,6 +141,7 @@ Deno.test("namespaces: the transcript of a namespaced launch verifies", async ()
     `${d}/plan.dsse.json`,
     "--trust",
     `${d}/k.pub`,
+    "--no-seal",
     "--transcript",
     `${d}/t.jsonl`,
   ], AS_NOBODY);
@@ -148,6 +149,7 @@ Deno.test("namespaces: the transcript of a namespaced launch verifies", async ()
   const v = await charter([
     "transcript",
     "verify",
+    "--allow-unsealed",
     `${d}/t.jsonl`,
     "--plan",
     `${d}/plan.dsse.json`,

@@ -162,6 +162,7 @@ async function childDiesWithLauncher(dir: string, extra: string): Promise<boolea
   const { process: launcher, reader } = await launchUntilReady([
     "launch",
     policy,
+    "--no-seal",
     "--transcript",
     transcript,
   ]);

@@ -14,8 +14,8 @@ const AS_NOBODY = { unprivileged: true } as const;
 
 /** AUDIT_ARCH and getppid's number on this machine. */
 const ARCH = Deno.build.arch === "x86_64"
-  ? { audit: 0xc000003e, getppid: 110 }
-  : { audit: 0xc00000b7, getppid: 173 };
+  ? { audit: 0xc000003e, getppid: 110, read: 0 }
+  : { audit: 0xc00000b7, getppid: 173, read: 63 };
 
 /** One `struct sock_filter` (little-endian, as on x86_64 and aarch64). */
 function insn(code: number, jt: number, jf: number, k: number): number[] {
@@ -164,7 +164,7 @@ Deno.test("seccomp: a filter that denies the shim's own last steps is refused by
     probePolicy(["getppid"], "syscalls:\n  default: { errno: EPERM }\n"),
   );
   assert.equal(r.code, 125, r.stderr);
-  assert.match(r.stderr, /syscalls: the filter blocks write, execveat, exit_group/);
+  assert.match(r.stderr, /syscalls: the filter blocks write, read, execveat, exit_group/);
 });
 
 Deno.test("seccomp: a signed plan whose filter denies the shim's last steps ends the setup, it does not hang", async () => {
@@ -188,6 +188,34 @@ Deno.test("seccomp: a signed plan whose filter denies the shim's last steps ends
   const r = await launchStatement(String(dir), plan, statement, "deny-all");
   assert.equal(r.code, 126, r.stderr);
   assert.match(r.stderr, /seccomp filter/);
+  assert.equal(last(r.records).event, "child_exited");
+});
+
+Deno.test("seccomp: a signed plan whose filter denies read: the child cannot wait for its release, so the target never runs", async () => {
+  using dir = tempDir();
+  const plan = await compiled(String(dir), probePolicy(["getppid"]));
+  // Allow everything but read (EPERM): the compiler never emits this, a hand-made plan can.
+  const denyRead = new Uint8Array([
+    ...insn(0x20, 0, 0, 4),
+    ...insn(0x15, 1, 0, ARCH.audit),
+    ...insn(0x06, 0, 0, 0x80000000),
+    ...insn(0x20, 0, 0, 0),
+    ...insn(0x15, 0, 1, ARCH.read),
+    ...insn(0x06, 0, 0, 0x00050000 | 1),
+    ...insn(0x06, 0, 0, 0x7fff0000),
+  ]);
+  const statement = await withSeccomp(plan.statement);
+  statement.predicate.seccomp = {
+    enforce: "required",
+    bpfB64: b64(denyRead),
+    sha256: await sha256Hex(denyRead),
+    instructions: denyRead.length / 8,
+    flags: [],
+  };
+  const r = await launchStatement(String(dir), plan, statement, "deny-read");
+  assert.equal(r.code, 126, r.stderr);
+  assert.equal(r.stdout, "", "the target ran");
+  assert.ok(!r.records.some((x) => x.event === "exec_succeeded"), JSON.stringify(r.records));
   assert.equal(last(r.records).event, "child_exited");
 });
 

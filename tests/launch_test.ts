@@ -146,7 +146,15 @@ Deno.test("a target missing at launch exits 127 and nothing runs", async () => {
     String(dir),
   );
   Deno.removeSync(`${dir}/prog`);
-  const r = await charter(["launch", plan, "--trust", pub, "--transcript", `${dir}/t.jsonl`]);
+  const r = await charter([
+    "launch",
+    plan,
+    "--trust",
+    pub,
+    "--no-seal",
+    "--transcript",
+    `${dir}/t.jsonl`,
+  ]);
   assert.equal(r.code, 127, r.stderr);
   const records = readTranscript(`${dir}/t.jsonl`);
   assert.equal(records.at(-1)?.event, "setup_refused");
@@ -159,6 +167,7 @@ Deno.test("a launch writes the full event sequence of a successful run", async (
   const r = await charter([
     "launch",
     writePolicy(String(dir), "p.yaml", shPolicy("exit 3")),
+    "--no-seal",
     "--transcript",
     `${dir}/t.jsonl`,
   ]);
@@ -190,7 +199,7 @@ Deno.test("a launch writes the full event sequence of a successful run", async (
 Deno.test("the transcript can go to an inherited control fd", async () => {
   using dir = tempDir();
   const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
-  const launcher = shellQuote(charterArgv(["launch", policy, "--control-fd", "9"]));
+  const launcher = shellQuote(charterArgv(["launch", policy, "--no-seal", "--control-fd", "9"]));
   const r = await new Deno.Command("bash", {
     args: ["-c", `exec 9>${dir}/t.jsonl; exec ${launcher}`],
     env: launcherEnv({}),
@@ -228,7 +237,7 @@ Deno.test("a policy that only lets the child read /proc has no capabilities, no_
     "p.yaml",
     `version: 1\nname: minimal\nextends: [builtin:base]\nfilesystem: { read: [/proc] }\ntarget: { exe: /bin/grep, argv: [grep, -E, "^(Cap(Eff|Prm|Bnd|Amb)|NoNewPrivs|Seccomp):", /proc/self/status] }\n`,
   );
-  const r = await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`], {
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", `${dir}/t.jsonl`], {
     env: { SECRET: "x" },
   });
   assert.equal(r.code, 0, r.stderr);
@@ -266,4 +275,16 @@ Deno.test("PID 1 of a pid namespace ignores a forwarded SIGTERM; a second one ki
   launcher.kill("SIGTERM");
   assert.equal((await launcher.status).code, 137);
   await reader.cancel();
+});
+
+Deno.test("a refusal whose message exceeds 64 KiB reaches the user whole", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
+  // A transcript path of 80 000 bytes: the shim cannot open it and names it in full.
+  const path = `${dir}/${"d/".repeat(40_000)}t.jsonl`;
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", path]);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /launch refused \(handle_unavailable\): The transcript file /);
+  assert.ok(r.stderr.includes(path), "the path is cut short");
+  assert.doesNotMatch(r.stderr, /SyntaxError/);
 });

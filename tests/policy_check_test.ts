@@ -154,6 +154,7 @@ Deno.test("missing files are one sentence with a hint, not an OS error", async (
   const transcript = await charter([
     "transcript",
     "verify",
+    "--allow-unsealed",
     `${dir}/t.jsonl`,
     "--plan",
     `${dir}/p.json`,

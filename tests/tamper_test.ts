@@ -34,7 +34,15 @@ async function assertRefused(
   marker: string,
 ) {
   const transcript = `${dir}/t-${reason}.jsonl`;
-  const r = await charter(["launch", plan, "--trust", pub, "--transcript", transcript]);
+  const r = await charter([
+    "launch",
+    plan,
+    "--trust",
+    pub,
+    "--no-seal",
+    "--transcript",
+    transcript,
+  ]);
   assert.equal(r.code, 125, r.stderr);
   assert.ok(r.stderr.includes(reason), r.stderr);
   const records = readTranscript(transcript);

@@ -21,6 +21,7 @@ Deno.test("--transcript - writes the records to stderr", async () => {
   const r = await charter([
     "launch",
     writePolicy(String(dir), "p.yaml", shPolicy("exit 0")),
+    "--no-seal",
     "--transcript",
     "-",
   ]);
@@ -33,7 +34,9 @@ Deno.test("--transcript - writes the records to stderr", async () => {
 Deno.test("--transcript FILE appends: two launches, two chains", async () => {
   using dir = tempDir();
   const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
-  for (let i = 0; i < 2; i++) await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`]);
+  for (let i = 0; i < 2; i++) {
+    await charter(["launch", policy, "--no-seal", "--transcript", `${dir}/t.jsonl`]);
+  }
   const records = readTranscript(`${dir}/t.jsonl`);
   assert.equal(records.length, 24);
   assert.equal(records[12].event, "launcher_started");
@@ -45,6 +48,7 @@ Deno.test("a full disk refuses to start the child (126), and the target never ru
   const r = await charter([
     "launch",
     writePolicy(String(dir), "p.yaml", shPolicy(`: > ${dir}/marker`)),
+    "--no-seal",
     "--transcript",
     "/dev/full",
   ]);
@@ -66,7 +70,9 @@ Deno.test("a reader that goes away mid-run: the child ran, the launcher says so 
   const r = await new Deno.Command("bash", {
     args: [
       "-c",
-      `exec 9> >(${reader}); ${shellQuote(charterArgv(["launch", policy, "--control-fd", "9"]))}`,
+      `exec 9> >(${reader}); ${
+        shellQuote(charterArgv(["launch", policy, "--no-seal", "--control-fd", "9"]))
+      }`,
     ],
     env: launcherEnv({}),
     stdout: "piped",
@@ -91,13 +97,21 @@ Deno.test("launch POLICY --plan-out keeps the plan the transcript chains to", as
   const r = await charter([
     "launch",
     policy,
+    "--no-seal",
     "--transcript",
     `${dir}/t.jsonl`,
     "--plan-out",
     `${dir}/plan.json`,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  const v = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", `${dir}/plan.json`]);
+  const v = await charter([
+    "transcript",
+    "verify",
+    "--allow-unsealed",
+    `${dir}/t.jsonl`,
+    "--plan",
+    `${dir}/plan.json`,
+  ]);
   assert.equal(v.code, 0, v.stderr);
 });
 
@@ -110,9 +124,16 @@ Deno.test("transcript verify checks every launch of an appended file, or the one
     String(dir),
   );
   for (let i = 0; i < 2; i++) {
-    await charter(["launch", plan, "--trust", pub, "--transcript", `${dir}/t.jsonl`]);
+    await charter(["launch", plan, "--trust", pub, "--no-seal", "--transcript", `${dir}/t.jsonl`]);
   }
-  const all = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", plan]);
+  const all = await charter([
+    "transcript",
+    "verify",
+    "--allow-unsealed",
+    `${dir}/t.jsonl`,
+    "--plan",
+    plan,
+  ]);
   assert.equal(all.code, 0, all.stderr);
   assert.equal(all.stdout.trim().split("\n").length, 2);
   assert.match(all.stdout, /t\.jsonl:13: launch [0-9a-f]{32}: ok, 12 records/);
@@ -120,6 +141,7 @@ Deno.test("transcript verify checks every launch of an appended file, or the one
   const one = await charter([
     "transcript",
     "verify",
+    "--allow-unsealed",
     `${dir}/t.jsonl`,
     "--plan",
     plan,
@@ -132,7 +154,14 @@ Deno.test("transcript verify checks every launch of an appended file, or the one
   const lines = Deno.readTextFileSync(`${dir}/t.jsonl`).split("\n");
   lines[15] = lines[15].replace(/"pid":\d+/, '"pid":1');
   Deno.writeTextFileSync(`${dir}/t.jsonl`, lines.join("\n"));
-  const bad = await charter(["transcript", "verify", `${dir}/t.jsonl`, "--plan", plan]);
+  const bad = await charter([
+    "transcript",
+    "verify",
+    "--allow-unsealed",
+    `${dir}/t.jsonl`,
+    "--plan",
+    plan,
+  ]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /t\.jsonl:17: chain:/);
 });

@@ -6,7 +6,15 @@ async function realLaunch(dir: string, script = "exit 0") {
   const { key, pub } = await keygen(dir);
   const plan = await compile(writePolicy(dir, "p.yaml", shPolicy(script)), key, dir);
   const transcript = `${dir}/t.jsonl`;
-  const r = await charter(["launch", plan, "--trust", pub, "--transcript", transcript]);
+  const r = await charter([
+    "launch",
+    plan,
+    "--trust",
+    pub,
+    "--no-seal",
+    "--transcript",
+    transcript,
+  ]);
   return { plan, pub, key, transcript, code: r.code };
 }
 
@@ -18,6 +26,7 @@ async function verify(transcript: string, plan: string, pub?: string) {
   return await charter([
     "transcript",
     "verify",
+    "--allow-unsealed",
     transcript,
     "--plan",
     plan,
@@ -39,7 +48,15 @@ Deno.test("transcript verify accepts a real refusal transcript", async () => {
   const l = await realLaunch(String(dir));
   const other = await keygen(String(dir), "other");
   const t2 = `${dir}/refused.jsonl`;
-  const r = await charter(["launch", l.plan, "--trust", other.pub, "--transcript", t2]);
+  const r = await charter([
+    "launch",
+    l.plan,
+    "--trust",
+    other.pub,
+    "--no-seal",
+    "--transcript",
+    t2,
+  ]);
   assert.equal(r.code, 125);
   const v = await verify(t2, l.plan);
   assert.equal(v.code, 0, v.stderr);

@@ -47,17 +47,21 @@ Deno.test("unprivileged: a tampered plan is refused and the transcript verifies"
     String(dir),
   );
   const t = `${dir}/t.jsonl`;
-  const r = await charter(["launch", plan, "--trust", other.pub, "--transcript", t], AS_NOBODY);
+  const r = await charter(
+    ["launch", plan, "--trust", other.pub, "--no-seal", "--transcript", t],
+    AS_NOBODY,
+  );
   assert.equal(r.code, 125, r.stderr);
   assert.equal(readTranscript(t).at(-1)?.reason, "signature_invalid");
   const ok = await charter(
-    ["launch", plan, "--trust", pub, "--transcript", `${dir}/ok.jsonl`],
+    ["launch", plan, "--trust", pub, "--no-seal", "--transcript", `${dir}/ok.jsonl`],
     AS_NOBODY,
   );
   assert.equal(ok.code, 0, ok.stderr);
   const v = await charter([
     "transcript",
     "verify",
+    "--allow-unsealed",
     `${dir}/ok.jsonl`,
     "--plan",
     plan,

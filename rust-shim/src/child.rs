@@ -61,9 +61,10 @@ pub struct ChildSpec<'a> {
     pub open_fds: &'a [c_int],
     /// The flags clone3 created this child with (namespaces actually created).
     pub clone_flags: u64,
-    /// Rendezvous pipe, read end (-1: none): one byte = maps written, EOF = parent gone.
+    /// Rendezvous pipe, read end: one byte = maps written (with a user namespace), one
+    /// byte = the transcript is durable up to `ready_to_exec`; EOF = parent gone.
     pub go_read: c_int,
-    /// Rendezvous pipe, write end (-1: none): the child closes its copy first thing.
+    /// Rendezvous pipe, write end: the child closes its copy first thing.
     pub go_write: c_int,
     /// Dumpable from clone3 until the id maps are written: the child inherits the
     /// launcher's non-dumpable state, under which an unprivileged launcher can neither
@@ -110,10 +111,8 @@ fn fault(spec: &ChildSpec<'_>, step: Step, errno: c_int) -> ! {
 
 /// Runs the schedule and execs the target. Never returns.
 pub fn run(spec: &ChildSpec<'_>) -> ! {
-    if spec.go_write >= 0 {
-        // Only the parent may hold the write end: its end of file means the parent is gone.
-        let _ = sys::close(spec.go_write);
-    }
+    // Only the parent may hold the write end: its end of file means the parent is gone.
+    let _ = sys::close(spec.go_write);
     if spec.dumpable_for_maps {
         if let Err(errno) = sys::set_dumpable(true) {
             fault(spec, Step::UserNs, errno);
@@ -189,19 +188,26 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
     }
 }
 
-/// Blocks until the parent wrote the id maps (one byte). End of file: the parent gave up
-/// or died; exit quietly, the parent reports (or nobody is left to tell). Then
-/// non-dumpable again (this process still holds a copy of the launcher's memory), and the
-/// ids inside (for a privileged launcher, without its supplementary groups).
+/// Blocks until the parent wrote the id maps (one byte), then is non-dumpable again (this
+/// process still holds a copy of the launcher's memory) and switches to the ids inside
+/// (for a privileged launcher, without its supplementary groups).
 fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
-    let mut byte = [0u8; 1];
-    if sys::read(spec.go_read, &mut byte)? == 0 {
-        sys::exit_group(126);
-    }
+    wait_for_release(spec)?;
     if spec.dumpable_for_maps {
         sys::set_dumpable(false)?;
     }
     spec.userns_ids.map_or(Ok(()), switch_ids)
+}
+
+/// Blocks until the parent releases the child (one byte on the rendezvous pipe). End of
+/// file: the parent gave up or died; exit quietly, the parent reports (or nobody is left
+/// to tell).
+fn wait_for_release(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
+    let mut byte = [0u8; 1];
+    match sys::read(spec.go_read, &mut byte)? {
+        0 => sys::exit_group(126),
+        _ => Ok(()),
+    }
 }
 
 /// PR_SET_PDEATHSIG, then exits if the parent died before it took effect: `getppid()`
@@ -210,7 +216,7 @@ fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
 fn parent_death_signal(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
     sys::set_pdeathsig(spec.pdeathsig)?;
     let gone = if created(spec, libc::CLONE_NEWPID) {
-        spec.go_read >= 0 && sys::pipe_hung_up(spec.go_read)?
+        sys::pipe_hung_up(spec.go_read)?
     } else {
         sys::getppid() != spec.parent_pid
     };
@@ -307,6 +313,12 @@ fn exec(spec: &ChildSpec<'_>) -> ! {
     }
     send(spec, Message::PhaseDone(Step::Exec.phase()));
     send(spec, Message::ReadyToExec);
+    // The target runs only once its evidence is durable (DESIGN §5): the parent releases
+    // the child after writing and syncing `ready_to_exec`. A filter that denies read ends
+    // the launch here, never in an exec without evidence.
+    if let Err(errno) = wait_for_release(spec) {
+        fault(spec, Step::Exec, errno);
+    }
     // SAFETY: argv and envp point to NULL-terminated arrays of NUL-terminated strings that
     // the parent built before clone3; they live in this process's copy of its memory.
     let errno = unsafe { sys::execveat(spec.exe_fd, spec.argv, spec.envp) };

@@ -1,4 +1,4 @@
-//! The C ABI (docs/plan-and-shim.md): six `#[no_mangle]` symbols and the handle table.
+//! The C ABI (docs/plan-and-shim.md): seven `#[no_mangle]` symbols and the handle table.
 //! No panic crosses the ABI: every entry point runs under `catch_unwind`.
 
 use crate::error::Failure;
@@ -6,6 +6,7 @@ use crate::launch::{launch, Launch};
 use crate::probe;
 use crate::version::ABI_VERSION;
 use serde_json::json;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +16,23 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// blocked in waitid holds no lock of this table.
 static HANDLES: Mutex<BTreeMap<u64, Arc<Launch>>> = Mutex::new(BTreeMap::new());
 static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The outcome JSON of this thread's last `charter_launch`, for a caller whose buffer
+    /// was too small (`charter_outcome`). A launch cannot be repeated to learn its size.
+    static LAST_OUTCOME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes `outcome` to the caller's buffer when it fits and keeps it for
+/// [`charter_outcome`].
+///
+/// # Safety
+/// A non-NULL `out` must point to `cap` writable bytes.
+unsafe fn keep_outcome(out: *mut u8, cap: usize, outcome: Vec<u8>) {
+    // SAFETY: the caller guarantees out/cap.
+    unsafe { output(out, cap, &outcome) };
+    LAST_OUTCOME.with(|last| *last.borrow_mut() = outcome);
+}
 
 fn handles() -> MutexGuard<'static, BTreeMap<u64, Arc<Launch>>> {
     HANDLES.lock().unwrap_or_else(PoisonError::into_inner)
@@ -80,7 +98,7 @@ pub unsafe extern "C" fn charter_probe(out: *mut u8, cap: usize) -> usize {
 /// Verifies the plan in `env` as `req` asks and starts the child. Returns a handle > 0
 /// once the exec succeeded, else -125 (refused), -126 (setup fault) or -127 (target
 /// missing). `out` receives the outcome JSON (NUL-terminated when there is room) either
-/// way. Call from the main thread: PR_SET_PDEATHSIG follows the cloning thread.
+/// way; when it does not fit, nothing is written and [`charter_outcome`] returns it. Call from the main thread: PR_SET_PDEATHSIG follows the cloning thread.
 ///
 /// # Safety
 /// `env`/`req` must be NULL or point to `env_len`/`req_len` readable bytes, and `out` to
@@ -109,7 +127,7 @@ pub unsafe extern "C" fn charter_launch(
             Err(failure) => (-i64::from(failure.exit_code()), failure.outcome()),
         };
         // SAFETY: the caller guarantees out/cap.
-        unsafe { output(out, cap, &serde_json::to_vec(&outcome).unwrap_or_default()) };
+        unsafe { keep_outcome(out, cap, serde_json::to_vec(&outcome).unwrap_or_default()) };
         code
     });
     result.unwrap_or_else(|_| {
@@ -120,9 +138,25 @@ pub unsafe extern "C" fn charter_launch(
         );
         let outcome = json!(failure.outcome()).to_string();
         // SAFETY: the caller guarantees out/cap.
-        unsafe { output(out, cap, outcome.as_bytes()) };
+        unsafe { keep_outcome(out, cap, outcome.into_bytes()) };
         -126
     })
+}
+
+/// Writes the outcome JSON of this thread's last `charter_launch` to `out` (every
+/// outcome, however long its message); returns its length. When the length is larger
+/// than `cap`, nothing was written: call again with that size.
+///
+/// # Safety
+/// `out` must be NULL or point to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_outcome(out: *mut u8, cap: usize) -> usize {
+    let out = AssertUnwindSafe(out);
+    catch_unwind(|| {
+        // SAFETY: the caller guarantees out/cap.
+        LAST_OUTCOME.with(|last| unsafe { output(*out, cap, &last.borrow()) })
+    })
+    .unwrap_or(0)
 }
 
 /// Waits for the child of `handle` to exit (call as `nonblocking`); writes `child_exited`

@@ -24,6 +24,7 @@ mod seccomp;
 mod spawn;
 mod sys;
 mod transcript;
+mod transcript_file;
 mod version;
 mod wait;
 

@@ -169,7 +169,7 @@ pub struct Prepared {
     open_fds: Vec<RawFd>,
     progress_read: OwnedFd,
     progress_write: OwnedFd,
-    go: Option<(OwnedFd, OwnedFd)>,
+    go: (OwnedFd, OwnedFd),
     /// Namespaces to create.
     pub namespaces: Namespaces,
     hostname: Vec<u8>,
@@ -559,22 +559,18 @@ pub fn prepare(
     let (env, passed, absent) = build_env(plan);
     let pipe_fault = |e| Failure::fault(PIPE_STEP, e, "Creating the progress pipe failed");
     let (progress_read, progress_write) = pipe().map_err(pipe_fault)?;
-    let go = if namespaces.user.is_some() || pdeathsig != 0 {
-        Some(
-            pipe()
-                .map_err(|e| Failure::fault(PIPE_STEP, e, "Creating the rendezvous pipe failed"))?,
-        )
-    } else {
-        None
-    };
+    // The rendezvous pipe: the parent releases the child after the id maps and again
+    // after `ready_to_exec` is durable; its end of file tells the child the parent is gone.
+    let go =
+        pipe().map_err(|e| Failure::fault(PIPE_STEP, e, "Creating the rendezvous pipe failed"))?;
     // fds the child keeps through the fd scrub besides the plan's: the target, the
     // progress pipe, the ruleset and the rendezvous pipe's read end (all close-on-exec).
     let mut own: Vec<RawFd> = vec![exe.as_raw_fd(), progress_write.as_raw_fd()];
     own.extend(landlock.as_ref().map(|fd| fd.as_raw_fd()));
-    own.extend(go.as_ref().map(|(read, _)| read.as_raw_fd()));
+    own.push(go.0.as_raw_fd());
     let others = [
         Some(progress_read.as_raw_fd()),
-        go.as_ref().map(|(_, write)| write.as_raw_fd()),
+        Some(go.1.as_raw_fd()),
         cgroup.as_ref().map(|c| c.fd.as_raw_fd()),
     ];
     let mine = own.iter().copied().chain(others.into_iter().flatten());
@@ -640,7 +636,7 @@ pub struct ParentSide {
     /// The progress pipe's read end.
     pub progress_read: OwnedFd,
     /// The rendezvous pipe's write end: one byte releases the child, closing it aborts.
-    pub go_write: Option<OwnedFd>,
+    pub go_write: OwnedFd,
     /// The phase reports.
     pub reports: PhaseReports,
     /// The cgroup, removed after the child was reaped.
@@ -767,8 +763,8 @@ impl Prepared {
             keep: &self.keep,
             open_fds: &self.open_fds,
             clone_flags,
-            go_read: self.go.as_ref().map_or(-1, |(r, _)| r.as_raw_fd()),
-            go_write: self.go.as_ref().map_or(-1, |(_, w)| w.as_raw_fd()),
+            go_read: self.go.0.as_raw_fd(),
+            go_write: self.go.1.as_raw_fd(),
             hostname: &self.hostname,
             rlimits: &self.rlimits,
             parent_pid: self.parent_pid,
@@ -809,7 +805,7 @@ impl Prepared {
         ParentSide {
             dumpable_for_maps: self.dumpable_for_maps(clone_flags),
             progress_read: self.progress_read,
-            go_write: self.go.map(|(_, write)| write),
+            go_write: self.go.1,
             reports: self.reports,
             cgroup: self.cgroup.map(|c| c.leaf),
             user_map,

@@ -279,9 +279,11 @@ enum Stop {
     Abort(Failure),
 }
 
-/// Turns the child's progress into `phase_resolved`, `ready_to_exec` and `exec_succeeded`.
+/// Turns the child's progress into `phase_resolved`, `ready_to_exec` and `exec_succeeded`;
+/// releases the child to exec (a byte on `go`) once `ready_to_exec` is durable.
 fn follow(
     progress: &OwnedFd,
+    go: &OwnedFd,
     phases: &PhaseReports,
     transcript: &mut Transcript,
 ) -> Result<(), Stop> {
@@ -300,7 +302,7 @@ fn follow(
             }
             None => {
                 let what = if confined && next_phase >= 4 {
-                    "The child ended during setup without reporting a fault (does the seccomp filter allow write, exit_group and execveat?)"
+                    "The child ended during setup without reporting a fault (does the seccomp filter allow write, read, exit_group and execveat?)"
                 } else {
                     "The child ended during setup without reporting a fault"
                 };
@@ -320,9 +322,14 @@ fn follow(
                 next_phase += 1;
             }
             Some(Message::ReadyToExec) if next_phase == 6 && !ready => {
-                transcript
-                    .record("ready_to_exec", &[])
-                    .map_err(Stop::Abort)?;
+                transcript.record_ready_to_exec().map_err(Stop::Abort)?;
+                sys::write_all(go.as_raw_fd(), b"1").map_err(|e| {
+                    Stop::Abort(Failure::fault(
+                        "progress",
+                        e,
+                        "Releasing the child to exec failed",
+                    ))
+                })?;
                 ready = true;
             }
             Some(_) => {
@@ -365,15 +372,22 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
                 Some(map) => write_maps(pid, map),
                 None => Ok(()),
             }
-            .and_then(|()| match (&parent.go_write, &user_map) {
-                (Some(go), Some(_)) => sys::write_all(go.as_raw_fd(), b"1").map_err(|e| {
+            .and_then(|()| match &user_map {
+                Some(_) => sys::write_all(parent.go_write.as_raw_fd(), b"1").map_err(|e| {
                     Failure::fault(Step::UserNs.id(), e, "Releasing the child failed")
                 }),
-                _ => Ok(()),
+                None => Ok(()),
             })
             .map_err(Stop::Abort)
         })
-        .and_then(|()| follow(&parent.progress_read, &parent.reports, transcript));
+        .and_then(|()| {
+            follow(
+                &parent.progress_read,
+                &parent.go_write,
+                &parent.reports,
+                transcript,
+            )
+        });
     // The rendezvous pipe stays open until here: its end of file tells a child in a new
     // pid namespace that the parent died before PR_SET_PDEATHSIG took effect.
     drop(parent.go_write);

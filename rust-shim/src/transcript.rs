@@ -7,10 +7,10 @@ use crate::request::Destination;
 use crate::rfc3339;
 use crate::seal::{SealFacts, Sealer};
 use crate::sys::{self, Errno};
+use crate::transcript_file::{self, Slot, Stage};
 use serde_json::{Map, Value};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 
 /// The fault step of a transcript that cannot be written.
 pub const STEP: &str = "transcript";
@@ -24,6 +24,16 @@ enum Sink {
     Nowhere,
     /// After [`Transcript::finish`].
     Closed,
+}
+
+impl Sink {
+    fn fd(&self) -> Option<i32> {
+        match self {
+            Sink::File(f) => Some(f.as_raw_fd()),
+            Sink::Fd(fd) => Some(*fd),
+            Sink::Nowhere | Sink::Closed => None,
+        }
+    }
 }
 
 /// A transcript being written.
@@ -40,6 +50,61 @@ pub struct Transcript {
     /// The last outcome-bearing record (child_exited, setup_refused, setup_faulted).
     outcome: Value,
     sealer: Option<Sealer>,
+    /// The destination is a regular file: records are appended with reserved room
+    /// ([`transcript_file::append`]) and fsync must succeed.
+    regular: bool,
+    /// Held from `ready_to_exec` on in a regular file: the room the records after the
+    /// exec need.
+    slot: Option<Slot>,
+}
+
+fn unopenable(path: &str, errno: Errno) -> Refusal {
+    let why = match errno {
+        libc::ELOOP => "a component of the path is a symbolic link, which charter never follows for a transcript (a planted link could redirect the launcher's writes); give the path without links".to_string(),
+        e => format!("{}; check the path and its directory's permissions", std::io::Error::from_raw_os_error(e)),
+    };
+    Refusal::HandleUnavailable(format!(
+        "The transcript file {path} cannot be opened for appending: {why}"
+    ))
+}
+
+/// Opens a transcript path: the launcher's own fd for `/dev/fd/N` and the like, else the
+/// file without following links, refused when it has other names (a hard link could make
+/// the launcher append to a file it was never meant to touch).
+fn open_path(path: &str) -> Result<Sink, Failure> {
+    if let Some(fd) = transcript_file::launcher_fd_path(path) {
+        return open_fd(fd);
+    }
+    let file = transcript_file::open_append(path).map_err(|e| unopenable(path, e))?;
+    let st = transcript_file::stat(file.as_raw_fd()).map_err(|e| unopenable(path, e))?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_nlink > 1 {
+        return Err(Refusal::HandleUnavailable(format!(
+            "The transcript file {path} has {} hard links; charter appends only to a file with one name (a planted link could make the launcher append to another file): remove the other names or choose a new file",
+            st.st_nlink
+        ))
+        .into());
+    }
+    Ok(Sink::File(file))
+}
+
+fn open_fd(fd: i32) -> Result<Sink, Failure> {
+    let writable = sys::file_status_flags(fd).map(|fl| fl & libc::O_ACCMODE != libc::O_RDONLY);
+    if fd < 0 || writable != Ok(true) {
+        return Err(Refusal::HandleUnavailable(format!(
+            "The transcript fd {fd} is not an open, writable fd of the launcher"
+        ))
+        .into());
+    }
+    Ok(Sink::Fd(fd))
+}
+
+/// Flushes `fd` to stable storage. Only a regular file must succeed: devices, FIFOs and
+/// pipes have no storage to flush (EINVAL, EOPNOTSUPP), and that is no failure.
+fn sync(fd: i32, regular: bool) -> Result<(), Errno> {
+    match sys::fsync(fd) {
+        Err(libc::EINVAL | libc::EOPNOTSUPP) if !regular => Ok(()),
+        other => other,
+    }
 }
 
 /// Nanoseconds on CLOCK_MONOTONIC.
@@ -58,28 +123,14 @@ impl Transcript {
     ) -> Result<Transcript, Failure> {
         let sink = match dest {
             None => Sink::Nowhere,
-            Some(Destination::Path { path }) => OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o644)
-                .open(path)
-                .map(Sink::File)
-                .map_err(|e| {
-                    Refusal::HandleUnavailable(format!(
-                        "The transcript file {path} cannot be opened for appending: {e}"
-                    ))
-                })?,
-            Some(&Destination::Fd { fd }) => {
-                let writable =
-                    sys::file_status_flags(fd).map(|fl| fl & libc::O_ACCMODE != libc::O_RDONLY);
-                if fd < 0 || writable != Ok(true) {
-                    return Err(Refusal::HandleUnavailable(format!(
-                        "The transcript fd {fd} is not an open, writable fd of the launcher"
-                    ))
-                    .into());
-                }
-                Sink::Fd(fd)
-            }
+            Some(Destination::Path { path }) => open_path(path)?,
+            Some(&Destination::Fd { fd }) => open_fd(fd)?,
+        };
+        let regular = match sink.fd() {
+            Some(fd) => transcript_file::is_regular(fd).map_err(|e| {
+                Failure::fault(STEP, e, "Reading the transcript destination's type failed")
+            })?,
+            None => false,
         };
         let mut id = [0u8; 16];
         sys::getrandom(&mut id).map_err(|e| {
@@ -96,6 +147,8 @@ impl Transcript {
             written: Hasher::start(),
             outcome: Value::Null,
             sealer,
+            regular,
+            slot: None,
         })
     }
 
@@ -106,22 +159,50 @@ impl Transcript {
 
     /// The fd the records go to, if any (the child must never be able to keep it).
     pub fn fd(&self) -> Option<i32> {
-        match &self.sink {
-            Sink::File(f) => Some(f.as_raw_fd()),
-            Sink::Fd(fd) => Some(*fd),
-            Sink::Nowhere | Sink::Closed => None,
-        }
+        self.sink.fd()
     }
 
     /// Appends one record with the common fields and `fields`. After a failed write the
     /// transcript is broken: this and every later record fail with the first errno.
     pub fn record(&mut self, event: &str, fields: &[(&str, Value)]) -> Result<(), Failure> {
+        let stage = match self.slot {
+            Some(_) => Stage::AfterExec,
+            None => Stage::BeforeExec,
+        };
         self.record_at(
             event,
             fields,
             sys::clock_ns(libc::CLOCK_REALTIME),
             mono_ns(),
+            stage,
         )
+    }
+
+    /// Writes `ready_to_exec` and makes every record so far durable; in a regular file it
+    /// also reserves the room the records after the exec need. Only after this succeeded
+    /// may the child exec: from then on its transcript can always be finished.
+    pub fn record_ready_to_exec(&mut self) -> Result<(), Failure> {
+        let fd = self.sink.fd();
+        if let (Some(fd), true) = (fd, self.regular) {
+            let slot = transcript_file::Slot::claim(fd).map_err(|errno| self.fail(errno))?;
+            self.slot = Some(slot);
+        }
+        let stamped = (sys::clock_ns(libc::CLOCK_REALTIME), mono_ns());
+        let written = self.record_at("ready_to_exec", &[], stamped.0, stamped.1, Stage::Releasing);
+        let synced = written.and_then(|()| match fd {
+            Some(fd) => sync(fd, self.regular).map_err(|errno| self.fail(errno)),
+            None => Ok(()),
+        });
+        if synced.is_err() {
+            self.slot = None;
+        }
+        synced
+    }
+
+    /// Marks the transcript broken with `errno` (every later record fails with it).
+    fn fail(&mut self, errno: Errno) -> Failure {
+        self.error.get_or_insert(errno);
+        Failure::fault(STEP, errno, "Writing the transcript failed")
     }
 
     /// Writes one record stamped with the given clocks (a seal signs its own stamps).
@@ -131,6 +212,7 @@ impl Transcript {
         fields: &[(&str, Value)],
         realtime_ns: i128,
         mono: u64,
+        stage: Stage,
     ) -> Result<(), Failure> {
         let failed = |errno| Failure::fault(STEP, errno, "Writing the transcript failed");
         if let Some(errno) = self.error {
@@ -162,16 +244,13 @@ impl Transcript {
         self.seq += 1;
         line.push(b'\n');
         self.written.update(&line);
-        let written = match &self.sink {
-            Sink::File(f) => sys::write_all(f.as_raw_fd(), &line),
-            Sink::Fd(fd) => sys::write_all(*fd, &line),
-            Sink::Nowhere => Ok(()),
-            Sink::Closed => Err(libc::EBADF),
+        let written = match (&self.sink, self.sink.fd()) {
+            (_, Some(fd)) if self.regular => transcript_file::append(fd, &line, stage),
+            (_, Some(fd)) => sys::write_all(fd, &line),
+            (Sink::Closed, None) => Err(libc::EBADF),
+            (_, None) => Ok(()),
         };
-        written.map_err(|errno| {
-            self.error = Some(errno);
-            failed(errno)
-        })
+        written.map_err(|errno| self.fail(errno))
     }
 
     /// Ends the transcript: a file is fsynced and closed, a launcher fd is left open.
@@ -193,20 +272,31 @@ impl Transcript {
             transcript_sha256: &self.written.current_hex(),
             outcome: self.outcome.clone(),
         });
+        let stage = match self.slot {
+            Some(_) => Stage::AfterExec,
+            None => Stage::BeforeExec,
+        };
         self.record_at(
             "transcript_sealed",
             &[("seal", envelope)],
             realtime_ns,
             mono,
+            stage,
         )
     }
 
     pub fn finish(&mut self) -> Result<(), Errno> {
-        if let Sink::File(f) = std::mem::replace(&mut self.sink, Sink::Closed) {
-            if let Err(errno) = sys::fsync(f.as_raw_fd()) {
+        if let Some(fd) = self.sink.fd() {
+            if let Err(errno) = sync(fd, self.regular) {
                 self.error.get_or_insert(errno);
             }
         }
+        // The slot's lock goes before a file the shim opened is closed.
+        self.slot = None;
+        if let (Some(fd), true) = (self.sink.fd(), self.regular) {
+            transcript_file::trim(fd);
+        }
+        self.sink = Sink::Closed;
         self.error.map_or(Ok(()), Err)
     }
 }
@@ -249,6 +339,54 @@ mod tests {
         assert!(
             t.record("late", &[]).is_err(),
             "a finished transcript takes no records"
+        );
+    }
+
+    fn temp_path(name: &str) -> String {
+        std::env::temp_dir()
+            .join(format!("charter-{name}-{}.jsonl", std::process::id()))
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_records_after_exec_fit_the_reservation_at_their_largest() {
+        use ring::rand::SystemRandom;
+        use ring::signature::Ed25519KeyPair;
+        let path = temp_path("reserve");
+        let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let sealer = Sealer::from_pkcs8(der.as_ref()).unwrap();
+        let dest = Destination::Path { path: path.clone() };
+        let mut t = Transcript::open(Some(&dest), b"payload", Some(sealer)).unwrap();
+        // Many records before: only their count and head reach the seal.
+        for _ in 0..1000 {
+            t.record("phase_resolved", &[("phase", json!(1))]).unwrap();
+        }
+        t.record_ready_to_exec().unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        t.record("exec_succeeded", &[]).unwrap();
+        let max = json!(u64::MAX);
+        t.record(
+            "child_exited",
+            &[
+                ("signal", json!(i32::MIN)),
+                (
+                    "rusage",
+                    json!({ "userUs": i64::MIN, "systemUs": i64::MIN, "maxRssKiB": i64::MIN }),
+                ),
+                ("durationNs", max),
+            ],
+        )
+        .unwrap();
+        t.seal().unwrap();
+        t.finish().unwrap();
+        let after = std::fs::metadata(&path).unwrap().len();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            after - before < transcript_file::POST_EXEC_RESERVE / 2,
+            "{} bytes after exec",
+            after - before
         );
     }
 

@@ -99,7 +99,7 @@ export async function launch(
   try {
     Deno.removeSync(transcript);
   } catch { /* absent */ }
-  const r = await charter(["launch", policy, "--transcript", transcript], options);
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", transcript], options);
   let records: Record<string, unknown>[] = [];
   try {
     records = readTranscript(transcript);
@@ -151,7 +151,7 @@ export async function launchStatement(
   Deno.writeFileSync(path, await signStatement(statement, compiled.key));
   const transcript = `${dir}/${name}.jsonl`;
   const r = await charter(
-    ["launch", path, "--trust", compiled.pub, "--transcript", transcript],
+    ["launch", path, "--trust", compiled.pub, "--no-seal", "--transcript", transcript],
     options,
   );
   let records: Record<string, unknown>[] = [];

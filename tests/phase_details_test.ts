@@ -1,0 +1,106 @@
+/**
+ * `transcript verify` checks every `phase_resolved` detail against the plan: a real
+ * transcript verifies, and each forged detail (re-chained, as a forger without keys can)
+ * is caught as a `details` problem.
+ */
+import assert from "node:assert/strict";
+import { readPlan } from "../audit/verify_plan.ts";
+import { verifyTranscript } from "../audit/verify_transcript.ts";
+import { charter, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+
+async function rechain(lines: string[]): Promise<Uint8Array> {
+  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
+  const out: string[] = [];
+  for (const line of lines) {
+    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`);
+    out.push(l);
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(l)),
+    );
+    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return new TextEncoder().encode(out.map((l) => l + "\n").join(""));
+}
+
+Deno.test("every phase_resolved detail the plan fixes is checked; forged ones are caught", async (t) => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy(
+      "exit 0",
+      `user: { namespace: true }
+namespaces: { net: true, pid: true, uts: true }
+hostname: box
+filesystem:
+  read: [/usr, /lib, /lib64, /bin, /etc]
+limits: { nofile: 64 }
+`,
+    ),
+  );
+  const t1 = `${dir}/t.jsonl`;
+  const plan = `${dir}/plan.json`;
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", t1, "--plan-out", plan]);
+  assert.equal(r.code, 0, r.stderr);
+  const read = await readPlan(Deno.readFileSync(plan));
+  const facts = { payload: read.payload, plan: read.statement.predicate };
+  const lines = Deno.readTextFileSync(t1).trim().split("\n");
+  await t.step("the real transcript verifies", async () => {
+    const report = await verifyTranscript(await rechain(lines), facts);
+    assert.deepEqual(report.problems, []);
+  });
+  const forgeries: [string, number, RegExp, string, RegExp][] = [
+    [
+      "a uid map the plan never asked for",
+      1,
+      /"uidMap":"\d+ /,
+      '"uidMap":"1000 ',
+      /userNamespace is/,
+    ],
+    ["another cwd", 2, /"cwd":"\/"/, '"cwd":"/tmp"', /cwd is "\/tmp"/],
+    ["another hostname", 2, /"hostname":"box"/, '"hostname":"other"', /hostname is "other"/],
+    [
+      "an env name the plan does not set",
+      3,
+      /"set":\["PATH"\]/,
+      '"set":["PATH","X"]',
+      /env\.set names X/,
+    ],
+    ["a higher rlimit", 3, /"NOFILE":64/, '"NOFILE":65536', /rlimits\.NOFILE is 65536/],
+    ["a narrower Landlock report", 4, /"read_file",/, "", /landlock\.handledFs is/],
+    [
+      "a seccomp filter of another size",
+      4,
+      /"instructions":(\d+)/,
+      '"instructions":7',
+      /seccomp\.instructions is 7/,
+    ],
+    [
+      "a detail no phase reports",
+      5,
+      /"script":false/,
+      '"script":false,"sandboxed":true',
+      /details\.sandboxed is not/,
+    ],
+    [
+      "a phase said to be not required",
+      1,
+      /"result":"applied"/,
+      '"result":"not_required"',
+      /result is not_required/,
+    ],
+  ];
+  for (const [what, phase, from, to, expected] of forgeries) {
+    await t.step(what, async () => {
+      const edited = lines.map((l) =>
+        l.includes('"event":"phase_resolved"') && l.includes(`"phase":${phase},`)
+          ? l.replace(from, to)
+          : l
+      );
+      assert.notDeepEqual(edited, lines, `${what}: nothing was edited`);
+      const report = await verifyTranscript(await rechain(edited), facts);
+      const details = report.problems.filter((p) => p.rule === "details");
+      assert.ok(details.some((p) => expected.test(p.message)), JSON.stringify(report.problems));
+    });
+  }
+});

@@ -1,0 +1,204 @@
+/**
+ * Sealed by default: `launch` seals with the host key, which no child can read (the
+ * launch is refused when it could), and `transcript verify` refuses what is unsealed,
+ * sealed by another key, or reports details the plan cannot produce.
+ */
+import assert from "node:assert/strict";
+import { probePolicy } from "./probes/probe.ts";
+import { charter, readTranscript, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+
+/** A child that tries to read `key` and says whether it could. */
+function keyReader(key: string, extra: string): string {
+  return shPolicy(`if IFS= read -r l < ${key}; then echo LEAKED; else echo denied; fi`, extra);
+}
+
+const AS_NOBODY_ID = "user: { namespace: false, uid: 65534, gid: 65534 }\n";
+/** Landlock rules for what sh needs, none of them near a state directory. */
+const SYSTEM_READ = "filesystem:\n  read: [/usr, /lib, /lib64, /bin, /etc]\n";
+
+Deno.test("launch seals with the host key (/var/lib/charter, 0700), which a root launch's child cannot read", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    keyReader("/var/lib/charter/seal.key", AS_NOBODY_ID),
+  );
+  const t = `${dir}/t.jsonl`;
+  const r = await charter(["launch", policy, "--transcript", t, "--plan-out", `${dir}/plan.json`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "denied\n");
+  assert.equal(Deno.statSync("/var/lib/charter").mode! & 0o777, 0o700);
+  assert.equal(Deno.statSync("/var/lib/charter/seal.key").mode! & 0o777, 0o600);
+  assert.equal(readTranscript(t).at(-1)?.event, "transcript_sealed");
+  const v = await charter(["transcript", "verify", t, "--plan", `${dir}/plan.json`]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stdout, /sealed by SHA256:/);
+});
+
+Deno.test("unprivileged: the child runs as the launcher's uid and Landlock keeps it from the key", async () => {
+  using dir = tempDir();
+  const state = `${dir}/state`;
+  const env = { XDG_STATE_HOME: state };
+  const key = `${state}/charter/seal.key`;
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    keyReader(key, `user: { namespace: true }\n${SYSTEM_READ}`),
+  );
+  const t = `${dir}/t.jsonl`;
+  const r = await charter(
+    ["launch", policy, "--transcript", t, "--plan-out", `${dir}/plan.json`],
+    { unprivileged: true, env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "denied\n");
+  assert.equal(Deno.statSync(key).uid, 65534);
+  const v = await charter(["transcript", "verify", t, "--plan", `${dir}/plan.json`], {
+    unprivileged: true,
+    env,
+  });
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stdout, /sealed by SHA256:/);
+  // The same child without Landlock could read the key: no child is started.
+  const open = writePolicy(String(dir), "open.yaml", keyReader(key, ""));
+  const refused = await charter(["launch", open, "--transcript", `${dir}/o.jsonl`], {
+    unprivileged: true,
+    env,
+  });
+  assert.equal(refused.code, 125, refused.stderr);
+  assert.equal(refused.stdout, "");
+  assert.match(
+    refused.stderr,
+    /the child could read the seal key .*seal\.key \(the child runs as uid 65534, the key's owner/,
+  );
+});
+
+Deno.test("a child that could read the seal key never starts: uid 0, or a Landlock rule over the key", async () => {
+  using dir = tempDir();
+  const state = `${dir}/state`;
+  for (
+    const [name, extra, why] of [
+      ["root child", "", /the child runs as uid 0/],
+      [
+        "rule over the key",
+        `filesystem:\n  read: [/usr, /lib, /lib64, /bin, /etc, ${state}]\n`,
+        new RegExp(`the Landlock rule for ${state} grants read_file`),
+      ],
+    ] as const
+  ) {
+    const marker = `${dir}/ran-${name.replaceAll(" ", "-")}`;
+    const policy = writePolicy(String(dir), "p.yaml", shPolicy(`: > ${marker}`, extra));
+    const r = await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`], {
+      env: { CHARTER_STATE_DIR: state },
+    });
+    assert.equal(r.code, 125, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+    assert.match(r.stderr, /--no-seal/);
+    assert.throws(() => Deno.statSync(marker), `${name}: the child ran`);
+  }
+  // --no-seal runs it, unsealed.
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0"));
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", `${dir}/u.jsonl`], {
+    env: { CHARTER_STATE_DIR: state },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(readTranscript(`${dir}/u.jsonl`).at(-1)?.event, "transcript_sealed");
+});
+
+/** Re-chains edited lines as a forger without any key can. */
+async function rechain(lines: string[]): Promise<string> {
+  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
+  const out: string[] = [];
+  for (const line of lines) {
+    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`);
+    out.push(l);
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(l)),
+    );
+    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return out.map((l) => l + "\n").join("");
+}
+
+Deno.test("a forged unsealed transcript (SIGSYS turned into exit 0, an invented Landlock report) is refused", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    probePolicy(
+      ["getppid"],
+      "syscalls:\n  default: { errno: EPERM }\n  allow: ['@system-service']\n  rules:\n    - { syscall: getppid, action: kill_process }\n",
+    ),
+  );
+  const t = `${dir}/t.jsonl`;
+  const plan = `${dir}/plan.json`;
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", t, "--plan-out", plan]);
+  assert.equal(r.code, 128 + 31, r.stderr);
+  const lines = Deno.readTextFileSync(t).trim().split("\n");
+  assert.match(lines.at(-1)!, /"signal":31/);
+  const landlock =
+    '"landlock":{"abi":7,"absentPaths":[],"fsRules":1,"handledFs":["read_file"],"handledNet":[],"netRules":0,"scoped":[]},';
+  const forged = await rechain(
+    lines.map((l) =>
+      l.includes('"name":"confine"')
+        ? l.replace('"details":{', `"details":{${landlock}`)
+        : l.replace('"signal":31', '"code":0')
+    ),
+  );
+  assert.match(forged, /"landlock":\{"abi":7/);
+  Deno.writeTextFileSync(`${dir}/forged.jsonl`, forged);
+  const byDefault = await charter(["transcript", "verify", `${dir}/forged.jsonl`, "--plan", plan]);
+  assert.equal(byDefault.code, 1, byDefault.stdout);
+  assert.match(byDefault.stderr, /seal: the transcript has no seal/);
+  // Even when unsealed transcripts are accepted, the invented report is not.
+  const allowed = await charter([
+    "transcript",
+    "verify",
+    "--allow-unsealed",
+    `${dir}/forged.jsonl`,
+    "--plan",
+    plan,
+  ]);
+  assert.equal(allowed.code, 1, allowed.stdout);
+  assert.match(
+    allowed.stderr,
+    /details: phase 4: details\.landlock is not something this plan's phase 4 can report/,
+  );
+  // The real one passes with --allow-unsealed and says how the child died.
+  const real = await charter(["transcript", "verify", "--allow-unsealed", t, "--plan", plan]);
+  assert.equal(real.code, 0, real.stderr);
+  assert.match(real.stdout, /killed by signal 31; .*not sealed/);
+});
+
+Deno.test("a transcript sealed by another key is refused by default", async () => {
+  using dir = tempDir();
+  const other = await charter(["keygen", "-o", `${dir}/other`]);
+  assert.equal(other.code, 0);
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy("exit 0", AS_NOBODY_ID));
+  const t = `${dir}/t.jsonl`;
+  const plan = `${dir}/plan.json`;
+  const r = await charter([
+    "launch",
+    policy,
+    "--transcript-key",
+    `${dir}/other.key`,
+    "--transcript",
+    t,
+    "--plan-out",
+    plan,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const v = await charter(["transcript", "verify", t, "--plan", plan]);
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stderr, /seal: /);
+  const withKey = await charter([
+    "transcript",
+    "verify",
+    t,
+    "--plan",
+    plan,
+    "--seal-key",
+    `${dir}/other.pub`,
+  ]);
+  assert.equal(withKey.code, 0, withKey.stderr);
+});
