@@ -72,29 +72,45 @@ interface PhaseSpec {
   required: string[];
 }
 
+/** The host id the shim gives a launcher's id 0 unless the plan keeps host root. */
+const UNPRIVILEGED_ID = 65534;
+
+/** The host ids of the child: the launcher's, except that host root is never lent. */
+function hostIds(plan: LinuxLaunchPlan, ids: LauncherIds): LauncherIds {
+  const keep = find(plan, "linux.identity.host_root.v1") !== undefined;
+  const host = (id: number) => id === 0 && !keep ? UNPRIVILEGED_ID : id;
+  return { uid: host(ids.uid), gid: host(ids.gid) };
+}
+
 function identitySpec(plan: LinuxLaunchPlan, ids: LauncherIds): PhaseSpec {
+  const checks: Record<string, Check> = {};
+  const required: string[] = [];
+  if (find(plan, "linux.identity.host_root.v1")) {
+    checks.hostRoot = equal(true, "hostRoot");
+    required.push("hostRoot");
+  }
   const userns = find(plan, "linux.identity.userns.v1");
-  if (!userns) return { checks: {}, required: [] };
-  const uidMap = `${userns.uid ?? ids.uid} ${ids.uid} 1`;
-  const gidMap = `${userns.gid ?? ids.gid} ${ids.gid} 1`;
-  return {
-    checks: {
-      userNamespace: (v) => {
-        if (isObject(v) && "skipped" in v) {
-          return userns.enforce === "best_effort"
-            ? skippedOnly(v)
-            : "a required user namespace is reported skipped";
-        }
-        const ok = isObject(v) && Object.keys(v).length === 4 && v.uidMap === uidMap &&
-          v.gidMap === gidMap && v.setgroups === "deny" &&
-          (typeof v.inode === "number" || v.inode === null);
-        return ok
-          ? undefined
-          : `userNamespace is ${JSON.stringify(v)}, the plan maps uid ${uidMap} and gid ${gidMap}`;
-      },
-    },
-    required: ["userNamespace"],
+  if (!userns) return { checks, required };
+  // One id given stands for both; none keeps the launcher's own inside.
+  const host = hostIds(plan, ids);
+  const uidMap = `${userns.uid ?? userns.gid ?? ids.uid} ${host.uid} 1`;
+  const gidMap = `${userns.gid ?? userns.uid ?? ids.gid} ${host.gid} 1`;
+  checks.userNamespace = (v) => {
+    if (isObject(v) && "skipped" in v) {
+      return userns.enforce === "best_effort"
+        ? skippedOnly(v)
+        : "a required user namespace is reported skipped";
+    }
+    // setgroups is denied, or (a launcher with CAP_SETGID) left allowed and the groups cleared.
+    const ok = isObject(v) && Object.keys(v).length === 4 && v.uidMap === uidMap &&
+      v.gidMap === gidMap && (v.setgroups === "deny" || v.setgroups === "cleared") &&
+      (typeof v.inode === "number" || v.inode === null);
+    return ok
+      ? undefined
+      : `userNamespace is ${JSON.stringify(v)}, the plan maps uid ${uidMap} and gid ${gidMap}`;
   };
+  required.push("userNamespace");
+  return { checks, required };
 }
 
 function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
@@ -124,6 +140,12 @@ function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
         typeof v === "string" ? undefined : "hostnameSkipped is not a reason";
     }
   }
+  if (!ns?.pid || ns.enforce === "best_effort") {
+    checks.descendants = (v) =>
+      typeof v === "string" && v.startsWith("not contained")
+        ? undefined
+        : "descendants is not a 'not contained' statement";
+  }
   if (find(plan, "linux.visibility.cwd.v1")) {
     checks.cwd = equal(plan.target.cwd, "cwd");
     required.push("cwd");
@@ -131,7 +153,7 @@ function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
   return { checks, required };
 }
 
-function scrubSpec(plan: LinuxLaunchPlan): PhaseSpec {
+function scrubSpec(plan: LinuxLaunchPlan, launcher: LauncherIds): PhaseSpec {
   const checks: Record<string, Check> = {};
   const required: string[] = [];
   const need = (key: string, check: Check) => {
@@ -195,6 +217,17 @@ function scrubSpec(plan: LinuxLaunchPlan): PhaseSpec {
   if (pdeathsig && pdeathsig.signal !== 0) need("pdeathsig", equal(pdeathsig.signal, "pdeathsig"));
   const ids = find(plan, "linux.scrub.ids.v1");
   if (ids) need("ids", equal({ uid: ids.uid, gid: ids.gid, groups: [] }, "ids"));
+  const host = hostIds(plan, launcher);
+  if (!ids && (host.uid !== launcher.uid || host.gid !== launcher.gid)) {
+    // A launcher holding host root whose child got no user namespace: the shim switches
+    // the child to the unprivileged ids itself, and says why.
+    checks.ids = (v) =>
+      isObject(v) && typeof v.reason === "string" &&
+        canonical({ ...v, reason: "" }) ===
+          canonical({ uid: host.uid, gid: host.gid, groups: [], reason: "" })
+        ? undefined
+        : `ids is ${JSON.stringify(v)}, the shim switches to ${host.uid}:${host.gid}`;
+  }
   const caps = find(plan, "linux.scrub.capabilities.v1");
   if (caps) {
     checks.capabilities = (v) => {
@@ -283,10 +316,15 @@ export function phaseDetailProblems(
 ): string[] {
   const { phase, result, details } = record;
   const present = plan.schedule.some((p) => p.phase === phase);
-  const spec =
-    [identitySpec(plan, ids), visibilitySpec(plan), scrubSpec(plan), confineSpec(plan), execSpec()][
-      phase - 1
-    ];
+  const spec = [
+    identitySpec(plan, ids),
+    visibilitySpec(plan),
+    scrubSpec(plan, ids),
+    confineSpec(plan),
+    execSpec(),
+  ][
+    phase - 1
+  ];
   const problems: string[] = [];
   if (!present) {
     if (result !== "not_required") {

@@ -46,7 +46,8 @@ function covers(rule: string, key: string): boolean {
 /**
  * Why the child of `plan` could read the key file (or the launcher's memory, which holds
  * the key during the launch), or undefined when it cannot. The child's host uid is the
- * launcher's (with or without a user namespace) unless `linux.scrub.ids.v1` switches it.
+ * launcher's (with or without a user namespace) unless `linux.scrub.ids.v1` switches it,
+ * and never 0 without `linux.identity.host_root.v1` (the shim runs it as 65534 then).
  * A child that is not the key's owner, not uid 0 and keeps none of
  * {@link READS_ANYTHING} cannot read a 0600 file; otherwise only a Landlock ruleset that
  * handles `read_file` and grants nothing but `read_dir`/`execute` on the key's path and
@@ -61,7 +62,10 @@ function covers(rule: string, key: string): boolean {
  */
 export function sealKeyExposure(plan: LinuxLaunchPlan, key: KeyFacts): string | undefined {
   const ids = plan.schedule.find((p) => p.id === "linux.scrub.ids.v1");
-  const childUid = ids?.id === "linux.scrub.ids.v1" ? ids.uid : key.launcherUid;
+  const hostRoot = plan.schedule.some((p) => p.id === "linux.identity.host_root.v1");
+  // The shim never lends host uid 0 without host_root: it runs the child as 65534 instead.
+  const launcherUid = key.launcherUid === 0 && !hostRoot ? 65534 : key.launcherUid;
+  const childUid = ids?.id === "linux.scrub.ids.v1" ? ids.uid : launcherUid;
   const caps = plan.schedule.find((p) => p.id === "linux.scrub.capabilities.v1");
   const kept = caps?.id === "linux.scrub.capabilities.v1"
     ? caps.keep.filter((c) => READS_ANYTHING.includes(c))

@@ -291,8 +291,11 @@ Deno.test("defaults (root): where no user namespace can be created, required ref
   };
   const refused = await launchDeepest(echo, "required");
   assert.equal(refused.code, 125, refused.stderr);
-  assert.equal(last(refused.records).reason, "kernel_unsupported");
-  assert.match(String(last(refused.records).detail), /requires a user namespace/);
+  // The refusal, then the seal.
+  const refusal = refused.records.find((r) => r.event === "setup_refused");
+  assert.equal(refusal?.reason, "kernel_unsupported");
+  assert.match(String(refusal?.detail), /requires a user namespace/);
+  assert.equal(last(refused.records).event, "transcript_sealed");
   assert.ok(!refused.records.some((r) => r.event === "child_created"));
 
   const degraded = await launchDeepest(

@@ -32,8 +32,6 @@ Deno.test("every phase_resolved detail the plan fixes is checked; forged ones ar
       `user: { namespace: true }
 namespaces: { net: true, pid: true, uts: true }
 hostname: box
-filesystem:
-  read: [/usr, /lib, /lib64, /bin, /etc]
 limits: { nofile: 64 }
 `,
     ),

@@ -141,6 +141,7 @@ target:
   argv: [sh, -c, "echo ready; exec sleep 60"]
 user: { namespace: true }
 namespaces: { pid: true }
+filesystem: { exec: [/usr/bin/sleep] }
 new_session: false
 `;
     const s = await session(String(dir), policy, [

@@ -7,9 +7,18 @@ import assert from "node:assert/strict";
 import { probePolicy } from "./probes/probe.ts";
 import { charter, readTranscript, shPolicy, tempDir, writePolicy } from "./helpers.ts";
 
+/** A policy that runs `/bin/sh -c SCRIPT`, with only the filesystem rules `extra` sets. */
+function sealPolicy(script: string, extra: string): string {
+  return `version: 1
+name: seal-test
+target: { exe: /bin/sh, argv: [sh, -c, ${JSON.stringify(script)}], cwd: / }
+env: { set: { PATH: /usr/bin:/bin } }
+${extra}`;
+}
+
 /** A child that tries to read `key` and says whether it could. */
 function keyReader(key: string, extra: string): string {
-  return shPolicy(`if IFS= read -r l < ${key}; then echo LEAKED; else echo denied; fi`, extra);
+  return sealPolicy(`if IFS= read -r l < ${key}; then echo LEAKED; else echo denied; fi`, extra);
 }
 
 const AS_NOBODY_ID = "user: { namespace: false, uid: 65534, gid: 65534 }\n";
@@ -60,7 +69,11 @@ Deno.test("unprivileged: the child runs as the launcher's uid and Landlock keeps
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stdout, /sealed by SHA256:/);
   // The same child without Landlock could read the key: no child is started.
-  const open = writePolicy(String(dir), "open.yaml", keyReader(key, ""));
+  const open = writePolicy(
+    String(dir),
+    "open.yaml",
+    keyReader(key, "enforce: { landlock: off }\n"),
+  );
   const refused = await charter(["launch", open, "--transcript", `${dir}/o.jsonl`], {
     unprivileged: true,
     env,
@@ -76,18 +89,20 @@ Deno.test("unprivileged: the child runs as the launcher's uid and Landlock keeps
 Deno.test("a child that could read the seal key never starts: uid 0, or a Landlock rule over the key", async () => {
   using dir = tempDir();
   const state = `${dir}/state`;
+  // Only host_root lends a root launcher's uid 0 to the child.
+  const hostRoot = "user: { host_root: true }\n";
   for (
     const [name, extra, why] of [
-      ["root child", "", /the child runs as uid 0/],
+      ["root child", `${hostRoot}enforce: { landlock: off }\n`, /the child runs as uid 0/],
       [
         "rule over the key",
-        `filesystem:\n  read: [/usr, /lib, /lib64, /bin, /etc, ${state}]\n`,
+        `${hostRoot}filesystem:\n  read: [/usr, /lib, /lib64, /bin, /etc, ${state}]\n`,
         new RegExp(`the Landlock rule for ${state} grants read_file`),
       ],
     ] as const
   ) {
     const marker = `${dir}/ran-${name.replaceAll(" ", "-")}`;
-    const policy = writePolicy(String(dir), "p.yaml", shPolicy(`: > ${marker}`, extra));
+    const policy = writePolicy(String(dir), "p.yaml", sealPolicy(`: > ${marker}`, extra));
     const r = await charter(["launch", policy, "--transcript", `${dir}/t.jsonl`], {
       env: { CHARTER_STATE_DIR: state },
     });
@@ -127,7 +142,8 @@ Deno.test("a forged unsealed transcript (SIGSYS turned into exit 0, an invented 
     "p.yaml",
     probePolicy(
       ["getppid"],
-      "syscalls:\n  default: { errno: EPERM }\n  allow: ['@system-service']\n  rules:\n    - { syscall: getppid, action: kill_process }\n",
+      // A plan without Landlock, for which the forger invents a Landlock report.
+      "enforce: { landlock: off }\nsyscalls:\n  default: { errno: EPERM }\n  allow: ['@system-service']\n  rules:\n    - { syscall: getppid, action: kill_process }\n",
     ),
   );
   const t = `${dir}/t.jsonl`;
