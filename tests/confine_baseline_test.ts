@@ -63,6 +63,23 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
     assert.deepEqual(named.lines, ["ok", "ok", "ok"]);
   });
 
+  Deno.test(`network.protocols (${who}): builtin:network-client keeps the sockets name resolution uses`, async () => {
+    using dir = tempDir();
+    const AF_NETLINK = 16, SOCK_RAW = 3, NETLINK_ROUTE = 0, NETLINK_NETFILTER = 12;
+    const r = await launch(
+      String(dir),
+      probePolicy([
+        UDP,
+        `socket:${AF_NETLINK}:${SOCK_RAW}:${NETLINK_ROUTE}`,
+        `socket:${AF_NETLINK}:${SOCK_RAW}:${NETLINK_NETFILTER}`,
+        MPTCP,
+      ], "extends: [builtin:network-client]\n"),
+      options,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["ok", "ok", "EPROTONOSUPPORT", "EPROTONOSUPPORT"]);
+  });
+
   Deno.test(`network.protocols (${who}): a root-owned pathname UNIX socket outside every rule is unreachable`, async () => {
     using dir = tempDir();
     // A root daemon's socket (docker.sock, D-Bus): root-owned, connectable by anyone.

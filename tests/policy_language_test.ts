@@ -295,3 +295,21 @@ Deno.test("explain flags terminal injection when neither the filter nor a new se
   assert.equal(await injects("enforce: { seccomp: off }\nnew_session: true\n"), false);
   assert.equal(await injects("syscalls: { unsafe_allow: [ioctl] }\n"), true);
 });
+
+Deno.test("diff shows a newly named protocol as new authority", async () => {
+  using dir = tempDir();
+  const head = "version: 1\nname: d\ntarget: { exe: /bin/true }\n";
+  const tcp = writePolicy(String(dir), "a.yaml", `${head}network: { connect_tcp: [80] }\n`);
+  const udp = writePolicy(
+    String(dir),
+    "b.yaml",
+    `${head}network: { connect_tcp: [80], protocols: [udp] }\n`,
+  );
+  const r = await charter(["diff", tcp, udp]);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stdout.split("\n");
+  assert.ok(lines.includes("+ network: udp: allowed, unrestricted"), r.stdout);
+  assert.ok(!lines.some((l) => /^\+ .*(mptcp|unix)/.test(l)), r.stdout);
+  const back = await charter(["diff", udp, tcp]);
+  assert.equal(back.code, 0, back.stdout);
+});
