@@ -230,6 +230,19 @@ export async function verifyTranscript(
       if (record.exe !== target.exe) {
         report(line, "digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
       }
+      const opened = (record.inputs ?? []) as { path?: unknown; sha256?: unknown }[];
+      const expected = target.inputs ?? [];
+      const same = opened.length === expected.length &&
+        expected.every((input, i) =>
+          opened[i].path === input.path && opened[i].sha256 === input.sha256
+        );
+      if (!same) {
+        report(
+          line,
+          "digest",
+          "the inputs opened are not the plan's target.inputs with their digests",
+        );
+      }
     }
     if (record.event === "phase_resolved" && record.phase === 4 && seccomp) {
       const measured = (record.details as { seccomp?: { seccompSha256?: unknown } }).seccomp

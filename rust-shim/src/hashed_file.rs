@@ -1,61 +1,232 @@
-//! Opening a regular file once and hashing it through that fd, so that what was checked
-//! is exactly what is used (executed, or granted EXECUTE by Landlock).
+//! Opening a regular file once and holding exactly the bytes that were hashed, so that what
+//! was checked is what is used (executed, read by the target, or granted EXECUTE by
+//! Landlock).
+//!
+//! Hashing a file through its fd proves nothing about later reads when someone else can
+//! write the inode in place: they can change it between the hash and the exec. Such a file
+//! is copied into a sealed memfd while it is hashed, and the copy is what the child uses.
+//! Files only root and the launcher can write are hashed in place (no copy): they are the
+//! common case (system binaries), and whoever can write them can also change the launcher.
 
 use crate::digest::Hasher;
 use crate::error::Refusal;
+use crate::sys;
+use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
-/// A file opened O_RDONLY|O_CLOEXEC and hashed through its fd.
+/// A file whose contents were hashed through the fd that is kept.
 pub struct HashedFile {
-    /// The open file (read to its end).
-    pub file: File,
+    /// The open file (read to its end), or the sealed memfd copy.
+    pub fd: OwnedFd,
     /// Lowercase hex sha256 of its contents.
     pub sha256: String,
     /// Its first two bytes (`#!` marks a script).
     pub head: Vec<u8>,
+    /// Why the bytes were copied into a sealed memfd (who else could write the file), or
+    /// `None` when `fd` is the file itself.
+    pub copied: Option<String>,
 }
 
-/// Opens `path` (with O_NONBLOCK, so that a FIFO put in its place cannot stall the launch),
-/// checks that it is a regular file, and hashes it. `role` names it in messages ("target",
-/// "interpreter"); `missing_hint` says what to do when it does not exist, which is a
-/// `TargetMissing` refusal (exit 127).
-pub fn open_hashed(path: &str, role: &str, missing_hint: &str) -> Result<HashedFile, Refusal> {
-    let unavailable = |e: std::io::Error| {
-        if e.kind() == ErrorKind::NotFound {
-            Refusal::TargetMissing(format!("The {role} {path} does not exist; {missing_hint}"))
-        } else {
-            Refusal::HandleUnavailable(format!("The {role} {path} cannot be read: {e}"))
-        }
-    };
-    let mut file = OpenOptions::new()
+/// Maps an open error of `path` to a refusal: a missing file is `TargetMissing` (exit 127)
+/// with `missing_hint`, anything else `HandleUnavailable`.
+pub fn open_error(path: &str, role: &str, missing_hint: &str, e: std::io::Error) -> Refusal {
+    if e.kind() == ErrorKind::NotFound {
+        Refusal::TargetMissing(format!("The {role} {path} does not exist; {missing_hint}"))
+    } else {
+        Refusal::HandleUnavailable(format!("The {role} {path} cannot be read: {e}"))
+    }
+}
+
+/// Opens `path` (O_RDONLY|O_CLOEXEC, with O_NONBLOCK so that a FIFO put in its place cannot
+/// stall the launch) and checks that it is a regular file.
+pub fn open_regular(path: &str, role: &str, missing_hint: &str) -> Result<File, Refusal> {
+    let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(unavailable)?;
-    if !file.metadata().map_err(unavailable)?.is_file() {
+        .map_err(|e| open_error(path, role, missing_hint, e))?;
+    check_regular(file, path, role)
+}
+
+/// `file` if it is a regular file.
+pub fn check_regular(file: File, path: &str, role: &str) -> Result<File, Refusal> {
+    let meta = file.metadata().map_err(|e| {
+        Refusal::HandleUnavailable(format!("The {role} {path} cannot be examined: {e}"))
+    })?;
+    if !meta.is_file() {
         return Err(Refusal::HandleUnavailable(format!(
             "The {role} {path} is not a regular file"
         )));
     }
+    Ok(file)
+}
+
+/// Who besides root and the launcher could write this inode in place: its owner, group or
+/// other write bits, or a POSIX ACL (any ACL counts: its entries are not examined). `None`
+/// when only root and the launcher can.
+pub fn foreign_writer(file: &File) -> Option<String> {
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) => return Some(format!("its owner cannot be read ({e})")),
+    };
+    foreign_writer_of(&meta, file.as_raw_fd(), false)
+}
+
+fn foreign_writer_of(meta: &std::fs::Metadata, fd: i32, sticky_ok: bool) -> Option<String> {
+    let (launcher, _) = sys::effective_ids();
+    let mode = meta.mode();
+    if meta.uid() != 0 && meta.uid() != launcher {
+        return Some(format!("it is owned by uid {}", meta.uid()));
+    }
+    // A sticky directory lets others add entries but not replace ours.
+    if mode & 0o022 != 0 && !(sticky_ok && mode & 0o1000 != 0) {
+        return Some(format!(
+            "its mode {:o} lets group or others write",
+            mode & 0o7777
+        ));
+    }
+    match sys::xattr_size(fd, c"system.posix_acl_access") {
+        Err(libc::ENODATA) | Err(libc::EOPNOTSUPP) => None,
+        Ok(_) => Some("it has a POSIX ACL".to_string()),
+        Err(e) => Some(format!(
+            "its ACL cannot be read ({})",
+            std::io::Error::from_raw_os_error(e)
+        )),
+    }
+}
+
+/// Who besides root and the launcher could change what `path` names: a foreign writer of
+/// the file or of a directory on its canonical path (which could replace the entry). For
+/// files opened again by path after the launch checked them (interpreters, inputs).
+pub fn foreign_writer_on_path(file: &File) -> Option<String> {
+    if let Some(why) = foreign_writer(file) {
+        return Some(why);
+    }
+    let link = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let canonical = match std::fs::read_link(&link) {
+        Ok(path) => path,
+        Err(e) => return Some(format!("its path cannot be read ({e})")),
+    };
+    for dir in canonical.ancestors().skip(1) {
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(dir)
+            .and_then(|d| Ok((d.metadata()?, d)));
+        let why = match opened {
+            Ok((meta, d)) => foreign_writer_of(&meta, d.as_raw_fd(), true),
+            Err(e) => Some(format!("it cannot be examined ({e})")),
+        };
+        if let Some(why) = why {
+            return Some(format!("its directory {}: {why}", dir.display()));
+        }
+    }
+    None
+}
+
+/// Hashes `file` through its own fd, from where it stands (a fresh open: the start).
+pub fn hash_in_place(mut file: File, path: &str, role: &str) -> Result<HashedFile, Refusal> {
     let mut hasher = Hasher::start();
     let mut head = Vec::with_capacity(2);
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(unavailable(e)),
-        };
-        let wanted = 2usize.saturating_sub(head.len()).min(n);
-        head.extend_from_slice(&buf[..wanted]);
-        hasher.update(&buf[..n]);
-    }
+    read_chunks(&mut file, path, role, |chunk| {
+        hasher.update(chunk);
+        take_head(&mut head, chunk);
+        Ok(())
+    })?;
     Ok(HashedFile {
-        file,
+        fd: OwnedFd::from(file),
         sha256: hasher.finish_hex(),
         head,
+        copied: None,
     })
+}
+
+/// Copies `file` into a new memfd while hashing the bytes written, then seals the memfd
+/// against any change: the copy holds exactly the hashed bytes, whatever happens to the
+/// file afterwards. `why` says who else could write the file (recorded).
+pub fn copy_sealed(
+    mut file: File,
+    path: &str,
+    role: &str,
+    why: String,
+) -> Result<HashedFile, Refusal> {
+    let fault = |what: &str, e: i32| {
+        Refusal::HandleUnavailable(format!(
+            "The {role} {path} is writable by others ({why}) and copying it into a sealed memfd failed at {what}: {}",
+            std::io::Error::from_raw_os_error(e)
+        ))
+    };
+    let name =
+        CString::new(format!("charter-{role}")).map_err(|_| fault("naming", libc::EINVAL))?;
+    let raw = sys::memfd_sealable(&name).map_err(|e| fault("memfd_create", e))?;
+    // SAFETY: memfd_create just returned this fd; nothing else owns it.
+    let memfd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut hasher = Hasher::start();
+    let mut head = Vec::with_capacity(2);
+    read_chunks(&mut file, path, role, |chunk| {
+        sys::write_all(memfd.as_raw_fd(), chunk).map_err(|e| fault("write", e))?;
+        hasher.update(chunk);
+        take_head(&mut head, chunk);
+        Ok(())
+    })?;
+    sys::seal_contents(memfd.as_raw_fd()).map_err(|e| fault("F_ADD_SEALS", e))?;
+    Ok(HashedFile {
+        fd: memfd,
+        sha256: hasher.finish_hex(),
+        head,
+        copied: Some(why),
+    })
+}
+
+/// Opens and hashes a file the child will use through the returned fd (the target, an
+/// input): in place when only root and the launcher can write it, otherwise as a sealed
+/// memfd copy.
+pub fn pin(file: File, path: &str, role: &str) -> Result<HashedFile, Refusal> {
+    match foreign_writer(&file) {
+        None => hash_in_place(file, path, role),
+        Some(why) => copy_sealed(file, path, role, why),
+    }
+}
+
+/// Opens and hashes a file the kernel opens again by its path (an interpreter named by
+/// PT_INTERP or `#!`): a copy cannot take its place, so one that someone besides root and
+/// the launcher can change (the file or a directory on its path) is refused.
+pub fn open_hashed(path: &str, role: &str, missing_hint: &str) -> Result<HashedFile, Refusal> {
+    let file = open_regular(path, role, missing_hint)?;
+    if let Some(why) = foreign_writer_on_path(&file) {
+        return Err(Refusal::HandleUnavailable(format!(
+            "The {role} {path} can be changed by others ({why}); the kernel opens it again by path at exec, so its hash cannot be pinned: make it and its directories writable only by root"
+        )));
+    }
+    hash_in_place(file, path, role)
+}
+
+fn take_head(head: &mut Vec<u8>, chunk: &[u8]) {
+    let wanted = 2usize.saturating_sub(head.len()).min(chunk.len());
+    head.extend_from_slice(&chunk[..wanted]);
+}
+
+/// Reads `file` to its end in 1 MiB chunks.
+fn read_chunks(
+    file: &mut File,
+    path: &str,
+    role: &str,
+    mut each: impl FnMut(&[u8]) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => each(&buf[..n])?,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Refusal::HandleUnavailable(format!(
+                    "The {role} {path} cannot be read: {e}"
+                )))
+            }
+        }
+    }
 }

@@ -312,6 +312,20 @@ pub struct FsRule {
     pub implied: Option<String>,
     /// Expected sha256 of the file (implied grants).
     pub sha256: Option<String>,
+    /// The symlink-free resolution recorded at compile time, when `path` went through a
+    /// symlink then (opened instead of `path`, see [`crate::plan_path`]).
+    pub resolved: Option<String>,
+}
+
+/// One of `target.inputs`: a file the target runs besides the exe (a script in argv).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Absolute path, as the policy and argv name it.
+    pub path: String,
+    /// Expected lowercase hex sha256.
+    pub sha256: String,
+    /// The recorded symlink-free resolution, when `path` went through a symlink.
+    pub resolved: Option<String>,
 }
 
 /// The top-level `landlock` section.
@@ -354,7 +368,11 @@ pub struct Plan {
     /// argv from the plan.
     pub argv: Vec<CString>,
     /// The working directory (`target.cwd`).
-    pub cwd: CString,
+    pub cwd: String,
+    /// The recorded resolution of the cwd (`target.cwdResolved`).
+    pub cwd_resolved: Option<String>,
+    /// `target.inputs`.
+    pub inputs: Vec<Input>,
     /// Whether the request may append arguments.
     pub extra_args: bool,
     /// `env.set` as (name, `NAME=VALUE`), sorted by name.
@@ -453,6 +471,7 @@ struct RawFsRule {
     access: Vec<String>,
     implied: Option<String>,
     sha256: Option<String>,
+    resolved: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -479,7 +498,17 @@ struct RawTarget {
     sha256: String,
     argv: Vec<String>,
     cwd: String,
+    cwd_resolved: Option<String>,
     extra_args: bool,
+    inputs: Option<Vec<RawInput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    path: String,
+    sha256: String,
+    resolved: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -716,7 +745,9 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
             target.cwd
         )));
     }
-    let cwd = c_string("cwd", &target.cwd)?;
+    c_string("cwd", &target.cwd)?;
+    check_resolved("cwd", &target.cwd, target.cwd_resolved.as_deref())?;
+    let inputs = parse_inputs(target.inputs.unwrap_or_default())?;
     let argv = target
         .argv
         .iter()
@@ -727,7 +758,9 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
         exe: target.exe,
         sha256: target.sha256,
         argv,
-        cwd,
+        cwd: target.cwd,
+        cwd_resolved: target.cwd_resolved,
+        inputs,
         extra_args: target.extra_args,
         env_set,
         env_pass,
@@ -770,6 +803,40 @@ fn check_target(subject: &[RawDescriptor], target: &RawTarget) -> Result<(), Ref
             "The statement's subject must be exactly the target with the target's sha256",
         )),
     }
+}
+
+/// A recorded resolution must be an absolute path other than the path itself.
+fn check_resolved(what: &str, path: &str, resolved: Option<&str>) -> Result<(), Refusal> {
+    match resolved {
+        Some(r) if !r.starts_with('/') || r == path => Err(invalid(format!(
+            "The {what} {path} has the resolution {r:?}; it must be another absolute path"
+        ))),
+        Some(r) => c_string(what, r).map(drop),
+        None => Ok(()),
+    }
+}
+
+fn parse_inputs(raw: Vec<RawInput>) -> Result<Vec<Input>, Refusal> {
+    let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
+    for input in raw {
+        if !input.path.starts_with('/') || !is_sha256_hex(&input.sha256) {
+            return Err(invalid(format!(
+                "The input {} must be an absolute path with a lowercase hex sha256",
+                input.path
+            )));
+        }
+        c_string("input", &input.path)?;
+        check_resolved("input", &input.path, input.resolved.as_deref())?;
+        if inputs.iter().any(|i| i.path == input.path) {
+            return Err(invalid(format!("The input {} is listed twice", input.path)));
+        }
+        inputs.push(Input {
+            path: input.path,
+            sha256: input.sha256,
+            resolved: input.resolved,
+        });
+    }
+    Ok(inputs)
 }
 
 fn check_times(plan: &RawPlan, now_ns: i128) -> Result<(), Refusal> {
@@ -1091,11 +1158,19 @@ fn parse_landlock(raw: RawLandlock, target: &RawTarget) -> Result<LandlockSectio
                 rule.path
             )));
         }
+        if rule.implied.is_some() && rule.resolved.is_some() {
+            return Err(invalid(format!(
+                "The implied landlock rule for {} has a resolution; implied files are pinned by digest",
+                rule.path
+            )));
+        }
+        check_resolved("landlock path", &rule.path, rule.resolved.as_deref())?;
         fs.push(FsRule {
             path: rule.path,
             access,
             implied: rule.implied,
             sha256: rule.sha256,
+            resolved: rule.resolved,
         });
     }
     let mut net = Vec::with_capacity(raw.net.len());
