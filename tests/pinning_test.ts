@@ -248,6 +248,42 @@ Deno.test("an input only root can write runs by its own path, uncopied", async (
   assert.equal(input.path, script);
   assert.equal(input.copied, undefined);
   assert.equal(handles.exeCopied, undefined, "a root-owned system binary is not copied");
+  const v = await charter(["transcript", "verify", t, "--plan", plan, "--trust", pub]);
+  assert.equal(v.code, 0, v.stderr);
+});
+
+Deno.test("a copied input's transcript verifies, and one naming another digest does not", async () => {
+  using dir = tempDir();
+  const { key, pub } = await keygen(String(dir));
+  const script = `${dir}/wc.py`;
+  Deno.writeTextFileSync(script, 'print("benign")\n');
+  Deno.chownSync(script, 65534, 65534);
+  const plan = await compile(pythonPolicy(String(dir), script), key, String(dir));
+  const t = `${dir}/t.jsonl`;
+  const r = await charter(["launch", plan, "--trust", pub, "--transcript", t]);
+  assert.equal(r.code, 0, r.stderr);
+  const verify = () => charter(["transcript", "verify", t, "--plan", plan, "--trust", pub]);
+  assert.equal((await verify()).code, 0);
+  const text = Deno.readTextFileSync(t);
+  const sha = JSON.parse(text.split("\n")[2]).inputs[0].sha256;
+  Deno.writeTextFileSync(t, text.replace(sha, "0".repeat(64)));
+  const forged = await verify();
+  assert.equal(forged.code, 1);
+  assert.match(forged.stdout + forged.stderr, /inputs opened are not the plan's target\.inputs/);
+});
+
+Deno.test("a missing input is a compile error at target.inputs.N", async () => {
+  using dir = tempDir();
+  const { key } = await keygen(String(dir));
+  const policy = pythonPolicy(String(dir), `${dir}/missing.py`);
+  const r = await charter(["check", policy]);
+  const c = await charter(["compile", policy, "-o", `${dir}/plan.json`, "--key", key]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(c.code, 1, c.stderr);
+  assert.match(
+    c.stderr,
+    new RegExp(`^${policy}:\\d+:\\d+: target\\.inputs\\.0: ${dir}/missing\\.py does not exist`),
+  );
 });
 
 Deno.test("an input others can write that argv does not name is refused: it cannot be pinned", async () => {

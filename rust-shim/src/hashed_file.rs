@@ -230,3 +230,50 @@ fn read_chunks(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn temp_file(name: &str, bytes: &[u8], mode: u32) -> (std::path::PathBuf, File) {
+        let path =
+            std::env::temp_dir().join(format!("charter-hashed-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let file = File::open(&path).unwrap();
+        (path, file)
+    }
+
+    #[test]
+    fn a_sealed_copy_holds_the_hashed_bytes_and_refuses_every_change() {
+        let (path, file) = temp_file("copy", b"#!/bin/sh\necho hi\n", 0o644);
+        let copy = copy_sealed(file, "x", "target", "test".into()).unwrap();
+        std::fs::write(&path, b"#!/bin/sh\necho pwned\n").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            copy.sha256,
+            crate::digest::sha256_hex(b"#!/bin/sh\necho hi\n")
+        );
+        assert_eq!(copy.head, b"#!");
+        let mut memfd = File::from(copy.fd);
+        let mut content = String::new();
+        memfd.rewind().unwrap();
+        memfd.read_to_string(&mut content).unwrap();
+        assert_eq!(content, "#!/bin/sh\necho hi\n");
+        let err = memfd.write_all(b"x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM), "F_SEAL_WRITE");
+        assert!(memfd.set_len(1).is_err(), "F_SEAL_SHRINK");
+    }
+
+    #[test]
+    fn group_or_other_write_bits_make_a_foreign_writer() {
+        let (path, file) = temp_file("mode", b"x", 0o666);
+        let why = foreign_writer(&file).unwrap();
+        assert!(why.contains("mode 666"), "{why}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(foreign_writer(&file), None);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

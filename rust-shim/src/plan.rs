@@ -1531,6 +1531,59 @@ mod tests {
     }
 
     #[test]
+    fn parses_inputs_and_recorded_resolutions_strictly() {
+        let mut v = full_statement();
+        v["predicate"]["target"]["cwdResolved"] = json!("/usr/lib");
+        v["predicate"]["target"]["inputs"] =
+            json!([{ "path": "/srv/wc.py", "sha256": "cd".repeat(32), "resolved": "/data/wc.py" }]);
+        v["predicate"]["landlock"]["fs"][0]["resolved"] = json!("/opt/usr");
+        let plan = parse_value(&v).unwrap();
+        assert_eq!(plan.cwd_resolved.as_deref(), Some("/usr/lib"));
+        assert_eq!(plan.inputs[0].resolved.as_deref(), Some("/data/wc.py"));
+        let ll = plan.params.landlock.unwrap();
+        assert_eq!(ll.fs[0].resolved.as_deref(), Some("/opt/usr"));
+
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit); 7] = [
+            ("unknown input key", |v| {
+                v["predicate"]["target"]["inputs"][0]["mode"] = json!(1)
+            }),
+            ("input without digest", |v| {
+                v["predicate"]["target"]["inputs"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("sha256");
+            }),
+            ("relative input", |v| {
+                v["predicate"]["target"]["inputs"][0]["path"] = json!("wc.py")
+            }),
+            ("input twice", |v| {
+                let first = v["predicate"]["target"]["inputs"][0].clone();
+                v["predicate"]["target"]["inputs"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(first);
+            }),
+            ("relative cwd resolution", |v| {
+                v["predicate"]["target"]["cwdResolved"] = json!("usr")
+            }),
+            ("resolution equal to the path", |v| {
+                v["predicate"]["landlock"]["fs"][0]["resolved"] = json!("/usr")
+            }),
+            ("resolution on an implied rule", |v| {
+                v["predicate"]["landlock"]["fs"][1]["resolved"] = json!("/usr/bin/dash")
+            }),
+        ];
+        for (name, edit) in cases {
+            let mut v = full_statement();
+            v["predicate"]["target"]["inputs"] =
+                json!([{ "path": "/srv/wc.py", "sha256": "cd".repeat(32) }]);
+            edit(&mut v);
+            assert_eq!(code(parse_value(&v)), "plan_invalid", "{name}");
+        }
+    }
+
+    #[test]
     fn runs_primitives_in_one_fixed_order() {
         let mut v = full_statement();
         let schedule = v["predicate"]["schedule"].as_array_mut().unwrap();
