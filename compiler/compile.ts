@@ -108,7 +108,9 @@ export async function buildStatement(
   const exeName = target.exe.slice(target.exe.lastIndexOf("/") + 1);
   const arch = Deno.build.arch;
   // Every plan gets a filter: the policy's, or the baseline deny list (unless seccomp is off).
-  const seccomp = await lowerSeccomp(loaded, arch, target.script);
+  // The shim clears FD_CLOEXEC (fcntl) after the filter for a script's fd and input copies.
+  const passesFds = target.script || (policy.target.inputs ?? []).length > 0;
+  const seccomp = await lowerSeccomp(loaded, arch, passesFds);
   const inputs = await resolveInputs(policy.target.inputs ?? [], source);
   const cwd = policy.target.cwd ?? "/";
   const cwdResolved = recordedResolution(cwd);

@@ -105,7 +105,8 @@ function nameErrors(policy: SeccompPolicy, arch: LinuxLaunchPlan["arch"]): Secco
 
 /**
  * Syscalls the shim itself makes after installing the filter: its last progress report
- * (write), the exec, and exiting when the exec fails; a script's fd loses FD_CLOEXEC.
+ * (write), the exec, and exiting when the exec fails; a script's fd and the sealed copies of
+ * inputs lose FD_CLOEXEC.
  */
 const SHIM_NEEDS = ["write", "execveat", "exit_group"];
 const SCRIPT_NEEDS = ["fcntl"];

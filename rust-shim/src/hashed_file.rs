@@ -98,31 +98,79 @@ fn foreign_writer_of(meta: &std::fs::Metadata, fd: i32, sticky_ok: bool) -> Opti
     }
 }
 
-/// Who besides root and the launcher could change what `path` names: a foreign writer of
-/// the file or of a directory on its canonical path (which could replace the entry). For
-/// files opened again by path after the launch checked them (interpreters, inputs).
-pub fn foreign_writer_on_path(file: &File) -> Option<String> {
-    if let Some(why) = foreign_writer(file) {
-        return Some(why);
-    }
-    let link = format!("/proc/self/fd/{}", file.as_raw_fd());
-    let canonical = match std::fs::read_link(&link) {
-        Ok(path) => path,
-        Err(e) => return Some(format!("its path cannot be read ({e})")),
+/// Who besides root and the launcher could change what `path` names when it is opened again
+/// by that path: a foreign writer of `file` (opened from `path`), of a directory the
+/// resolution of `path` looks a name up in (which could replace the entry), or the owner of
+/// a symlink on the way. For files opened again by path after the launch checked them
+/// (interpreters, inputs).
+pub fn foreign_writer_on_path(file: &File, path: &str) -> Option<String> {
+    foreign_writer(file).or_else(|| foreign_writer_on_resolution(path))
+}
+
+/// Walks the resolution of `path` as the kernel would (following symlinks, at most 40) and
+/// names the first directory or symlink on the way that someone besides root and the
+/// launcher could change.
+fn foreign_writer_on_resolution(path: &str) -> Option<String> {
+    use std::path::{Component, Path, PathBuf};
+    let mut pending: Vec<std::ffi::OsString> = Vec::new();
+    let push_reversed = |pending: &mut Vec<_>, p: &Path| {
+        let parts: Vec<_> = p
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        pending.extend(parts.into_iter().rev());
     };
-    for dir in canonical.ancestors().skip(1) {
+    push_reversed(&mut pending, Path::new(path));
+    let mut dir = PathBuf::from("/");
+    let mut hops = 0;
+    let examine = |p: &Path, sticky_ok: bool| -> Option<String> {
         let opened = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
-            .open(dir)
-            .and_then(|d| Ok((d.metadata()?, d)));
-        let why = match opened {
-            Ok((meta, d)) => foreign_writer_of(&meta, d.as_raw_fd(), true),
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+            .open(p)
+            .and_then(|f| Ok((f.metadata()?, f)));
+        match opened {
+            Ok((meta, f)) => foreign_writer_of(&meta, f.as_raw_fd(), sticky_ok),
             Err(e) => Some(format!("it cannot be examined ({e})")),
-        };
-        if let Some(why) = why {
-            return Some(format!("its directory {}: {why}", dir.display()));
         }
+        .map(|why| format!("{}: {why}", p.display()))
+    };
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            dir.pop();
+            continue;
+        }
+        if let Some(why) = examine(&dir, true) {
+            return Some(why);
+        }
+        let entry = dir.join(&name);
+        let Ok(meta) = std::fs::symlink_metadata(&entry) else {
+            return Some(format!("{} cannot be examined", entry.display()));
+        };
+        if !meta.file_type().is_symlink() {
+            dir = entry;
+            continue;
+        }
+        let (launcher, _) = sys::effective_ids();
+        hops += 1;
+        if hops > 40 || (meta.uid() != 0 && meta.uid() != launcher) {
+            return Some(format!(
+                "the symlink {} is owned by uid {}",
+                entry.display(),
+                meta.uid()
+            ));
+        }
+        let Ok(target) = std::fs::read_link(&entry) else {
+            return Some(format!("the symlink {} cannot be read", entry.display()));
+        };
+        if target.is_absolute() {
+            dir = PathBuf::from("/");
+        }
+        push_reversed(&mut pending, &target);
     }
     None
 }
@@ -196,7 +244,7 @@ pub fn pin(file: File, path: &str, role: &str) -> Result<HashedFile, Refusal> {
 /// the launcher can change (the file or a directory on its path) is refused.
 pub fn open_hashed(path: &str, role: &str, missing_hint: &str) -> Result<HashedFile, Refusal> {
     let file = open_regular(path, role, missing_hint)?;
-    if let Some(why) = foreign_writer_on_path(&file) {
+    if let Some(why) = foreign_writer_on_path(&file, path) {
         return Err(Refusal::HandleUnavailable(format!(
             "The {role} {path} can be changed by others ({why}); the kernel opens it again by path at exec, so its hash cannot be pinned: make it and its directories writable only by root"
         )));
@@ -275,5 +323,30 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(foreign_writer(&file), None);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn the_resolution_walk_names_writable_directories_and_foreign_symlinks() {
+        assert_eq!(foreign_writer_on_resolution("/usr/bin/env"), None);
+        let base = std::env::temp_dir().join(format!("charter-walk-{}", std::process::id()));
+        let open = base.join("open");
+        std::fs::create_dir_all(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::write(open.join("f"), b"x").unwrap();
+        let why = foreign_writer_on_resolution(open.join("f").to_str().unwrap()).unwrap();
+        assert!(why.contains("mode 777"), "{why}");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        assert_eq!(
+            foreign_writer_on_resolution(link.join("f").to_str().unwrap()),
+            None
+        );
+        if sys::effective_ids().0 == 0 {
+            std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+            let why = foreign_writer_on_resolution(link.join("f").to_str().unwrap()).unwrap();
+            assert!(why.contains("owned by uid 65534"), "{why}");
+        }
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

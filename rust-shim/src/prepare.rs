@@ -229,7 +229,7 @@ fn open_input(input: &Input) -> Result<(Option<OwnedFd>, Value), Refusal> {
     let file = hashed_file::check_regular(opened.file, &input.path, "input")?;
     // The target opens the input again by path: a writer of the file or of a directory
     // on its path could change it in between, so then the target reads a copy instead.
-    let hashed = match hashed_file::foreign_writer_on_path(&file) {
+    let hashed = match hashed_file::foreign_writer_on_path(&file, &input.path) {
         None => hashed_file::hash_in_place(file, &input.path, "input")?,
         Some(why) => hashed_file::copy_sealed(file, &input.path, "input", why)?,
     };
