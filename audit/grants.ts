@@ -77,6 +77,14 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     add("target", "extra_args", "extra arguments may be appended at launch", "target.extra_args");
   }
   add("target", "cwd", `working directory ${t.cwd}${openedAs(t.cwdResolved)}`, "target.cwd");
+  for (const interp of t.interpreters ?? []) {
+    grants.push({
+      mechanism: "target",
+      key: `target:interpreter:${interp.path}`,
+      text: `interpreter ${interp.path} (sha256 ${interp.sha256}, implied)`,
+      info: true,
+    });
+  }
   for (const [index, input] of (t.inputs ?? []).entries()) {
     add(
       "target",

@@ -39,6 +39,8 @@ export const TranscriptRecordSchema = v.variant("event", [
   record("handles_verified", {
     exe: v.string(),
     exeSha256: Hex64,
+    /** The target's interpreters, verified against the plan's digests. */
+    interpreters: v.optional(v.array(v.strictObject({ path: v.string(), sha256: Hex64 }))),
     /** Why the target runs from a sealed memfd copy: who else could write it. */
     exeCopied: v.optional(v.string()),
     /** `target.inputs` as opened: the recorded resolution, device and inode, digest. */

@@ -230,6 +230,10 @@ export async function verifyTranscript(
       if (record.exe !== target.exe) {
         report(line, "digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
       }
+      const interpreters = JSON.stringify(record.interpreters ?? []);
+      if (interpreters !== JSON.stringify(target.interpreters ?? [])) {
+        report(line, "digest", "the interpreters verified are not the plan's target.interpreters");
+      }
       const opened = (record.inputs ?? []) as { path?: unknown; sha256?: unknown }[];
       const expected = target.inputs ?? [];
       const same = opened.length === expected.length &&

@@ -114,6 +114,8 @@ export async function buildStatement(
   const inputs = await resolveInputs(policy.target.inputs ?? [], source);
   const cwd = policy.target.cwd ?? "/";
   const cwdResolved = recordedResolution(cwd);
+  const interpreters = target.execChain.filter((e) => e.implied === "interpreter")
+    .map(({ path, sha256 }) => ({ path, sha256 }));
   const plan: LinuxLaunchPlan = {
     planVersion: 1,
     arch,
@@ -125,6 +127,7 @@ export async function buildStatement(
       ...(cwdResolved ? { cwdResolved } : {}),
       extraArgs: policy.target.extra_args ?? false,
       ...(inputs.length > 0 ? { inputs } : {}),
+      ...(interpreters.length > 0 ? { interpreters } : {}),
     },
     env: { set: policy.env?.set ?? {}, pass: [...new Set(policy.env?.pass ?? [])].sort() },
     schedule: lowerSchedule(policy, { seccomp: seccomp !== undefined }),

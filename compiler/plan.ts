@@ -169,6 +169,11 @@ export interface LinuxLaunchPlan {
     extraArgs: boolean;
     /** `target.inputs` with their digests (absent when there are none). */
     inputs?: PlanInput[];
+    /**
+     * The interpreters the kernel opens by path to run the target (PT_INTERP, `#!`), in
+     * chain order, with their digests (absent for a static executable).
+     */
+    interpreters?: { path: string; sha256: string }[];
   };
   /** The child's environment: `set` values and `pass` names, nothing else. */
   env: { set: Record<string, string>; pass: string[] };

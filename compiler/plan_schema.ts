@@ -100,6 +100,7 @@ export const LinuxLaunchPlanSchema = v.strictObject({
     cwdResolved: v.optional(Path),
     extraArgs: v.boolean(),
     inputs: v.optional(v.array(Input)),
+    interpreters: v.optional(v.array(v.strictObject({ path: Path, sha256: Hex64 }))),
   }),
   env: v.strictObject({ set: v.record(v.string(), v.string()), pass: v.array(v.string()) }),
   schedule: v.array(Primitive),

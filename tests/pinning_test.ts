@@ -4,6 +4,7 @@
  * patched bytes run, for a root and for an unprivileged launcher.
  */
 import assert from "node:assert/strict";
+import { readPlan } from "../audit/verify_plan.ts";
 import {
   charter,
   compile,
@@ -304,4 +305,49 @@ Deno.test("an input others can write that argv does not name is refused: it cann
     r.stderr,
     /handle_unavailable.*lib\.py can be changed by others, and argv does not name it/,
   );
+});
+
+/** A `#!` script run by a private copy of /bin/sh; a launch of it must never create the marker. */
+async function interpreterCase(dir: string) {
+  const { key, pub } = await keygen(dir);
+  const shell = `${dir}/mysh`;
+  Deno.copyFileSync("/bin/sh", shell);
+  Deno.chmodSync(shell, 0o755);
+  const script = `${dir}/script`;
+  const marker = `${dir}/marker`;
+  Deno.writeTextFileSync(script, `#!${shell}\n: > ${marker}\n`, { mode: 0o755 });
+  const policy = writePolicy(
+    dir,
+    "p.yaml",
+    `version: 1\nname: interp\ntarget: { exe: ${script}, argv: [script] }\n`,
+  );
+  const plan = await compile(policy, key, dir);
+  const launch = () => charter(["launch", plan, "--trust", pub]);
+  return { shell, marker, plan, launch };
+}
+
+Deno.test("an interpreter changed after compile is refused (digest_mismatch), with or without Landlock", async () => {
+  using dir = tempDir();
+  const c = await interpreterCase(String(dir));
+  const { statement } = await readPlan(Deno.readFileSync(c.plan));
+  assert.equal(statement.predicate.landlock, undefined, "this plan has no Landlock");
+  assert.equal(statement.predicate.target.interpreters?.[0].path, c.shell);
+  Deno.writeFileSync(c.shell, new Uint8Array([0]), { append: true });
+  const r = await c.launch();
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /digest_mismatch.*interpreter .*mysh/);
+  assert.ok(!exists(c.marker));
+});
+
+Deno.test("an interpreter others can write is refused: the kernel opens it again by path", async () => {
+  using dir = tempDir();
+  const c = await interpreterCase(String(dir));
+  Deno.chownSync(c.shell, 65534, 65534);
+  const r = await c.launch();
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(
+    r.stderr,
+    /handle_unavailable.*mysh can be changed by others \(it is owned by uid 65534\)/,
+  );
+  assert.ok(!exists(c.marker));
 });

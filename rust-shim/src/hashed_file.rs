@@ -252,6 +252,19 @@ pub fn open_hashed(path: &str, role: &str, missing_hint: &str) -> Result<HashedF
     hash_in_place(file, path, role)
 }
 
+/// Opens and hashes an interpreter ([`open_hashed`]) and checks it against the plan's
+/// digest: `digest_mismatch` when it changed.
+pub fn open_interpreter(path: &str, expected: &str) -> Result<File, Refusal> {
+    let hashed = open_hashed(path, "interpreter", "reinstall it or recompile the plan")?;
+    if hashed.sha256 != expected {
+        return Err(Refusal::DigestMismatch(format!(
+            "The interpreter {path} has sha256 {}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan",
+            hashed.sha256
+        )));
+    }
+    Ok(File::from(hashed.fd))
+}
+
 fn take_head(head: &mut Vec<u8>, chunk: &[u8]) {
     let wanted = 2usize.saturating_sub(head.len()).min(chunk.len());
     head.extend_from_slice(&chunk[..wanted]);

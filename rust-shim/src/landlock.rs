@@ -3,7 +3,7 @@
 //! `landlock` section. The child only calls `landlock_restrict_self` on the ruleset fd.
 
 use crate::error::{Failure, Refusal};
-use crate::hashed_file::open_hashed;
+use crate::hashed_file::open_interpreter;
 use crate::plan::{Enforce, LandlockSection, Step};
 use crate::plan_path;
 use crate::sys;
@@ -166,27 +166,17 @@ fn fault(errno: i32, what: &str) -> Failure {
     Failure::fault(Step::Landlock.id(), errno, what)
 }
 
-/// Opens and hashes an implied executable (an interpreter the kernel opens with EXECUTE).
-fn open_implied(path: &str, expected: &str) -> Result<File, Refusal> {
-    let hashed = open_hashed(path, "interpreter", "reinstall it or recompile the plan")?;
-    if hashed.sha256 != expected {
-        return Err(Refusal::DigestMismatch(format!(
-            "The interpreter {path} has sha256 {}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan",
-            hashed.sha256
-        )));
-    }
-    Ok(File::from(hashed.fd))
-}
-
 /// Builds the ruleset of `section` for Landlock ABI `abi` (< 1: unavailable). The target's
 /// own rule uses `exe_fd`, the fd that was hashed and will be executed; a sealed memfd copy
 /// (`exe_copied`) gets no rule: Landlock does not restrict memfds (and refuses rules on them).
+/// Implied interpreter rules use the files `interpreters` already verified (path, sha256).
 pub fn prepare(
     section: &LandlockSection,
     abi: i64,
     exe_path: &str,
     exe_fd: &OwnedFd,
     exe_copied: bool,
+    interpreters: &[(String, String, File)],
 ) -> Result<Prepared, Failure> {
     let fitted = fit(abi, section.handled_fs, section.handled_net, section.scoped);
     if section.enforce == Enforce::Required && fitted.lossy() {
@@ -212,7 +202,18 @@ pub fn prepare(
             continue;
         }
         let file = match &rule.sha256 {
-            Some(sha) => open_implied(&rule.path, sha)?,
+            Some(sha) => match interpreters
+                .iter()
+                .find(|(p, s, _)| *p == rule.path && s == sha)
+            {
+                Some((_, _, file)) => file.try_clone().map_err(|e| {
+                    fault(
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                        "Duplicating an interpreter fd failed",
+                    )
+                })?,
+                None => open_interpreter(&rule.path, sha)?,
+            },
             None => {
                 let path = plan_path::open(
                     "Landlock path",

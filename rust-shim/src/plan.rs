@@ -373,6 +373,9 @@ pub struct Plan {
     pub cwd_resolved: Option<String>,
     /// `target.inputs`.
     pub inputs: Vec<Input>,
+    /// `target.interpreters`: the ELF interpreter and `#!` interpreters the kernel opens by
+    /// path to run the target, as (path, sha256), in chain order.
+    pub interpreters: Vec<(String, String)>,
     /// Whether the request may append arguments.
     pub extra_args: bool,
     /// `env.set` as (name, `NAME=VALUE`), sorted by name.
@@ -501,6 +504,14 @@ struct RawTarget {
     cwd_resolved: Option<String>,
     extra_args: bool,
     inputs: Option<Vec<RawInput>>,
+    interpreters: Option<Vec<RawInterpreter>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterpreter {
+    path: String,
+    sha256: String,
 }
 
 #[derive(Deserialize)]
@@ -748,6 +759,17 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
     c_string("cwd", &target.cwd)?;
     check_resolved("cwd", &target.cwd, target.cwd_resolved.as_deref())?;
     let inputs = parse_inputs(target.inputs.unwrap_or_default())?;
+    let mut interpreters = Vec::new();
+    for interp in target.interpreters.unwrap_or_default() {
+        if !interp.path.starts_with('/') || !is_sha256_hex(&interp.sha256) {
+            return Err(invalid(format!(
+                "The interpreter {} must be an absolute path with a lowercase hex sha256",
+                interp.path
+            )));
+        }
+        c_string("interpreter", &interp.path)?;
+        interpreters.push((interp.path, interp.sha256));
+    }
     let argv = target
         .argv
         .iter()
@@ -761,6 +783,7 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
         cwd: target.cwd,
         cwd_resolved: target.cwd_resolved,
         inputs,
+        interpreters,
         extra_args: target.extra_args,
         env_set,
         env_pass,

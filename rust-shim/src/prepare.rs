@@ -495,7 +495,20 @@ pub fn prepare(
         ))
         .into());
     }
+    let mut interpreters = Vec::with_capacity(plan.interpreters.len());
+    for (path, sha256) in &plan.interpreters {
+        let file = hashed_file::open_interpreter(path, sha256)?;
+        interpreters.push((path.clone(), sha256.clone(), file));
+    }
     let mut handles = Vec::new();
+    if !plan.interpreters.is_empty() {
+        let verified: Vec<Value> = plan
+            .interpreters
+            .iter()
+            .map(|(path, sha256)| json!({ "path": path, "sha256": sha256 }))
+            .collect();
+        handles.push(("interpreters", json!(verified)));
+    }
     if let Some(why) = &target.copied {
         handles.push(("exeCopied", json!(why)));
     }
@@ -572,7 +585,8 @@ pub fn prepare(
         Some(section) => {
             let abi = sys::landlock_abi().unwrap_or(0);
             let exe_pinned = target.copied.is_some();
-            let prepared = landlock::prepare(section, abi, &plan.exe, &exe, exe_pinned)?;
+            let prepared =
+                landlock::prepare(section, abi, &plan.exe, &exe, exe_pinned, &interpreters)?;
             reports.insert(4, "landlock", prepared.details);
             if prepared.degraded {
                 reports.degrade(4);
