@@ -32,7 +32,7 @@ pub struct HashedFile {
 
 /// Maps an open error of `path` to a refusal: a missing file is `TargetMissing` (exit 127)
 /// with `missing_hint`, anything else `HandleUnavailable`.
-pub fn open_error(path: &str, role: &str, missing_hint: &str, e: std::io::Error) -> Refusal {
+fn open_error(path: &str, role: &str, missing_hint: &str, e: std::io::Error) -> Refusal {
     if e.kind() == ErrorKind::NotFound {
         Refusal::TargetMissing(format!("The {role} {path} does not exist; {missing_hint}"))
     } else {
@@ -229,9 +229,8 @@ pub fn copy_sealed(
     })
 }
 
-/// Opens and hashes a file the child will use through the returned fd (the target, an
-/// input): in place when only root and the launcher can write it, otherwise as a sealed
-/// memfd copy.
+/// Hashes a file the child uses through the returned fd (the target): in place when only
+/// root and the launcher can write it, otherwise as a sealed memfd copy.
 pub fn pin(file: File, path: &str, role: &str) -> Result<HashedFile, Refusal> {
     match foreign_writer(&file) {
         None => hash_in_place(file, path, role),
@@ -239,23 +238,18 @@ pub fn pin(file: File, path: &str, role: &str) -> Result<HashedFile, Refusal> {
     }
 }
 
-/// Opens and hashes a file the kernel opens again by its path (an interpreter named by
-/// PT_INTERP or `#!`): a copy cannot take its place, so one that someone besides root and
-/// the launcher can change (the file or a directory on its path) is refused.
-pub fn open_hashed(path: &str, role: &str, missing_hint: &str) -> Result<HashedFile, Refusal> {
-    let file = open_regular(path, role, missing_hint)?;
+/// Opens and hashes an interpreter (named by PT_INTERP or `#!`) and checks it against the
+/// plan's digest (`digest_mismatch`). The kernel opens it again by its path, so a copy
+/// cannot take its place: one that someone besides root and the launcher can change (the
+/// file, or a directory or symlink on its path) is refused.
+pub fn open_interpreter(path: &str, expected: &str) -> Result<File, Refusal> {
+    let file = open_regular(path, "interpreter", "reinstall it or recompile the plan")?;
     if let Some(why) = foreign_writer_on_path(&file, path) {
         return Err(Refusal::HandleUnavailable(format!(
-            "The {role} {path} can be changed by others ({why}); the kernel opens it again by path at exec, so its hash cannot be pinned: make it and its directories writable only by root"
+            "The interpreter {path} can be changed by others ({why}); the kernel opens it again by path at exec, so its hash cannot be pinned: make it and its directories writable only by root"
         )));
     }
-    hash_in_place(file, path, role)
-}
-
-/// Opens and hashes an interpreter ([`open_hashed`]) and checks it against the plan's
-/// digest: `digest_mismatch` when it changed.
-pub fn open_interpreter(path: &str, expected: &str) -> Result<File, Refusal> {
-    let hashed = open_hashed(path, "interpreter", "reinstall it or recompile the plan")?;
+    let hashed = hash_in_place(file, path, "interpreter")?;
     if hashed.sha256 != expected {
         return Err(Refusal::DigestMismatch(format!(
             "The interpreter {path} has sha256 {}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan",

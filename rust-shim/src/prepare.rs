@@ -133,8 +133,9 @@ pub struct Prepared {
     exe: OwnedFd,
     /// SHA-256 of the target, recomputed through the fd.
     pub exe_sha256: String,
-    /// The `handles_verified` fields besides the exe and its digest: why the target was
-    /// copied into a sealed memfd (`exeCopied`), and the inputs as opened (`inputs`).
+    /// The `handles_verified` fields besides the exe and its digest: the interpreters
+    /// verified (`interpreters`), why the target was copied into a sealed memfd
+    /// (`exeCopied`), and the inputs as opened (`inputs`).
     pub handles: Vec<(&'static str, Value)>,
     exe_is_script: bool,
     argv: CStringArray,
@@ -255,9 +256,12 @@ fn redirect_inputs(argv: &mut [CString], copies: &[(&Input, RawFd)]) -> Result<(
             let a = a.as_bytes();
             a == input.path.as_bytes() || input.resolved.as_ref().is_some_and(|r| a == r.as_bytes())
         };
+        // A formatted number holds no NUL byte: the error cannot happen.
+        let copy = CString::new(format!("/proc/self/fd/{fd}"))
+            .map_err(|_| Refusal::HandleUnavailable("An fd path contains a NUL byte".into()))?;
         let mut found = false;
         for item in argv.iter_mut().skip(1).filter(|a| names(a)) {
-            *item = CString::new(format!("/proc/self/fd/{fd}")).expect("no NUL in a number");
+            *item = copy.clone();
             found = true;
         }
         if !found {
@@ -528,9 +532,10 @@ pub fn prepare(
     }
     let mut plan_argv = plan.argv.clone();
     redirect_inputs(&mut plan_argv, &copies)?;
-    let cwd = match plan.steps.contains(&Step::Cwd) {
-        true => Some(open_cwd(plan)?),
-        false => None,
+    let cwd = if plan.steps.contains(&Step::Cwd) {
+        Some(open_cwd(plan)?)
+    } else {
+        None
     };
     if !sys::has_close_range() {
         return Err(Refusal::KernelUnsupported(
