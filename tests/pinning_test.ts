@@ -197,21 +197,33 @@ ${extra}`,
   );
 }
 
-Deno.test("a writer of an input who patches it after the hash read never runs: the pinned copy does", async () => {
-  using dir = tempDir();
-  const marker = `${dir}/marker`;
-  const script = `${dir}/wc.py`;
-  await race({
-    dir: String(dir),
-    writer: 65534,
-    file: script,
-    content: scripts(`open("${marker}", "w")`, "#", 'print("benign")'),
-    policy: pythonPolicy(String(dir), script),
-    marker,
-    rounds: 20,
-    launcher: {},
-  });
-});
+function inputRace(rounds: number, writer: number, launcher: RunOptions) {
+  return async () => {
+    using dir = tempDir();
+    const marker = `${dir}/marker`;
+    const script = `${dir}/wc.py`;
+    await race({
+      dir: String(dir),
+      writer,
+      file: script,
+      content: scripts(`open("${marker}", "w")`, "#", 'print("benign")'),
+      policy: pythonPolicy(String(dir), script),
+      marker,
+      rounds,
+      launcher,
+    });
+  };
+}
+
+Deno.test(
+  "a writer of an input who patches it after the hash read never runs: the pinned copy does",
+  inputRace(20, 65534, {}),
+);
+
+Deno.test(
+  "unprivileged launcher: a writer of an input who patches it never runs: the pinned copy does",
+  inputRace(10, 65533, { unprivileged: true }),
+);
 
 Deno.test("an input modified after compile is refused (digest_mismatch) before any child exists", async () => {
   using dir = tempDir();
