@@ -363,3 +363,33 @@ Deno.test("an interpreter others can write is refused: the kernel opens it again
   );
   assert.ok(!exists(c.marker));
 });
+
+Deno.test("a copied target runs under Landlock, which does not restrict memfds", async () => {
+  using dir = tempDir();
+  const { key, pub } = await keygen(String(dir));
+  const target = `${dir}/target.sh`;
+  Deno.writeTextFileSync(target, "#!/bin/sh\necho benign\n", { mode: 0o755 });
+  // Owned by a third user: foreign to the root and to the unprivileged launcher.
+  Deno.chownSync(target, 65533, 65533);
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1
+name: ll
+target: { exe: ${target}, argv: [target] }
+filesystem: { read: [/usr, /lib, /lib64, /bin] }
+`,
+  );
+  const plan = await compile(policy, key, String(dir));
+  for (const launcher of [{}, { unprivileged: true }]) {
+    const t = `${dir}/t-${Object.keys(launcher).length}.jsonl`;
+    const r = await charter(["launch", plan, "--trust", pub, "--transcript", t], launcher);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "benign\n");
+    const records = readTranscript(t);
+    const handles = records.find((rec) => rec.event === "handles_verified")!;
+    assert.equal(handles.exeCopied, "it is owned by uid 65533");
+    const confine = records.find((rec) => rec.event === "phase_resolved" && rec.phase === 4)!;
+    assert.equal(confine.result, "applied", JSON.stringify(confine));
+  }
+});
