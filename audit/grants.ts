@@ -81,7 +81,23 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
   if (t.extraArgs) {
     add("target", "extra_args", "extra arguments may be appended at launch", "target.extra_args");
   }
-  add("target", "cwd", `working directory ${t.cwd}`, "target.cwd");
+  add("target", "cwd", `working directory ${t.cwd}${openedAs(t.cwdResolved)}`, "target.cwd");
+  for (const interp of t.interpreters ?? []) {
+    grants.push({
+      mechanism: "target",
+      key: `target:interpreter:${interp.path}`,
+      text: `interpreter ${interp.path} (sha256 ${interp.sha256}, implied)`,
+      info: true,
+    });
+  }
+  for (const [index, input] of (t.inputs ?? []).entries()) {
+    add(
+      "target",
+      `input:${input.path}`,
+      `input ${input.path}${openedAs(input.resolved)} (sha256 ${input.sha256}, pinned)`,
+      `target.inputs.${index}`,
+    );
+  }
   for (const [name, value] of Object.entries(plan.env.set)) {
     add("env", name, `${name}=${value}`, `env.set.${name}`);
   }
@@ -187,7 +203,9 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
         add(
           "filesystem",
           r.path,
-          `${r.path}: ${r.access.join(", ")}${r.implied ? ` (implied: ${r.implied})` : ""}`,
+          `${r.path}${openedAs(r.resolved)}: ${r.access.join(", ")}${
+            r.implied ? ` (implied: ${r.implied})` : ""
+          }`,
           source,
         );
       }
@@ -379,4 +397,9 @@ function syscallsLetThrough(
     else if (zero || ones) out.push([name, "some"]);
   }
   return out;
+}
+
+/** How a plan path is opened at launch when its compile-time resolution differs from it. */
+function openedAs(resolved: string | undefined): string {
+  return resolved ? ` (opened as ${resolved}, no symlinks)` : "";
 }

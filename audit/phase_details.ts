@@ -147,7 +147,13 @@ function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
         : "descendants is not a 'not contained' statement";
   }
   if (find(plan, "linux.visibility.cwd.v1")) {
-    checks.cwd = equal(plan.target.cwd, "cwd");
+    // The shim opens the cwd by its recorded resolution and says what it opened.
+    const opened = plan.target.cwdResolved ?? plan.target.cwd;
+    checks.cwd = (v) =>
+      isObject(v) && Object.keys(v).length === 4 && v.path === plan.target.cwd &&
+        v.opened === opened && typeof v.dev === "number" && typeof v.ino === "number"
+        ? undefined
+        : `cwd is ${JSON.stringify(v)}, the plan opens ${JSON.stringify(opened)}`;
     required.push("cwd");
   }
   return { checks, required };

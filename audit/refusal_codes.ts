@@ -15,6 +15,7 @@ export const REFUSAL_CODES = [
   "digest_mismatch",
   "handle_unavailable",
   "extra_args_forbidden",
+  "path_changed",
 ] as const;
 
 /** A refusal code. */

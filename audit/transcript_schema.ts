@@ -36,7 +36,23 @@ export const TranscriptRecordSchema = v.variant("event", [
     shim: v.strictObject({ name: v.string(), version: v.string() }),
   }),
   record("plan_verified", { planSha256: Hex64, keyid: v.string() }),
-  record("handles_verified", { exe: v.string(), exeSha256: Hex64 }),
+  record("handles_verified", {
+    exe: v.string(),
+    exeSha256: Hex64,
+    /** The target's interpreters, verified against the plan's digests. */
+    interpreters: v.optional(v.array(v.strictObject({ path: v.string(), sha256: Hex64 }))),
+    /** Why the target runs from a sealed memfd copy: who else could write it. */
+    exeCopied: v.optional(v.string()),
+    /** `target.inputs` as opened: the recorded resolution, device and inode, digest. */
+    inputs: v.optional(v.array(v.strictObject({
+      path: v.string(),
+      opened: v.string(),
+      dev: NonNegative,
+      ino: NonNegative,
+      sha256: Hex64,
+      copied: v.optional(v.string()),
+    }))),
+  }),
   record("child_created", { pid: NonNegative }),
   record("phase_resolved", {
     phase: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5)),

@@ -241,6 +241,23 @@ export async function verifyTranscript(
       if (record.exe !== target.exe) {
         report(line, "digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
       }
+      const interpreters = JSON.stringify(record.interpreters ?? []);
+      if (interpreters !== JSON.stringify(target.interpreters ?? [])) {
+        report(line, "digest", "the interpreters verified are not the plan's target.interpreters");
+      }
+      const opened = (record.inputs ?? []) as { path?: unknown; sha256?: unknown }[];
+      const expected = target.inputs ?? [];
+      const same = opened.length === expected.length &&
+        expected.every((input, i) =>
+          opened[i].path === input.path && opened[i].sha256 === input.sha256
+        );
+      if (!same) {
+        report(
+          line,
+          "digest",
+          "the inputs opened are not the plan's target.inputs with their digests",
+        );
+      }
     }
     if (record.event === "launcher_started") {
       launcher = { uid: record.uid as number, gid: record.gid as number };

@@ -11,6 +11,7 @@ import type { SigningKey } from "../crypto/keys.ts";
 import type { LoadedPolicy } from "../policy/load.ts";
 import { lowerLandlock, lowerSchedule, usesLandlock } from "./lower.ts";
 import {
+  type LandlockPlan,
   type LinuxLaunchPlan,
   PLAN_PREDICATE_TYPE,
   type PlanStatement,
@@ -18,6 +19,8 @@ import {
 } from "./plan.ts";
 import { lowerSeccomp } from "./lower_seccomp.ts";
 import { resolveTarget } from "./target.ts";
+import { resolveInputs } from "./inputs.ts";
+import { recordedResolution } from "./resolve_path.ts";
 
 /** The compiler's name and version, recorded in every plan. */
 export const COMPILER = { name: "charter", version: "0.1.0" } as const;
@@ -75,6 +78,15 @@ function dependencyName(path: string, mainPath: string): string {
   return path.startsWith(dir) ? path.slice(dir.length) : path;
 }
 
+/** Records the compile-time resolution of each policy path of a ruleset (not the implied ones: their digests pin them). */
+function withResolutions(landlock: LandlockPlan): LandlockPlan {
+  const fs = landlock.fs.map((rule) => {
+    const resolved = rule.implied ? undefined : recordedResolution(rule.path);
+    return resolved ? { ...rule, resolved } : rule;
+  });
+  return { ...landlock, fs };
+}
+
 /**
  * Builds the plan statement for a loaded policy (reads and hashes the target).
  *
@@ -96,7 +108,14 @@ export async function buildStatement(
   const exeName = target.exe.slice(target.exe.lastIndexOf("/") + 1);
   const arch = Deno.build.arch;
   // Every plan gets a filter: the policy's, or the baseline deny list (unless seccomp is off).
-  const seccomp = await lowerSeccomp(loaded, arch, target.script);
+  // The shim clears FD_CLOEXEC (fcntl) after the filter for a script's fd and input copies.
+  const passesFds = target.script || (policy.target.inputs ?? []).length > 0;
+  const seccomp = await lowerSeccomp(loaded, arch, passesFds);
+  const inputs = await resolveInputs(policy.target.inputs ?? [], source);
+  const cwd = policy.target.cwd ?? "/";
+  const cwdResolved = recordedResolution(cwd);
+  const interpreters = target.execChain.filter((e) => e.implied === "interpreter")
+    .map(({ path, sha256 }) => ({ path, sha256 }));
   const plan: LinuxLaunchPlan = {
     planVersion: 1,
     arch,
@@ -104,12 +123,17 @@ export async function buildStatement(
       exe: target.exe,
       sha256: target.sha256,
       argv: policy.target.argv ?? [exeName],
-      cwd: policy.target.cwd ?? "/",
+      cwd,
+      ...(cwdResolved ? { cwdResolved } : {}),
       extraArgs: policy.target.extra_args ?? false,
+      ...(inputs.length > 0 ? { inputs } : {}),
+      ...(interpreters.length > 0 ? { interpreters } : {}),
     },
     env: { set: policy.env?.set ?? {}, pass: [...new Set(policy.env?.pass ?? [])].sort() },
     schedule: lowerSchedule(policy, { seccomp: seccomp !== undefined }),
-    ...(usesLandlock(policy) ? { landlock: lowerLandlock(policy, target.execChain) } : {}),
+    ...(usesLandlock(policy)
+      ? { landlock: withResolutions(lowerLandlock(policy, target.execChain)) }
+      : {}),
     ...(seccomp ? { seccomp } : {}),
     resolvedDependencies: await Promise.all(files.map(async (f) => ({
       name: dependencyName(f.path, files[0].path),

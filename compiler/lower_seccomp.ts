@@ -116,7 +116,8 @@ function nameErrors(
 /**
  * Syscalls the shim itself makes after installing the filter: its last progress report
  * (write), waiting for the launcher's release once the transcript is durable (read), the
- * exec, and exiting when the exec fails; a script's fd loses FD_CLOEXEC.
+ * exec, and exiting when the exec fails; a script's fd and the sealed copies of inputs lose
+ * FD_CLOEXEC.
  */
 const SHIM_NEEDS = ["write", "read", "execveat", "exit_group"];
 const SCRIPT_NEEDS = ["fcntl"];

@@ -110,6 +110,8 @@ export interface LandlockPlan {
     access: LandlockFsRight[];
     implied?: "target" | "interpreter";
     sha256?: string;
+    /** The symlink-free resolution of `path` at compile time, when it differs (not on implied rules). */
+    resolved?: string;
   }[];
   /** TCP rights the ruleset handles. */
   handledNet: ("bind_tcp" | "connect_tcp")[];
@@ -141,6 +143,16 @@ export interface ResourceDescriptor {
   digest: { sha256: string };
 }
 
+/** One of `target.inputs`: a file the target runs besides the exe, pinned like it. */
+export interface PlanInput {
+  /** Absolute path, as the policy (and argv) name it. */
+  path: string;
+  /** sha256 of its contents at compile time. */
+  sha256: string;
+  /** The symlink-free resolution of `path` at compile time, when it differs. */
+  resolved?: string;
+}
+
 /** The plan body: the `predicate` of the Statement. */
 export interface LinuxLaunchPlan {
   /** Always 1. */
@@ -153,7 +165,16 @@ export interface LinuxLaunchPlan {
     sha256: string;
     argv: string[];
     cwd: string;
+    /** The symlink-free resolution of `cwd` at compile time, when it differs. */
+    cwdResolved?: string;
     extraArgs: boolean;
+    /** `target.inputs` with their digests (absent when there are none). */
+    inputs?: PlanInput[];
+    /**
+     * The interpreters the kernel opens by path to run the target (PT_INTERP, `#!`), in
+     * chain order, with their digests (absent for a static executable).
+     */
+    interpreters?: { path: string; sha256: string }[];
   };
   /** The child's environment: `set` values and `pass` names, nothing else. */
   env: { set: Record<string, string>; pass: string[] };

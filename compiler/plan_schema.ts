@@ -85,6 +85,8 @@ const Primitive = v.variant("id", [
   v.strictObject({ id: v.literal("linux.exec.execveat.v1"), phase: v.literal(5) }),
 ]);
 
+const Input = v.strictObject({ path: Path, sha256: Hex64, resolved: v.optional(Path) });
+
 const Resource = v.strictObject({ name: v.string(), digest: v.strictObject({ sha256: Hex64 }) });
 
 /** The plan body (the Statement's `predicate`). */
@@ -96,7 +98,10 @@ export const LinuxLaunchPlanSchema = v.strictObject({
     sha256: Hex64,
     argv: v.array(v.string()),
     cwd: Path,
+    cwdResolved: v.optional(Path),
     extraArgs: v.boolean(),
+    inputs: v.optional(v.array(Input)),
+    interpreters: v.optional(v.array(v.strictObject({ path: Path, sha256: Hex64 }))),
   }),
   env: v.strictObject({ set: v.record(v.string(), v.string()), pass: v.array(v.string()) }),
   schedule: v.array(Primitive),
@@ -108,6 +113,7 @@ export const LinuxLaunchPlanSchema = v.strictObject({
       access: v.array(FsRight),
       implied: v.optional(v.picklist(["target", "interpreter"])),
       sha256: v.optional(Hex64),
+      resolved: v.optional(Path),
     })),
     handledNet: v.array(NetRight),
     net: v.array(v.strictObject({ port: Int, access: v.array(NetRight) })),

@@ -168,6 +168,7 @@ export const PolicySchema = v.strictObject({
     ),
     cwd: v.optional(AbsolutePath),
     extra_args: v.optional(v.boolean()),
+    inputs: v.optional(v.array(AbsolutePath)),
   }),
   env: v.optional(v.strictObject({
     set: v.optional(v.record(EnvName, v.pipe(v.string(), noNul("a value")))),

@@ -67,6 +67,11 @@ export interface PolicyCommon {
     cwd?: string;
     /** Whether `launch … -- args` may append to argv; defaults to false. */
     extra_args?: boolean;
+    /**
+     * Other files the target runs (scripts named in argv): hashed at compile time and
+     * pinned at launch like the exe.
+     */
+    inputs?: string[];
   };
   /** The child's environment: nothing but `set` and `pass` reaches it. */
   env?: {

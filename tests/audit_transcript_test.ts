@@ -19,14 +19,17 @@ interface RealTranscript {
 async function realTranscripts(dir: string, sealKey?: string): Promise<RealTranscript[]> {
   const { key, pub } = await keygen(dir);
   const other = await keygen(dir, "other");
+  // An executable file the kernel cannot run: execveat fails in the child (a setup fault).
+  const notAProgram = `${dir}/not-a-program`;
+  Deno.writeTextFileSync(notAProgram, "\0\0\0\0 not a program\n", { mode: 0o755 });
   const kinds: [string, string, string, string[], string][] = [
-    ["success", "exit 0", "/", [], "exited with code 0"],
-    ["signal", "kill -KILL $$", "/", [], "killed by signal 9"],
-    ["fault", "exit 0", "/nonexistent-dir", [], "exited with code 126"],
-    ["refusal", "exit 0", "/", ["--trust", other.pub], "refused: signature_invalid"],
+    ["success", "exit 0", "/bin/sh", [], "exited with code 0"],
+    ["signal", "kill -KILL $$", "/bin/sh", [], "killed by signal 9"],
+    ["fault", "exit 0", notAProgram, [], "exited with code 126"],
+    ["refusal", "exit 0", "/bin/sh", ["--trust", other.pub], "refused: signature_invalid"],
   ];
   const out: RealTranscript[] = [];
-  for (const [name, script, cwd, trust, outcome] of kinds) {
+  for (const [name, script, exe, trust, outcome] of kinds) {
     Deno.mkdirSync(`${dir}/${name}`);
     const plan = await compile(
       writePolicy(
@@ -38,7 +41,7 @@ async function realTranscripts(dir: string, sealKey?: string): Promise<RealTrans
           script,
           "namespaces: { pid: false }\n" +
             (sealKey ? "user: { namespace: false, uid: 65534, gid: 65534 }\n" : ""),
-        ).replace("cwd: /", `cwd: ${cwd}`),
+        ).replace("exe: /bin/sh", `exe: ${exe}`),
       ),
       key,
       `${dir}/${name}`,

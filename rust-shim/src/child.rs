@@ -10,7 +10,6 @@ use crate::plan::Step;
 use crate::progress::Message;
 use crate::sys;
 use libc::{c_char, c_int, c_uint};
-use std::ffi::CStr;
 
 /// `linux.scrub.ids.v1` as the child applies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +40,11 @@ pub struct CapsSpec {
 pub struct ChildSpec<'a> {
     /// The schedule, ending in [`Step::Exec`].
     pub steps: &'a [Step],
-    /// `target.cwd`.
-    pub cwd: &'a CStr,
+    /// `target.cwd`, opened by the parent without following symlinks (-1: no cwd step).
+    pub cwd_fd: c_int,
+    /// Sealed memfd copies of inputs that argv names as `/proc/self/fd/N`: they lose
+    /// FD_CLOEXEC at exec.
+    pub inputs: &'a [c_int],
     /// NULL-terminated argv.
     pub argv: *const *const c_char,
     /// NULL-terminated envp.
@@ -147,7 +149,7 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
         Step::Hostname if created(spec, libc::CLONE_NEWUTS) && !spec.hostname.is_empty() => {
             sys::sethostname(spec.hostname)
         }
-        Step::Cwd => sys::chdir(spec.cwd),
+        Step::Cwd => sys::fchdir(spec.cwd_fd),
         Step::Signals => reset_signals(),
         // envp was built by the parent from the plan's env only; nothing to do here.
         Step::Env => Ok(()),
@@ -308,6 +310,11 @@ fn scrub_fds(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
 fn exec(spec: &ChildSpec<'_>) -> ! {
     if spec.exe_is_script {
         if let Err(errno) = sys::set_fd_flags(spec.exe_fd, 0) {
+            fault(spec, Step::Exec, errno);
+        }
+    }
+    for &fd in spec.inputs {
+        if let Err(errno) = sys::set_fd_flags(fd, 0) {
             fault(spec, Step::Exec, errno);
         }
     }

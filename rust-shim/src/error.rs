@@ -28,6 +28,9 @@ pub enum Refusal {
     TargetMissing(String),
     /// `extra_args_forbidden`: arguments were appended but the plan does not allow it.
     ExtraArgsForbidden(String),
+    /// `path_changed`: a path of the plan now resolves through a symlink or to another file
+    /// than the resolution recorded at compile time.
+    PathChanged(String),
 }
 
 impl Refusal {
@@ -43,6 +46,7 @@ impl Refusal {
             Refusal::DigestMismatch(_) => "digest_mismatch",
             Refusal::HandleUnavailable(_) | Refusal::TargetMissing(_) => "handle_unavailable",
             Refusal::ExtraArgsForbidden(_) => "extra_args_forbidden",
+            Refusal::PathChanged(_) => "path_changed",
         }
     }
 
@@ -58,7 +62,8 @@ impl Refusal {
             | Refusal::DigestMismatch(d)
             | Refusal::HandleUnavailable(d)
             | Refusal::TargetMissing(d)
-            | Refusal::ExtraArgsForbidden(d) => d,
+            | Refusal::ExtraArgsForbidden(d)
+            | Refusal::PathChanged(d) => d,
         }
     }
 }

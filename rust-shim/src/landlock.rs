@@ -3,14 +3,13 @@
 //! `landlock` section. The child only calls `landlock_restrict_self` on the ruleset fd.
 
 use crate::error::{Failure, Refusal};
-use crate::hashed_file::open_hashed;
+use crate::hashed_file::open_interpreter;
 use crate::plan::{Enforce, LandlockSection, Step};
+use crate::plan_path;
 use crate::sys;
 use serde_json::{json, Map, Value};
-use std::fs::{File, OpenOptions};
-use std::io::ErrorKind;
+use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 
 /// A named right: uapi name without the prefix, lowercase; its bit; the first ABI with it.
 pub type Right = (&'static str, u64, i64);
@@ -167,42 +166,17 @@ fn fault(errno: i32, what: &str) -> Failure {
     Failure::fault(Step::Landlock.id(), errno, what)
 }
 
-/// Opens a rule's path: `O_PATH|O_CLOEXEC`, or `None` when it does not exist.
-fn open_path(path: &str) -> Result<Option<File>, Refusal> {
-    match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(path)
-    {
-        Ok(f) => Ok(Some(f)),
-        Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => {
-            Ok(None)
-        }
-        Err(e) => Err(Refusal::HandleUnavailable(format!(
-            "The Landlock path {path} cannot be opened: {e}; make it reachable for the launching user or remove it from the policy"
-        ))),
-    }
-}
-
-/// Opens and hashes an implied executable (an interpreter the kernel opens with EXECUTE).
-fn open_implied(path: &str, expected: &str) -> Result<File, Refusal> {
-    let hashed = open_hashed(path, "interpreter", "reinstall it or recompile the plan")?;
-    if hashed.sha256 != expected {
-        return Err(Refusal::DigestMismatch(format!(
-            "The interpreter {path} has sha256 {}, the plan expects {expected}; it changed since the plan was compiled: recompile and re-sign the plan",
-            hashed.sha256
-        )));
-    }
-    Ok(hashed.file)
-}
-
 /// Builds the ruleset of `section` for Landlock ABI `abi` (< 1: unavailable). The target's
-/// own rule uses `exe_fd`, the fd that was hashed and will be executed.
+/// own rule uses `exe_fd`, the fd that was hashed and will be executed; a sealed memfd copy
+/// (`exe_copied`) gets no rule: Landlock does not restrict memfds (and refuses rules on them).
+/// Implied interpreter rules use the files `interpreters` already verified (path, sha256).
 pub fn prepare(
     section: &LandlockSection,
     abi: i64,
     exe_path: &str,
     exe_fd: &OwnedFd,
+    exe_copied: bool,
+    interpreters: &[(String, String, File)],
 ) -> Result<Prepared, Failure> {
     let fitted = fit(abi, section.handled_fs, section.handled_net, section.scoped);
     if section.enforce == Enforce::Required && fitted.lossy() {
@@ -220,6 +194,7 @@ pub fn prepare(
     // Open every path first (refusals before any ruleset exists), then build the ruleset.
     let mut absent: Vec<&str> = Vec::new();
     let mut opened: Vec<(File, u64)> = Vec::new();
+    let mut paths: Vec<Value> = Vec::new();
     let mut exe_rights = 0u64;
     for rule in &section.fs {
         if rule.path == exe_path && rule.sha256.is_some() {
@@ -227,14 +202,36 @@ pub fn prepare(
             continue;
         }
         let file = match &rule.sha256 {
-            Some(sha) => open_implied(&rule.path, sha)?,
-            None => match open_path(&rule.path)? {
-                Some(f) => f,
-                None => {
-                    absent.push(&rule.path);
-                    continue;
-                }
+            Some(sha) => match interpreters
+                .iter()
+                .find(|(p, s, _)| *p == rule.path && s == sha)
+            {
+                Some((_, _, file)) => file.try_clone().map_err(|e| {
+                    fault(
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                        "Duplicating an interpreter fd failed",
+                    )
+                })?,
+                None => open_interpreter(&rule.path, sha)?,
             },
+            None => {
+                let path = plan_path::open(
+                    "Landlock path",
+                    &rule.path,
+                    rule.resolved.as_deref(),
+                    libc::O_PATH,
+                )?;
+                match path {
+                    Some(p) => {
+                        paths.push(p.describe(&rule.path));
+                        p.file
+                    }
+                    None => {
+                        absent.push(&rule.path);
+                        continue;
+                    }
+                }
+            }
         };
         opened.push((file, rule.access));
     }
@@ -247,6 +244,7 @@ pub fn prepare(
     );
     details.insert("scoped".into(), json!(names_of(&SCOPES, fitted.scoped)));
     details.insert("absentPaths".into(), json!(absent));
+    details.insert("paths".into(), json!(paths));
     if fitted.lossy() {
         details.insert("droppedRights".into(), fitted.dropped_json());
     }
@@ -288,7 +286,7 @@ pub fn prepare(
         fs_rules += 1;
         Ok(())
     };
-    if exe_rights != 0 {
+    if exe_rights != 0 && !exe_copied {
         add(exe_fd.as_raw_fd(), exe_rights, false, exe_path)?;
     }
     for (index, (file, access)) in opened.iter().enumerate() {

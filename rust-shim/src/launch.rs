@@ -111,13 +111,12 @@ fn start(
     )?;
     let launch_id = transcript.launch_id().to_string();
     let prepared = prepare(&plan, request.extra_args, transcript.fd(), &launch_id)?;
-    transcript.record(
-        "handles_verified",
-        &[
-            ("exe", json!(plan.exe)),
-            ("exeSha256", json!(prepared.exe_sha256)),
-        ],
-    )?;
+    let mut handles = vec![
+        ("exe", json!(plan.exe)),
+        ("exeSha256", json!(prepared.exe_sha256)),
+    ];
+    handles.extend(prepared.handles.iter().cloned());
+    transcript.record("handles_verified", &handles)?;
     spawn(prepared, transcript)
 }
 

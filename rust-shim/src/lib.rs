@@ -14,6 +14,7 @@ mod hashed_file;
 mod landlock;
 mod launch;
 mod plan;
+mod plan_path;
 mod prepare;
 mod probe;
 mod progress;

@@ -319,6 +319,20 @@ pub struct FsRule {
     pub implied: Option<String>,
     /// Expected sha256 of the file (implied grants).
     pub sha256: Option<String>,
+    /// The symlink-free resolution recorded at compile time, when `path` went through a
+    /// symlink then (opened instead of `path`, see [`crate::plan_path`]).
+    pub resolved: Option<String>,
+}
+
+/// One of `target.inputs`: a file the target runs besides the exe (a script in argv).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Absolute path, as the policy and argv name it.
+    pub path: String,
+    /// Expected lowercase hex sha256.
+    pub sha256: String,
+    /// The recorded symlink-free resolution, when `path` went through a symlink.
+    pub resolved: Option<String>,
 }
 
 /// The top-level `landlock` section.
@@ -361,7 +375,14 @@ pub struct Plan {
     /// argv from the plan.
     pub argv: Vec<CString>,
     /// The working directory (`target.cwd`).
-    pub cwd: CString,
+    pub cwd: String,
+    /// The recorded resolution of the cwd (`target.cwdResolved`).
+    pub cwd_resolved: Option<String>,
+    /// `target.inputs`.
+    pub inputs: Vec<Input>,
+    /// `target.interpreters`: the ELF interpreter and `#!` interpreters the kernel opens by
+    /// path to run the target, as (path, sha256), in chain order.
+    pub interpreters: Vec<(String, String)>,
     /// Whether the request may append arguments.
     pub extra_args: bool,
     /// `env.set` as (name, `NAME=VALUE`), sorted by name.
@@ -460,6 +481,7 @@ struct RawFsRule {
     access: Vec<String>,
     implied: Option<String>,
     sha256: Option<String>,
+    resolved: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -486,7 +508,25 @@ struct RawTarget {
     sha256: String,
     argv: Vec<String>,
     cwd: String,
+    cwd_resolved: Option<String>,
     extra_args: bool,
+    inputs: Option<Vec<RawInput>>,
+    interpreters: Option<Vec<RawInterpreter>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterpreter {
+    path: String,
+    sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    path: String,
+    sha256: String,
+    resolved: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -723,7 +763,20 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
             target.cwd
         )));
     }
-    let cwd = c_string("cwd", &target.cwd)?;
+    c_string("cwd", &target.cwd)?;
+    check_resolved("cwd", &target.cwd, target.cwd_resolved.as_deref())?;
+    let inputs = parse_inputs(target.inputs.unwrap_or_default())?;
+    let mut interpreters = Vec::new();
+    for interp in target.interpreters.unwrap_or_default() {
+        if !interp.path.starts_with('/') || !is_sha256_hex(&interp.sha256) {
+            return Err(invalid(format!(
+                "The interpreter {} must be an absolute path with a lowercase hex sha256",
+                interp.path
+            )));
+        }
+        c_string("interpreter", &interp.path)?;
+        interpreters.push((interp.path, interp.sha256));
+    }
     let argv = target
         .argv
         .iter()
@@ -734,7 +787,10 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
         exe: target.exe,
         sha256: target.sha256,
         argv,
-        cwd,
+        cwd: target.cwd,
+        cwd_resolved: target.cwd_resolved,
+        inputs,
+        interpreters,
         extra_args: target.extra_args,
         env_set,
         env_pass,
@@ -777,6 +833,40 @@ fn check_target(subject: &[RawDescriptor], target: &RawTarget) -> Result<(), Ref
             "The statement's subject must be exactly the target with the target's sha256",
         )),
     }
+}
+
+/// A recorded resolution must be an absolute path other than the path itself.
+fn check_resolved(what: &str, path: &str, resolved: Option<&str>) -> Result<(), Refusal> {
+    match resolved {
+        Some(r) if !r.starts_with('/') || r == path => Err(invalid(format!(
+            "The {what} {path} has the resolution {r:?}; it must be another absolute path"
+        ))),
+        Some(r) => c_string(what, r).map(drop),
+        None => Ok(()),
+    }
+}
+
+fn parse_inputs(raw: Vec<RawInput>) -> Result<Vec<Input>, Refusal> {
+    let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
+    for input in raw {
+        if !input.path.starts_with('/') || !is_sha256_hex(&input.sha256) {
+            return Err(invalid(format!(
+                "The input {} must be an absolute path with a lowercase hex sha256",
+                input.path
+            )));
+        }
+        c_string("input", &input.path)?;
+        check_resolved("input", &input.path, input.resolved.as_deref())?;
+        if inputs.iter().any(|i| i.path == input.path) {
+            return Err(invalid(format!("The input {} is listed twice", input.path)));
+        }
+        inputs.push(Input {
+            path: input.path,
+            sha256: input.sha256,
+            resolved: input.resolved,
+        });
+    }
+    Ok(inputs)
 }
 
 fn check_times(plan: &RawPlan, now_ns: i128) -> Result<(), Refusal> {
@@ -1105,11 +1195,19 @@ fn parse_landlock(raw: RawLandlock, target: &RawTarget) -> Result<LandlockSectio
                 rule.path
             )));
         }
+        if rule.implied.is_some() && rule.resolved.is_some() {
+            return Err(invalid(format!(
+                "The implied landlock rule for {} has a resolution; implied files are pinned by digest",
+                rule.path
+            )));
+        }
+        check_resolved("landlock path", &rule.path, rule.resolved.as_deref())?;
         fs.push(FsRule {
             path: rule.path,
             access,
             implied: rule.implied,
             sha256: rule.sha256,
+            resolved: rule.resolved,
         });
     }
     let mut net = Vec::with_capacity(raw.net.len());
@@ -1464,6 +1562,59 @@ mod tests {
         ];
         for (name, edit) in cases {
             let mut v = full_statement();
+            edit(&mut v);
+            assert_eq!(code(parse_value(&v)), "plan_invalid", "{name}");
+        }
+    }
+
+    #[test]
+    fn parses_inputs_and_recorded_resolutions_strictly() {
+        let mut v = full_statement();
+        v["predicate"]["target"]["cwdResolved"] = json!("/usr/lib");
+        v["predicate"]["target"]["inputs"] =
+            json!([{ "path": "/srv/wc.py", "sha256": "cd".repeat(32), "resolved": "/data/wc.py" }]);
+        v["predicate"]["landlock"]["fs"][0]["resolved"] = json!("/opt/usr");
+        let plan = parse_value(&v).unwrap();
+        assert_eq!(plan.cwd_resolved.as_deref(), Some("/usr/lib"));
+        assert_eq!(plan.inputs[0].resolved.as_deref(), Some("/data/wc.py"));
+        let ll = plan.params.landlock.unwrap();
+        assert_eq!(ll.fs[0].resolved.as_deref(), Some("/opt/usr"));
+
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit); 7] = [
+            ("unknown input key", |v| {
+                v["predicate"]["target"]["inputs"][0]["mode"] = json!(1)
+            }),
+            ("input without digest", |v| {
+                v["predicate"]["target"]["inputs"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("sha256");
+            }),
+            ("relative input", |v| {
+                v["predicate"]["target"]["inputs"][0]["path"] = json!("wc.py")
+            }),
+            ("input twice", |v| {
+                let first = v["predicate"]["target"]["inputs"][0].clone();
+                v["predicate"]["target"]["inputs"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(first);
+            }),
+            ("relative cwd resolution", |v| {
+                v["predicate"]["target"]["cwdResolved"] = json!("usr")
+            }),
+            ("resolution equal to the path", |v| {
+                v["predicate"]["landlock"]["fs"][0]["resolved"] = json!("/usr")
+            }),
+            ("resolution on an implied rule", |v| {
+                v["predicate"]["landlock"]["fs"][1]["resolved"] = json!("/usr/bin/dash")
+            }),
+        ];
+        for (name, edit) in cases {
+            let mut v = full_statement();
+            v["predicate"]["target"]["inputs"] =
+                json!([{ "path": "/srv/wc.py", "sha256": "cd".repeat(32) }]);
             edit(&mut v);
             assert_eq!(code(parse_value(&v)), "plan_invalid", "{name}");
         }

@@ -11,9 +11,10 @@ use crate::caps;
 use crate::cgroup;
 use crate::child::{CapsSpec, ChildSpec, IdsSpec};
 use crate::error::{Failure, Refusal};
-use crate::hashed_file::open_hashed;
+use crate::hashed_file::{self, HashedFile};
 use crate::landlock;
-use crate::plan::{Enforce, Plan, Step, PHASE_NAMES};
+use crate::plan::{Enforce, Input, Plan, Step, PHASE_NAMES};
+use crate::plan_path;
 use crate::seccomp;
 use crate::sys::{self, CapSets};
 use libc::c_uint;
@@ -160,10 +161,17 @@ pub struct Prepared {
     exe: OwnedFd,
     /// SHA-256 of the target, recomputed through the fd.
     pub exe_sha256: String,
+    /// The `handles_verified` fields besides the exe and its digest: the interpreters
+    /// verified (`interpreters`), why the target was copied into a sealed memfd
+    /// (`exeCopied`), and the inputs as opened (`inputs`).
+    pub handles: Vec<(&'static str, Value)>,
     exe_is_script: bool,
     argv: CStringArray,
     envp: CStringArray,
-    cwd: CString,
+    cwd: Option<OwnedFd>,
+    /// Owns the input copies of `input_raw` until the child exists.
+    _input_copies: Vec<OwnedFd>,
+    input_raw: Vec<RawFd>,
     steps: Vec<Step>,
     keep: Vec<RawFd>,
     open_fds: Vec<RawFd>,
@@ -202,18 +210,99 @@ pub fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, sys::Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(moved) })
 }
 
-/// Opens the target (O_RDONLY|O_CLOEXEC, and O_NONBLOCK so that a FIFO put in its place
-/// cannot stall the launch) and hashes it through the same fd; returns the fd, the digest
-/// and whether it starts with `#!`.
-fn open_target(path: &str) -> Result<(OwnedFd, String, bool), Refusal> {
-    let hashed = open_hashed(path, "target", "install it or fix the policy's target.exe")?;
-    let fd = above_stdio(OwnedFd::from(hashed.file)).map_err(|e| {
+/// Opens the target and pins its bytes ([`hashed_file::pin`]): the fd that will be
+/// executed holds exactly the hashed bytes.
+fn open_target(path: &str) -> Result<HashedFile, Refusal> {
+    let file =
+        hashed_file::open_regular(path, "target", "install it or fix the policy's target.exe")?;
+    let mut hashed = hashed_file::pin(file, path, "target")?;
+    hashed.fd = keep_open(hashed.fd, "target", path)?;
+    Ok(hashed)
+}
+
+fn keep_open(fd: OwnedFd, role: &str, path: &str) -> Result<OwnedFd, Refusal> {
+    above_stdio(fd).map_err(|e| {
         Refusal::HandleUnavailable(format!(
-            "The target {path} cannot be kept open: {}",
+            "The {role} {path} cannot be kept open: {}",
             std::io::Error::from_raw_os_error(e)
         ))
+    })
+}
+
+/// Opens the cwd by its recorded resolution (`path_changed` when a symlink appeared); the
+/// child `fchdir`s to this fd.
+fn open_cwd(plan: &Plan) -> Result<(OwnedFd, Value), Refusal> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY;
+    let opened = plan_path::open("cwd", &plan.cwd, plan.cwd_resolved.as_deref(), flags)?
+        .ok_or_else(|| {
+            Refusal::HandleUnavailable(format!(
+                "The cwd {} does not exist; create it or change target.cwd",
+                plan.cwd
+            ))
+        })?;
+    let details = opened.describe(&plan.cwd);
+    Ok((OwnedFd::from(opened.file), details))
+}
+
+/// An input opened by its recorded resolution and checked against its digest: `Some(fd)`
+/// of a sealed memfd copy when others could change the file before the target reads it.
+fn open_input(input: &Input) -> Result<(Option<OwnedFd>, Value), Refusal> {
+    let hint = "restore it or remove it from target.inputs";
+    let opened = plan_path::open(
+        "input",
+        &input.path,
+        input.resolved.as_deref(),
+        libc::O_RDONLY | libc::O_NONBLOCK,
+    )?
+    .ok_or_else(|| {
+        Refusal::TargetMissing(format!("The input {} does not exist; {hint}", input.path))
     })?;
-    Ok((fd, hashed.sha256, hashed.head == b"#!"))
+    let mut details = opened.describe(&input.path);
+    let file = hashed_file::check_regular(opened.file, &input.path, "input")?;
+    // The target opens the input again by path: a writer of the file or of a directory
+    // on its path could change it in between, so then the target reads a copy instead.
+    let hashed = match hashed_file::foreign_writer_on_path(&file, &input.path) {
+        None => hashed_file::hash_in_place(file, &input.path, "input")?,
+        Some(why) => hashed_file::copy_sealed(file, &input.path, "input", why)?,
+    };
+    if hashed.sha256 != input.sha256 {
+        return Err(Refusal::DigestMismatch(format!(
+            "The input {} has sha256 {}, the plan expects {}; it changed since the plan was compiled: recompile and re-sign the plan",
+            input.path, hashed.sha256, input.sha256
+        )));
+    }
+    details["sha256"] = json!(hashed.sha256);
+    let Some(why) = hashed.copied else {
+        return Ok((None, details));
+    };
+    details["copied"] = json!(why);
+    Ok((Some(keep_open(hashed.fd, "input", &input.path)?), details))
+}
+
+/// Replaces each argv item naming a copied input by `/proc/self/fd/N` of its memfd; an
+/// input that argv does not name cannot be redirected and is refused.
+fn redirect_inputs(argv: &mut [CString], copies: &[(&Input, RawFd)]) -> Result<(), Refusal> {
+    for (input, fd) in copies {
+        let names = |a: &CString| {
+            let a = a.as_bytes();
+            a == input.path.as_bytes() || input.resolved.as_ref().is_some_and(|r| a == r.as_bytes())
+        };
+        // A formatted number holds no NUL byte: the error cannot happen.
+        let copy = CString::new(format!("/proc/self/fd/{fd}"))
+            .map_err(|_| Refusal::HandleUnavailable("An fd path contains a NUL byte".into()))?;
+        let mut found = false;
+        for item in argv.iter_mut().skip(1).filter(|a| names(a)) {
+            *item = copy.clone();
+            found = true;
+        }
+        if !found {
+            return Err(Refusal::HandleUnavailable(format!(
+                "The input {} can be changed by others, and argv does not name it, so the target cannot be given the pinned copy; make it writable only by root and the launcher, or name it in target.argv",
+                input.path
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that each kept fd is open in the launcher, was inherited by it, and is not the
@@ -466,7 +555,8 @@ pub fn prepare(
     launch_id: &str,
 ) -> Result<Prepared, Failure> {
     check_keep(&plan.keep, transcript_fd)?;
-    let (exe, exe_sha256, exe_is_script) = open_target(&plan.exe)?;
+    let target = open_target(&plan.exe)?;
+    let (exe, exe_sha256, exe_is_script) = (target.fd, target.sha256, target.head == b"#!");
     if exe_sha256 != plan.sha256 {
         return Err(Refusal::DigestMismatch(format!(
             "The target {} has sha256 {exe_sha256}, the plan expects {}; it changed since the plan was compiled: recompile and re-sign the plan",
@@ -474,6 +564,44 @@ pub fn prepare(
         ))
         .into());
     }
+    let mut interpreters = Vec::with_capacity(plan.interpreters.len());
+    for (path, sha256) in &plan.interpreters {
+        let file = hashed_file::open_interpreter(path, sha256)?;
+        interpreters.push((path.clone(), sha256.clone(), file));
+    }
+    let mut handles = Vec::new();
+    if !plan.interpreters.is_empty() {
+        let verified: Vec<Value> = plan
+            .interpreters
+            .iter()
+            .map(|(path, sha256)| json!({ "path": path, "sha256": sha256 }))
+            .collect();
+        handles.push(("interpreters", json!(verified)));
+    }
+    if let Some(why) = &target.copied {
+        handles.push(("exeCopied", json!(why)));
+    }
+    let mut input_fds = Vec::new();
+    let mut copies = Vec::new();
+    let mut input_details = Vec::new();
+    for input in &plan.inputs {
+        let (copy, details) = open_input(input)?;
+        if let Some(fd) = copy {
+            copies.push((input, fd.as_raw_fd()));
+            input_fds.push(fd);
+        }
+        input_details.push(details);
+    }
+    if !plan.inputs.is_empty() {
+        handles.push(("inputs", json!(input_details)));
+    }
+    let mut plan_argv = plan.argv.clone();
+    redirect_inputs(&mut plan_argv, &copies)?;
+    let cwd = if plan.steps.contains(&Step::Cwd) {
+        Some(open_cwd(plan)?)
+    } else {
+        None
+    };
     if !sys::has_close_range() {
         return Err(Refusal::KernelUnsupported(
             "This kernel lacks close_range (Linux 5.9+), which the fd scrub needs; upgrade the kernel".to_string(),
@@ -534,7 +662,9 @@ pub fn prepare(
     let landlock = match &plan.params.landlock {
         Some(section) => {
             let abi = sys::landlock_abi().unwrap_or(0);
-            let prepared = landlock::prepare(section, abi, &plan.exe, &exe)?;
+            let exe_pinned = target.copied.is_some();
+            let prepared =
+                landlock::prepare(section, abi, &plan.exe, &exe, exe_pinned, &interpreters)?;
             reports.insert(4, "landlock", prepared.details);
             if prepared.degraded {
                 reports.degrade(4);
@@ -555,7 +685,7 @@ pub fn prepare(
         None => None,
     };
 
-    let argv = CStringArray::new(plan.argv.iter().cloned().chain(extra_args).collect());
+    let argv = CStringArray::new(plan_argv.into_iter().chain(extra_args).collect());
     let (env, passed, absent) = build_env(plan);
     let pipe_fault = |e| Failure::fault(PIPE_STEP, e, "Creating the progress pipe failed");
     let (progress_read, progress_write) = pipe().map_err(pipe_fault)?;
@@ -564,8 +694,11 @@ pub fn prepare(
     let go =
         pipe().map_err(|e| Failure::fault(PIPE_STEP, e, "Creating the rendezvous pipe failed"))?;
     // fds the child keeps through the fd scrub besides the plan's: the target, the
-    // progress pipe, the ruleset and the rendezvous pipe's read end (all close-on-exec).
+    // progress pipe, the cwd, the input copies, the ruleset and the rendezvous pipe's read
+    // end (all close-on-exec; the input copies lose it at exec).
     let mut own: Vec<RawFd> = vec![exe.as_raw_fd(), progress_write.as_raw_fd()];
+    own.extend(cwd.as_ref().map(|(fd, _)| fd.as_raw_fd()));
+    own.extend(input_fds.iter().map(|fd| fd.as_raw_fd()));
     own.extend(landlock.as_ref().map(|fd| fd.as_raw_fd()));
     own.push(go.0.as_raw_fd());
     let others = [
@@ -587,7 +720,11 @@ pub fn prepare(
     for &step in &plan.steps {
         match step {
             Step::HostRoot => reports.insert(1, "hostRoot", json!(true)),
-            Step::Cwd => reports.insert(2, "cwd", json!(plan.cwd.to_string_lossy())),
+            Step::Cwd => reports.insert(
+                2,
+                "cwd",
+                cwd.as_ref().map_or(Value::Null, |(_, d)| d.clone()),
+            ),
             Step::Signals => reports.insert(3, "signals", json!("reset")),
             Step::Env => reports.insert(
                 3,
@@ -603,10 +740,13 @@ pub fn prepare(
     Ok(Prepared {
         exe,
         exe_sha256,
+        handles,
         exe_is_script,
         argv,
         envp: CStringArray::new(env),
-        cwd: plan.cwd.clone(),
+        cwd: cwd.map(|(fd, _)| fd),
+        input_raw: input_fds.iter().map(|fd| fd.as_raw_fd()).collect(),
+        _input_copies: input_fds,
         steps,
         keep: plan.keep.clone(),
         open_fds,
@@ -754,7 +894,8 @@ impl Prepared {
     pub fn child_spec(&self, clone_flags: u64) -> ChildSpec<'_> {
         ChildSpec {
             steps: &self.steps,
-            cwd: self.cwd.as_c_str(),
+            cwd_fd: self.cwd.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+            inputs: &self.input_raw,
             argv: self.argv.ptrs.as_ptr(),
             envp: self.envp.ptrs.as_ptr(),
             exe_fd: self.exe.as_raw_fd(),

@@ -104,12 +104,6 @@ pub fn fsync(fd: c_int) -> Result<(), Errno> {
     check(unsafe { libc::syscall(libc::SYS_fsync, fd) }).map(drop)
 }
 
-/// `chdir(path)`.
-pub fn chdir(path: &CStr) -> Result<(), Errno> {
-    // SAFETY: path is a valid NUL-terminated string that outlives the call.
-    check(unsafe { libc::syscall(libc::SYS_chdir, path.as_ptr()) }).map(drop)
-}
-
 /// `fcntl(fd, F_GETFD)`: the fd flags, or `EBADF` when `fd` is not open.
 pub fn fd_flags(fd: c_int) -> Result<c_int, Errno> {
     // SAFETY: F_GETFD takes no pointer argument.
@@ -840,4 +834,91 @@ pub fn get_rlimit(resource: c_uint) -> Result<(u64, u64), Errno> {
         )
     })?;
     Ok((old[0], old[1]))
+}
+
+/// `struct open_how` of openat2(2).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<OpenHow>() == 24);
+
+/// `RESOLVE_NO_SYMLINKS`: no symlink (and no magic link) in any component.
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+
+/// `openat2(AT_FDCWD, path, {flags | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS})`: `ELOOP` when a
+/// component of `path` is a symlink; `ENOSYS` before Linux 5.6.
+pub fn open_no_symlinks(path: &CStr, flags: c_int) -> Result<c_int, Errno> {
+    /// openat2 has number 437 on every architecture (the generic table).
+    const SYS_OPENAT2: c_long = 437;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_NO_SYMLINKS,
+    };
+    // SAFETY: path is a valid NUL-terminated string and how a valid open_how of the size
+    // passed; both outlive the call.
+    check(unsafe {
+        libc::syscall(
+            SYS_OPENAT2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    })
+    .map(|fd| fd as c_int)
+}
+
+/// `fchdir(fd)`.
+pub fn fchdir(fd: c_int) -> Result<(), Errno> {
+    // SAFETY: fchdir takes no pointers; a bad fd is reported as EBADF.
+    check(unsafe { libc::syscall(libc::SYS_fchdir, fd) }).map(drop)
+}
+
+/// `MFD_EXEC` (Linux 6.3): the memfd stays executable whatever `vm.memfd_noexec` says.
+const MFD_EXEC: c_uint = 0x10;
+
+/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC)`, without `MFD_EXEC` on
+/// kernels that do not know it (`EINVAL`).
+pub fn memfd_sealable(name: &CStr) -> Result<c_int, Errno> {
+    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    let create = |flags: c_uint| {
+        // SAFETY: name is a valid NUL-terminated string that outlives the call.
+        check(unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) })
+            .map(|fd| fd as c_int)
+    };
+    match create(base | MFD_EXEC) {
+        Err(libc::EINVAL) => create(base),
+        other => other,
+    }
+}
+
+/// Seals a memfd against every change of its contents and of its seals:
+/// `F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`.
+pub fn seal_contents(fd: c_int) -> Result<(), Errno> {
+    let seals = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: F_ADD_SEALS takes an integer argument, no pointer.
+    check(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_ADD_SEALS, seals) }).map(drop)
+}
+
+/// The size of the extended attribute `name` of the file open as `fd` (also an `O_PATH`
+/// fd, through its `/proc/self/fd` link); `ENODATA` when it has none.
+pub fn xattr_size(fd: c_int, name: &CStr) -> Result<usize, Errno> {
+    let link = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| libc::EINVAL)?;
+    // SAFETY: both strings are valid and NUL-terminated; a NULL buffer of size 0 asks only
+    // for the size.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_getxattr,
+            link.as_ptr(),
+            name.as_ptr(),
+            std::ptr::null_mut::<libc::c_void>(),
+            0usize,
+        )
+    })
+    .map(|n| n as usize)
 }

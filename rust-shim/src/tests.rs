@@ -148,7 +148,9 @@ fn sh_exit_7_runs_under_the_plan_and_the_transcript_chains() {
             ("exec", "applied")
         ]
     );
-    assert_eq!(records[5]["details"]["cwd"], "/");
+    let cwd = &records[5]["details"]["cwd"];
+    assert_eq!((&cwd["path"], &cwd["opened"]), (&json!("/"), &json!("/")));
+    assert!(cwd["ino"].is_u64() && cwd["dev"].is_u64(), "{cwd}");
     assert!(records[5]["details"]["descendants"]
         .as_str()
         .unwrap()
@@ -233,30 +235,49 @@ fn an_untrusted_signature_is_refused_and_chained_from_the_payload() {
 
 #[test]
 fn a_failing_setup_step_is_a_fault_and_the_child_is_reaped() {
-    let mut case = Case::sh(&["sh", "-c", "exit 0"]);
-    case.statement["predicate"]["target"]["cwd"] = json!("/nonexistent/charter-cwd");
+    // An executable file the kernel cannot execute: execveat fails with ENOEXEC in the child.
+    let exe = temp_path("not-a-program");
+    std::fs::write(&exe, b"\0\0\0\0 not a program\n").unwrap();
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let exe_path = exe.to_str().unwrap();
+    let case = Case::exe(exe_path, &sha256_of(exe_path), &["x"]);
     let failure = case.run().unwrap_err();
+    std::fs::remove_file(&exe).unwrap();
     assert_eq!(failure.exit_code(), 126);
     assert_eq!(
         failure.outcome()["step"]
             .as_str()
             .zip(failure.outcome()["errno"].as_i64()),
-        Some(("linux.visibility.cwd.v1", i64::from(libc::ENOENT)))
+        Some(("linux.exec.execveat.v1", i64::from(libc::ENOEXEC)))
     );
     let records = case.records();
+    let events = events(&records);
     assert_eq!(
-        events(&records),
+        events[..4],
         [
             "launcher_started",
             "plan_verified",
             "handles_verified",
-            "child_created",
-            "phase_resolved",
-            "setup_faulted",
-            "child_exited"
+            "child_created"
         ]
     );
-    assert_eq!(records[6]["code"], 126);
+    assert_eq!(
+        events[events.len() - 2..],
+        ["setup_faulted", "child_exited"]
+    );
+    assert_eq!(records.last().unwrap()["code"], 126);
+}
+
+#[test]
+fn a_missing_cwd_is_refused_before_any_child_exists() {
+    let mut case = Case::sh(&["sh", "-c", "exit 0"]);
+    case.statement["predicate"]["target"]["cwd"] = json!("/nonexistent/charter-cwd");
+    let failure = case.run().unwrap_err();
+    assert_eq!(failure.outcome()["reason"], "handle_unavailable");
+    assert_eq!(
+        events(&case.records()),
+        ["launcher_started", "plan_verified", "setup_refused"]
+    );
 }
 
 #[test]
