@@ -55,7 +55,7 @@ limits: { nofile: 64 }
       '"uidMap":"1000 ',
       /userNamespace is/,
     ],
-    ["another cwd", 2, /"cwd":"\/"/, '"cwd":"/tmp"', /cwd is "\/tmp"/],
+    ["another cwd", 2, /"opened":"\/"/, '"opened":"/tmp"', /cwd is .*"opened":"\/tmp"/],
     ["another hostname", 2, /"hostname":"box"/, '"hostname":"other"', /hostname is "other"/],
     [
       "an env name the plan does not set",
