@@ -106,6 +106,8 @@ export function lowerLandlock(policy: Policy, implied: ImpliedExec[]): LandlockP
     }
   };
   grant(policy.filesystem?.read, READ_RIGHTS);
+  // The target reads its inputs by path (unless the shim hands it a pinned copy).
+  grant(policy.target.inputs, ["read_file"]);
   grant(policy.filesystem?.write, WRITE_RIGHTS);
   grant(policy.filesystem?.exec, EXEC_RIGHTS);
   const order = (set: Set<LandlockFsRight>) => ALL_FS_RIGHTS.filter((r) => set.has(r));
