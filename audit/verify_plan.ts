@@ -9,6 +9,8 @@ import type { TrustedKey } from "../crypto/keys.ts";
 import * as v from "valibot";
 import type { PlanStatement } from "../compiler/plan.ts";
 import { PlanStatementSchema } from "../compiler/plan_schema.ts";
+import { decodeProgram } from "../compiler/seccomp/bpf.ts";
+import { checkReviewable } from "../compiler/seccomp/filter_paths.ts";
 
 /** A plan whose envelope was read, and verified when keys were given. */
 export interface ReadPlan {
@@ -70,6 +72,19 @@ export async function readPlan(
       "plan_invalid",
       "The statement's subject differs from the plan's target",
     );
+  }
+  const seccomp = statement.predicate.seccomp;
+  if (seccomp) {
+    // The shim refuses the same programs (rust-shim/src/seccomp.rs): only those can be
+    // reviewed exactly.
+    try {
+      checkReviewable(decodeProgram(fromBase64(seccomp.bpfB64)));
+    } catch (e) {
+      throw new EnvelopeError(
+        "plan_invalid",
+        `The plan's seccomp program cannot be installed or reviewed: ${(e as Error).message}`,
+      );
+    }
   }
   const notAfter = statement.predicate.notAfter;
   if (notAfter !== undefined && !(Date.parse(notAfter) > now.getTime())) {
