@@ -39,6 +39,8 @@ export interface LoadedPolicy {
 export interface LoadOptions {
   /** Type-check TypeScript policies with `deno check` first (default true). */
   typeCheck?: boolean;
+  /** Reads a policy file's bytes (default `Deno.readFile`); `diff` reads git revisions with it. */
+  readFile?: (path: string) => Promise<Uint8Array>;
 }
 
 interface Layer {
@@ -52,12 +54,13 @@ const BUILTIN_DIR = new URL("./builtin/", import.meta.url);
 async function readPolicyFile(
   path: string,
   ref: string,
+  readFile: (path: string) => Promise<Uint8Array> = Deno.readFile,
 ): Promise<{ bytes: Uint8Array; text: string } | string> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(
-      path.startsWith("builtin:") ? new URL(`${path.slice(8)}.yaml`, BUILTIN_DIR) : path,
-    );
+    bytes = path.startsWith("builtin:")
+      ? await Deno.readFile(new URL(`${path.slice(8)}.yaml`, BUILTIN_DIR))
+      : await readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
       return `cannot read ${ref} (it does not exist or is not a file)`;
@@ -137,7 +140,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
       });
       return;
     }
-    const read = await readPolicyFile(file, file);
+    const read = await readPolicyFile(file, file, options.readFile);
     if (typeof read === "string") {
       problems.push({
         ...here,

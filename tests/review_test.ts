@@ -221,3 +221,99 @@ Deno.test("a signed program the kernel would reject is refused before any child 
     });
   }
 });
+
+Deno.test("for reviewers: a limit change is one line, opening the network is added authority", async (t) => {
+  using dir = tempDir();
+  const base =
+    "version: 1\nname: r\ntarget: { exe: /bin/true }\nnamespaces: { net: true }\nlimits: { nofile: 64 }\nnetwork: { connect_tcp: [443] }\n";
+  const a = writePolicy(String(dir), "a.yaml", base);
+  const cases: [string, string, number, string[]][] = [
+    ["raised limit", base.replace("nofile: 64", "nofile: 128"), 1, [
+      "+ limits: RLIMIT_NOFILE = 64 → 128",
+    ]],
+    ["lowered limit", base.replace("nofile: 64", "nofile: 32"), 0, [
+      "- limits: RLIMIT_NOFILE = 64 → 32",
+    ]],
+    ["new port", base.replace("[443]", "[443, 80]"), 1, ["+ network: TCP 80: connect_tcp"]],
+    [
+      "no network rules, no net namespace",
+      base.replace("namespaces: { net: true }\n", "")
+        .replace("network: { connect_tcp: [443] }\n", ""),
+      1,
+      [
+        "+ namespaces: no longer new net namespace (required)",
+        "+ network: every TCP port (no Landlock network rules)",
+      ],
+    ],
+  ];
+  for (const [name, text, code, lines] of cases) {
+    await t.step(name, async () => {
+      const b = writePolicy(String(dir), "b.yaml", text);
+      const r = await charter(["diff", a, b]);
+      assert.equal(r.code, code, r.stdout + r.stderr);
+      for (const line of lines) {
+        assert.ok(r.stdout.split("\n").includes(line), `missing ${line} in\n${r.stdout}`);
+      }
+    });
+  }
+});
+
+Deno.test("diff --json says where each item came from; diff reads git revisions", async () => {
+  using dir = tempDir();
+  const git = (...args: string[]) =>
+    new Deno.Command("git", {
+      args: ["-c", "user.email=t@example.org", "-c", "user.name=t", ...args],
+      cwd: String(dir),
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  writePolicy(String(dir), "team.yaml", "version: 1\nname: team\nfilesystem: { read: [/usr] }\n");
+  writePolicy(
+    String(dir),
+    "app.yaml",
+    "version: 1\nname: app\nextends: [./team.yaml]\ntarget: { exe: /bin/true }\n",
+  );
+  assert.ok(git("init", "-q") && git("add", ".") && git("commit", "-qm", "one"));
+  writePolicy(
+    String(dir),
+    "team.yaml",
+    "version: 1\nname: team\nfilesystem: { read: [/usr], write: [/srv] }\n",
+  );
+  const r = await charter(["diff", "--json", "HEAD:app.yaml", "app.yaml"], { cwd: String(dir) });
+  assert.equal(r.code, 1, r.stderr);
+  const added: { key: string; from: { file: string; line: number }[] }[] =
+    JSON.parse(r.stdout).added;
+  const srv = added.find((g) => g.key === "filesystem:/srv");
+  const line =
+    Deno.readTextFileSync(`${dir}/team.yaml`).split("\n").findIndex((l) => l.includes("/srv")) + 1;
+  assert.deepEqual(srv?.from.map((p) => `${p.file}:${p.line}`), [`team.yaml:${line}`]);
+  const same = await charter(["diff", "HEAD:app.yaml", "HEAD:app.yaml"], { cwd: String(dir) });
+  assert.equal(same.code, 0, same.stderr);
+  const missing = await charter(["diff", "HEAD:nope.yaml", "app.yaml"], { cwd: String(dir) });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read HEAD:nope\.yaml/);
+});
+
+Deno.test("a plan compiled from another working directory is byte-identical", async () => {
+  using dir = tempDir();
+  Deno.mkdirSync(`${dir}/policies`);
+  const { key } = await keygen(String(dir));
+  writePolicy(
+    `${dir}/policies`,
+    "base.yaml",
+    "version: 1\nname: b\nfilesystem: { read: [/usr] }\n",
+  );
+  writePolicy(
+    `${dir}/policies`,
+    "app.yaml",
+    "version: 1\nname: app\nextends: [./base.yaml]\ntarget: { exe: /bin/true }\n",
+  );
+  const from = (cwd: string, policy: string, out: string) =>
+    charter(["compile", policy, "-o", out, "--key", key, "--source-date", "0"], { cwd });
+  assert.equal((await from(String(dir), "policies/app.yaml", `${dir}/a.json`)).code, 0);
+  assert.equal((await from(`${dir}/policies`, "app.yaml", `${dir}/b.json`)).code, 0);
+  assert.equal((await from("/", `${dir}/policies/app.yaml`, `${dir}/c.json`)).code, 0);
+  const a = Deno.readFileSync(`${dir}/a.json`);
+  assert.deepEqual(Deno.readFileSync(`${dir}/b.json`), a);
+  assert.deepEqual(Deno.readFileSync(`${dir}/c.json`), a);
+});
