@@ -193,7 +193,8 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
       const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
       grants.push({
         mechanism: "filesystem",
-        key: `filesystem:${r.path}`,
+        // A path may have a rule of its own and an implied one: two items.
+        key: `filesystem:${r.path}${r.implied ? ` (implied: ${r.implied})` : ""}`,
         text: `${r.path}: ${r.access.join(", ")}${r.implied ? ` (implied: ${r.implied})` : ""}`,
         ...(source ? { source } : {}),
         rights: r.access,
@@ -276,8 +277,17 @@ export interface GrantsDiff {
  * ```
  */
 export function diffGrants(before: Grant[], after: Grant[]): GrantsDiff {
-  const compared = (grants: Grant[]) =>
-    new Map(grants.filter((g) => !g.analysed).map((g) => [g.key, g]));
+  // Keys are unique per plan; should one repeat, its items still compare one by one.
+  const compared = (grants: Grant[]) => {
+    const seen = new Map<string, number>();
+    return new Map(
+      grants.filter((g) => !g.analysed).map((g) => {
+        const n = seen.get(g.key) ?? 0;
+        seen.set(g.key, n + 1);
+        return [n === 0 ? g.key : `${g.key}#${n}`, g];
+      }),
+    );
+  };
   const a = compared(before);
   const b = compared(after);
   const diff: GrantsDiff = { added: [], removed: [], changed: [] };

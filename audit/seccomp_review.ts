@@ -220,7 +220,11 @@ function conditionText(
   arch: SeccompArch | undefined,
   syscall: string | undefined,
 ): string {
-  const rest = atoms.filter((a) => a.word > ARCH).sort((a, b) => a.word - b.word);
+  // Equality tests of the arch word define the classes; other arch tests (in "any other
+  // arch") are conditions too.
+  const rest = atoms.filter((a) =>
+    a.word > ARCH || (a.word === ARCH && !(a.op === "eq" && a.mask >>> 0 === U32_MAX))
+  ).sort((a, b) => a.word - b.word);
   const unique = rest.filter((a, i) => rest.findIndex((b) => atomText(b) === atomText(a)) === i);
   return unique.map((a) =>
     atomText(a, a.word >= 4 ? constantNames(arch, syscall, (a.word - 4) >> 1) : undefined)

@@ -317,3 +317,14 @@ Deno.test("a plan compiled from another working directory is byte-identical", as
   assert.deepEqual(Deno.readFileSync(`${dir}/b.json`), a);
   assert.deepEqual(Deno.readFileSync(`${dir}/c.json`), a);
 });
+
+Deno.test("a grant on the target's own path is compared apart from the implied one", async () => {
+  using dir = tempDir();
+  const base =
+    "version: 1\nname: t\ntarget: { exe: /usr/bin/true }\nfilesystem: { read: [/usr/bin/true] }\n";
+  const a = writePolicy(String(dir), "a.yaml", base);
+  const b = writePolicy(String(dir), "b.yaml", base.replace("read:", "write:"));
+  const r = await charter(["diff", a, b]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^\+ filesystem: \/usr\/bin\/true: read_file, read_dir → .*write_file/m);
+});
