@@ -189,6 +189,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
   const handledFs = ll?.handledFs ?? [];
   const handledNet = ll?.handledNet ?? [];
   if (ll) {
+    restrict("filesystem", "landlock", `Landlock ruleset (${ll.enforce})`, "enforce.landlock");
     for (const r of ll.fs) {
       const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
       grants.push({
@@ -353,6 +354,11 @@ export function diffPlans(before: LinuxLaunchPlan, after: LinuxLaunchPlan): Gran
         mechanism: "syscalls",
         key: `syscalls:${c.arch}:${c.what}:${c.condition}`,
         text: `${c.arch}: ${c.what}${c.condition ? ` when ${c.condition}` : ""}: ${c.change}`,
+        source: c.condition
+          ? "syscalls.rules"
+          : c.syscall
+          ? `syscalls.*[${JSON.stringify(c.syscall)}]`
+          : "syscalls.default",
       };
       (c.widens ? diff.added : c.narrows ? diff.removed : diff.changed).push(grant);
     }
@@ -377,7 +383,7 @@ function syscallGrants(paths: FilterPath[]): Grant[] {
         mechanism: "syscalls",
         key: `syscalls:${arch}:${r.name}`,
         text: r.text,
-        source: `syscalls.allow[${JSON.stringify(r.name)}]`,
+        source: `syscalls.*[${JSON.stringify(r.name)}]`,
         analysed: true,
       })),
       ...view.rest.map((line, i): Grant => ({

@@ -315,6 +315,8 @@ export interface SyscallChange {
   arch: string;
   /** The syscalls (names, or number ranges) whose decision changed. */
   what: string;
+  /** The syscall, when the change concerns exactly one table syscall. */
+  syscall?: string;
   /** The argument conditions under which it changed ("" for every argument value). */
   condition: string;
   /** The decision before and after (`ERRNO(EPERM) → ALLOW`). */
@@ -369,8 +371,13 @@ export function describeChanges(
       merged.set(key, entry);
     }
   }
-  return [...merged.values()].map(({ names, others, ...rest }) => ({
-    ...rest,
-    what: [...names.filter(unique), ...others.filter(unique)].join(", "),
-  }));
+  return [...merged.values()].map(({ names, others, ...rest }) => {
+    const syscalls = names.filter(unique);
+    const single = syscalls.length === 1 && others.length === 0 ? syscalls[0] : undefined;
+    return {
+      ...rest,
+      what: [...syscalls, ...others.filter(unique)].join(", "),
+      ...(single ? { syscall: single } : {}),
+    };
+  });
 }

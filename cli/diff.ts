@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { diffPlans, type Grant, grantsOf } from "../audit/grants.ts";
+import { diffPlans, type Grant } from "../audit/grants.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { provenanceOf } from "./explain.ts";
@@ -32,12 +32,11 @@ Options:
     const [a, b] = await Promise.all(args.positionals.map((p) => readPlanInput(p)));
     const diff = diffPlans(a.plan, b.plan);
     if (args.values.json) {
-      // An item B has is located in B's policy; one B dropped, in A's.
-      const inB = new Set(grantsOf(b.plan).map((g) => g.key));
-      const locate = (g: Grant) => ({
-        ...g,
-        from: provenanceOf(g, (inB.has(g.key) ? b : a).provenance),
-      });
+      // Where B says it (a new grant, the line that dropped a restriction), else where A did.
+      const locate = (g: Grant) => {
+        const inB = provenanceOf(g, b.provenance);
+        return { ...g, from: inB.length > 0 ? inB : provenanceOf(g, a.provenance) };
+      };
       console.log(JSON.stringify(
         {
           added: diff.added.map(locate),

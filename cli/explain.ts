@@ -16,6 +16,7 @@ import { readPlanInput } from "./plan_input.ts";
 const WILDCARDS: Record<string, string[]> = {
   "filesystem.*": ["filesystem.read", "filesystem.write", "filesystem.exec"],
   "network.*": ["network.connect_tcp", "network.bind_tcp"],
+  "syscalls.*": ["syscalls.allow", "syscalls.deny"],
 };
 
 /** Every policy location that contributed to a grant. */
