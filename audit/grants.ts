@@ -6,9 +6,12 @@
  * @module
  */
 import { LANDLOCK_FS_RIGHTS, type LinuxLaunchPlan, type SeccompPlan } from "../compiler/plan.ts";
-import { decodeProgram } from "../compiler/seccomp/mod.ts";
-import { compareFilters } from "../compiler/seccomp/filter_compare.ts";
-import { type FilterPath, filterPaths } from "../compiler/seccomp/filter_paths.ts";
+import {
+  compareFilters,
+  decodeProgram,
+  type FilterPath,
+  filterPaths,
+} from "../compiler/seccomp/mod.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import { archClasses, describeChanges, describeFilter } from "./seccomp_review.ts";
 

@@ -10,13 +10,13 @@ import {
   argumentConstants,
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_X86_64,
+  authorityRank,
   describeReturn,
+  type FilterDifference,
+  type FilterPath,
   type SeccompArch,
   syscallTable,
 } from "../compiler/seccomp/mod.ts";
-import { authorityRank } from "../compiler/seccomp/actions.ts";
-import type { FilterDifference } from "../compiler/seccomp/filter_compare.ts";
-import type { FilterPath } from "../compiler/seccomp/filter_paths.ts";
 import { atomHolds, satisfiable, type WordAtom } from "../compiler/seccomp/word_constraint.ts";
 
 const NR = 0;

@@ -9,8 +9,7 @@ import type { TrustedKey } from "../crypto/keys.ts";
 import * as v from "valibot";
 import type { PlanStatement } from "../compiler/plan.ts";
 import { PlanStatementSchema } from "../compiler/plan_schema.ts";
-import { decodeProgram } from "../compiler/seccomp/bpf.ts";
-import { checkReviewable } from "../compiler/seccomp/filter_paths.ts";
+import { checkReviewable, decodeProgram } from "../compiler/seccomp/mod.ts";
 
 /** A plan whose envelope was read, and verified when keys were given. */
 export interface ReadPlan {

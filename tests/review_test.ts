@@ -13,6 +13,7 @@ import {
   compile,
   keygen,
   readTranscript,
+  type RunOptions,
   signStatement,
   tempDir,
   writePolicy,
@@ -180,9 +181,15 @@ Deno.test("a changed program with the same decisions is information only", async
 });
 
 /** Launches a plan and asserts exit 125 with plan_invalid before any child existed. */
-async function assertRefusedBeforeChild(dir: string, plan: string, pub: string, marker: string) {
+async function assertRefusedBeforeChild(
+  dir: string,
+  plan: string,
+  pub: string,
+  marker: string,
+  options: RunOptions = {},
+) {
   const transcript = `${dir}/t.jsonl`;
-  const r = await charter(["launch", plan, "--trust", pub, "--transcript", transcript]);
+  const r = await charter(["launch", plan, "--trust", pub, "--transcript", transcript], options);
   assert.equal(r.code, 125, r.stderr);
   assert.match(r.stderr, /plan_invalid/);
   const records = readTranscript(transcript);
@@ -327,4 +334,15 @@ Deno.test("a grant on the target's own path is compared apart from the implied o
   const r = await charter(["diff", a, b]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^\+ filesystem: \/usr\/bin\/true: read_file, read_dir → .*write_file/m);
+});
+
+Deno.test("unprivileged: a signed program the kernel would reject is refused before any child", async () => {
+  using dir = tempDir();
+  const p = await signedPlan(String(dir));
+  const b = await resigned(
+    String(dir),
+    p,
+    (s) => setProgram(s, [{ code: 0x15, jt: 5, jf: 0, k: 0 }, { code: 6, jt: 0, jf: 0, k: 0 }]),
+  );
+  await assertRefusedBeforeChild(String(dir), b, p.pub, p.marker, { unprivileged: true });
 });

@@ -15,6 +15,7 @@
  * @module
  */
 export {
+  authorityRank,
   describeReturn,
   encodeAction,
   isPermissive,
@@ -61,6 +62,14 @@ export type { DispatchRange, SearchTree } from "./codegen.ts";
 export { type CompiledSeccomp, compileSeccomp } from "./compile_seccomp.ts";
 export { argumentConstants, ERRNO_NAMES, errnoNumber, ERRNOS, resolveValue } from "./constants.ts";
 export { disassemble, type DisassembleOptions } from "./disassemble.ts";
+export { compareFilters, type FilterDifference, witnessOf } from "./filter_compare.ts";
+export {
+  checkReviewable,
+  countPaths,
+  type FilterPath,
+  filterPaths,
+  MAX_FILTER_PATHS,
+} from "./filter_paths.ts";
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";
 export {

@@ -49,8 +49,8 @@ export function atomHolds(atom: WordAtom, value: number): boolean {
 }
 
 /**
- * The smallest value at or above `from` that satisfies every atom (all on one word), or
- * undefined when there is none.
+ * The smallest value that satisfies every atom (all on one word), or undefined when there
+ * is none.
  *
  * @example
  * ```ts
@@ -62,13 +62,9 @@ export function atomHolds(atom: WordAtom, value: number): boolean {
  * console.log(smallestSolution(atoms)); // 12
  * ```
  */
-export function smallestSolution(atoms: readonly WordAtom[], from = 0): number | undefined {
-  const all = from > 0
-    ? [...atoms, { word: -1, mask: FULL, op: "ge", k: from, holds: true } as const]
-    : atoms;
-  const interval = intervalSolution(all);
-  if (interval !== null) return interval;
-  return searchBits(all);
+export function smallestSolution(atoms: readonly WordAtom[]): number | undefined {
+  const interval = intervalSolution(atoms);
+  return interval !== null ? interval : searchBits(atoms);
 }
 
 /**
