@@ -26,6 +26,12 @@ import {
   type WordOp,
 } from "../compiler/seccomp/word_constraint.ts";
 import type { SeccompPolicy } from "../compiler/seccomp/resolve_policy.ts";
+import { diffPlans } from "../audit/grants.ts";
+import type { LinuxLaunchPlan } from "../compiler/plan.ts";
+import { encodeProgram } from "../compiler/seccomp/bpf.ts";
+import { toBase64 } from "../crypto/digest.ts";
+import { readPlanInput } from "../cli/plan_input.ts";
+import { ROOT } from "./helpers.ts";
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed. */
 function rng(seed: number) {
@@ -193,10 +199,23 @@ interface PairStats {
   widening: number;
 }
 
+/** The example plan with another seccomp program (digest left as is: diff does not check it). */
+function withProgram(plan: LinuxLaunchPlan, program: SockFilter[]): LinuxLaunchPlan {
+  const seccomp = plan.seccomp!;
+  return {
+    ...plan,
+    seccomp: { ...seccomp, bpfB64: toBase64(encodeProgram(program)), instructions: program.length },
+  };
+}
+
+const TEMPLATE = (await readPlanInput(`${ROOT}/examples/hello.yaml`)).plan;
+
 /**
  * Checks diff's regions against brute force on one pair: every point where the programs
  * differ lies in a region that says so (so a widening point always yields a widening
- * region), and every region's witness really differs as the region says.
+ * region), and every region's witness really differs as the region says. Then checks
+ * `diffPlans`, what `charter diff` prints and exits by: added syscall authority exactly
+ * when brute force or a region finds a widening.
  */
 function checkPair(r: Rng, before: SockFilter[], after: SockFilter[], args: number): PairStats {
   const regions = compareFilters(filterPaths(before), filterPaths(after));
@@ -235,6 +254,8 @@ function checkPair(r: Rng, before: SockFilter[], after: SockFilter[], args: numb
   // Diff's verdict (added authority) is exactly "some region widens".
   const verdict = regions.some((g) => authorityRank(g.after) > authorityRank(g.before));
   if (widening > 0) assert.ok(verdict, "brute force widens, diff does not");
+  const { added } = diffPlans(withProgram(TEMPLATE, before), withProgram(TEMPLATE, after));
+  assert.equal(added.some((g) => g.mechanism === "syscalls"), verdict, "diffPlans' verdict");
   return { points, widening };
 }
 
