@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { FilterTooComplexError } from "./compiler/seccomp/filter_paths.ts";
 import type { Command } from "./cli/command.ts";
 import { printError } from "./cli/command.ts";
 import { UsageError } from "./cli/args.ts";
@@ -145,7 +146,10 @@ export async function main(argv: string[]): Promise<number> {
       printError(`${e.code}: ${e.message}`);
       return failed;
     }
-    if (e instanceof KeyError || e instanceof ShimUnavailableError) {
+    if (
+      e instanceof KeyError || e instanceof ShimUnavailableError ||
+      e instanceof FilterTooComplexError
+    ) {
       printError(e.message);
       return failed;
     }

@@ -11,6 +11,7 @@ import {
   decodeProgram,
   type FilterPath,
   filterPaths,
+  type SockFilter,
 } from "../compiler/seccomp/mod.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import { archClasses, describeChanges, describeFilter } from "./seccomp_review.ts";
@@ -249,7 +250,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     if (flags.includes("spec_allow")) {
       add("syscalls", "spec_allow", "speculative store bypass mitigation off (spec_allow)");
     }
-    grants.push(...syscallGrants(programPaths(plan.seccomp)));
+    grants.push(...syscallGrants(filterPaths(programOf(plan.seccomp))));
   } else {
     add("syscalls", "*", "every syscall (no seccomp filter)");
   }
@@ -350,9 +351,10 @@ function widthOf(old: Grant, now: Grant): "wider" | "narrower" | "unordered" {
 export function diffPlans(before: LinuxLaunchPlan, after: LinuxLaunchPlan): GrantsDiff {
   const diff = diffGrants(grantsOf(before), grantsOf(after));
   if (before.seccomp && after.seccomp) {
-    const a = programPaths(before.seccomp);
-    const b = programPaths(after.seccomp);
-    for (const c of describeChanges(compareFilters(a, b), archClasses([a, b]))) {
+    const a = programOf(before.seccomp);
+    const b = programOf(after.seccomp);
+    const classes = archClasses([filterPaths(a), filterPaths(b)]);
+    for (const c of describeChanges(compareFilters(a, b), classes)) {
       const grant: Grant = {
         mechanism: "syscalls",
         key: `syscalls:${c.arch}:${c.what}:${c.condition}`,
@@ -369,9 +371,9 @@ export function diffPlans(before: LinuxLaunchPlan, after: LinuxLaunchPlan): Gran
   return diff;
 }
 
-/** The feasible paths of a plan's program (which the plan reader checked is reviewable). */
-function programPaths(seccomp: SeccompPlan): FilterPath[] {
-  return filterPaths(decodeProgram(fromBase64(seccomp.bpfB64)));
+/** A plan's program. */
+function programOf(seccomp: SeccompPlan): SockFilter[] {
+  return decodeProgram(fromBase64(seccomp.bpfB64));
 }
 
 /**

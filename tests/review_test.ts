@@ -346,3 +346,26 @@ Deno.test("unprivileged: a signed program the kernel would reject is refused bef
   );
   await assertRefusedBeforeChild(String(dir), b, p.pub, p.marker, { unprivileged: true });
 });
+
+Deno.test("a signed program too complex to review makes diff and verify fail, not pass", async () => {
+  using dir = tempDir();
+  const p = await signedPlan(String(dir));
+  // 15 tests of distinct bits of arg0, both ways on: 2^15 feasible paths, all ALLOW.
+  const chain = [
+    { code: 0x20, jt: 0, jf: 0, k: 16 },
+    ...Array.from({ length: 15 }, (_, i) => [
+      { code: 0x45, jt: 1, jf: 0, k: 1 << i },
+      { code: 0x05, jt: 0, jf: 0, k: 0 },
+    ]).flat(),
+    { code: 0x06, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW },
+  ];
+  const b = await resigned(String(dir), p, (s) => setProgram(s, chain));
+  const d = await charter(["diff", p.plan, b]);
+  assert.equal(d.code, 1, d.stdout);
+  assert.match(d.stderr, /cannot be reviewed exactly/);
+  assert.doesNotMatch(d.stderr, /\n\s+at /, "no stack trace");
+  const v = await charter(["verify", b, "--trust", p.pub]);
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stderr, /cannot be reviewed exactly/);
+  assert.doesNotMatch(v.stdout, /plan ok/);
+});

@@ -5,9 +5,16 @@
  *
  * @module
  */
+import type { SockFilter } from "./bpf.ts";
 import type { SeccompData } from "./bpf_interpreter.ts";
-import type { FilterPath } from "./filter_paths.ts";
-import { satisfiable, smallestSolution, type WordAtom } from "./word_constraint.ts";
+import {
+  checkReviewable,
+  filterPaths,
+  FilterTooComplexError,
+  MAX_FILTER_PATHS,
+  pathsWithin,
+} from "./filter_paths.ts";
+import { smallestSolution, type WordAtom } from "./word_constraint.ts";
 
 /** A region where two programs differ: the inputs that satisfy `atoms`. */
 export interface FilterDifference {
@@ -20,60 +27,34 @@ export interface FilterDifference {
 }
 
 /**
- * Every region where `after` returns something other than `before`. The regions are
- * disjoint, and together they are exactly the inputs where the two programs differ.
+ * Every region where `after` returns something other than `before` (two reviewable
+ * programs, checked here). The regions are disjoint, and together they are exactly the
+ * inputs where the two programs differ: each feasible path of `before` is followed through
+ * `after` restricted to that path's inputs.
  *
  * @example
  * ```ts
  * import { compareFilters } from "./filter_compare.ts";
- * import { filterPaths } from "./filter_paths.ts";
  * const ret = (k: number) => [{ code: 0x06, jt: 0, jf: 0, k }];
- * const d = compareFilters(filterPaths(ret(0x50001)), filterPaths(ret(0x7fff0000)));
+ * const d = compareFilters(ret(0x50001), ret(0x7fff0000));
  * console.log(d.length, d[0].atoms.length); // 1 0
  * ```
  */
-export function compareFilters(before: FilterPath[], after: FilterPath[]): FilterDifference[] {
-  const boxes = (paths: FilterPath[]) => paths.map((p) => [box(p.atoms, 0), box(p.atoms, 1)]);
-  const beforeBoxes = boxes(before);
-  const afterBoxes = boxes(after);
+export function compareFilters(
+  before: readonly SockFilter[],
+  after: readonly SockFilter[],
+): FilterDifference[] {
+  checkReviewable(after);
   const out: FilterDifference[] = [];
-  before.forEach((p, i) => {
-    after.forEach((q, j) => {
-      if (p.ret === q.ret) return;
-      const [nrA, archA] = beforeBoxes[i];
-      const [nrB, archB] = afterBoxes[j];
-      if (nrA[1] < nrB[0] || nrB[1] < nrA[0] || archA[1] < archB[0] || archB[1] < archA[0]) {
-        return;
-      }
-      const atoms = [...p.atoms, ...q.atoms];
-      if (conjunctionSatisfiable(p.atoms, q.atoms)) {
-        out.push({ atoms, before: p.ret, after: q.ret });
-      }
-    });
-  });
+  let regions = 0;
+  for (const p of filterPaths(before)) {
+    for (const q of pathsWithin(after, p.atoms)) {
+      // The product of two programs can have more regions than either: bound it too.
+      if (++regions > 4 * MAX_FILTER_PATHS) throw new FilterTooComplexError();
+      if (q.ret !== p.ret) out.push({ atoms: q.atoms, before: p.ret, after: q.ret });
+    }
+  }
   return out;
-}
-
-/** Whether two satisfiable conjunctions are satisfiable together (word by word). */
-function conjunctionSatisfiable(a: WordAtom[], b: WordAtom[]): boolean {
-  const shared = new Set(a.map((x) => x.word).filter((w) => b.some((y) => y.word === w)));
-  for (const word of shared) {
-    if (!satisfiable([...a, ...b].filter((x) => x.word === word))) return false;
-  }
-  return true;
-}
-
-/** A cheap bound [lo, hi] of one word from its whole-word comparisons. */
-function box(atoms: WordAtom[], word: number): [number, number] {
-  let lo = 0;
-  let hi = 0xffffffff;
-  for (const a of atoms) {
-    if (a.word !== word || a.mask >>> 0 !== 0xffffffff || a.op === "set") continue;
-    if (a.op === "eq" && a.holds) [lo, hi] = [Math.max(lo, a.k), Math.min(hi, a.k)];
-    else if (a.op === "gt") a.holds ? (lo = Math.max(lo, a.k + 1)) : (hi = Math.min(hi, a.k));
-    else if (a.op === "ge") a.holds ? (lo = Math.max(lo, a.k)) : (hi = Math.min(hi, a.k - 1));
-  }
-  return [lo, hi];
 }
 
 /**

@@ -11,9 +11,12 @@
  *   program, aligned loads inside `seccomp_data`, a `ret` last;
  * - only `ld [k]` (32-bit word of `seccomp_data`), `and #k`, `jeq/jgt/jge/jset #k`,
  *   `ja` and `ret #k`: A is then always one input word under a mask (or the constant 0
- *   it starts as);
- * - at most {@link MAX_FILTER_PATHS} paths from the first instruction to a `ret`, counted
- *   on the jump graph alone, so the analysis has a bound.
+ *   it starts as).
+ *
+ * Feasible paths can in principle be exponential in the program's length, so the analysis
+ * stops at {@link MAX_FILTER_PATHS} and says so ({@link FilterTooComplexError}): the review
+ * then fails rather than show less than the program does, and the compiler refuses to emit
+ * such a program.
  *
  * @module
  */
@@ -36,8 +39,19 @@ import {
 import { BpfVerifyError, verifyFilter } from "./bpf_interpreter.ts";
 import { satisfiable, type WordAtom, type WordOp } from "./word_constraint.ts";
 
-/** The most entry-to-`ret` paths a reviewable program may have (counted on its jump graph). */
-export const MAX_FILTER_PATHS = 65536;
+/** The most feasible paths the analysis follows before it gives up. */
+export const MAX_FILTER_PATHS = 16384;
+
+/** Raised when a program has more feasible paths than the analysis follows. */
+export class FilterTooComplexError extends Error {
+  /** Creates the error. */
+  constructor() {
+    super(
+      `The seccomp program has more than ${MAX_FILTER_PATHS} feasible paths; it cannot be reviewed exactly`,
+    );
+    this.name = "FilterTooComplexError";
+  }
+}
 
 /** Opcodes of the reviewable subset. */
 export const REVIEWABLE_OPCODES = {
@@ -89,42 +103,6 @@ export function checkReviewable(program: readonly SockFilter[]): void {
       );
     }
   });
-  const paths = countPaths(program);
-  if (paths > MAX_FILTER_PATHS) {
-    throw new BpfVerifyError(
-      `The program has more than ${MAX_FILTER_PATHS} paths from its first instruction to a ret`,
-    );
-  }
-}
-
-/**
- * The number of paths from the first instruction to a `ret` on the jump graph (feasible or
- * not), saturated just above {@link MAX_FILTER_PATHS}. Expects a program that passed
- * `verifyFilter`.
- *
- * @example
- * ```ts
- * import { countPaths } from "./filter_paths.ts";
- * const jeq = { code: 0x15, jt: 0, jf: 1, k: 7 };
- * const ret = { code: 0x06, jt: 0, jf: 0, k: 0 };
- * console.log(countPaths([jeq, ret, ret])); // 2
- * ```
- */
-export function countPaths(program: readonly SockFilter[]): number {
-  const cap = MAX_FILTER_PATHS + 1;
-  const paths = new Array<number>(program.length).fill(0);
-  for (let pc = program.length - 1; pc >= 0; pc--) {
-    const { code, jt, jf, k } = program[pc];
-    const cls = code & 0x07;
-    paths[pc] = cls === BPF_RET
-      ? 1
-      : code === REVIEWABLE_OPCODES.ja
-      ? paths[pc + 1 + k]
-      : cls === BPF_JMP
-      ? Math.min(cap, paths[pc + 1 + jt] + paths[pc + 1 + jf])
-      : paths[pc + 1];
-  }
-  return paths[0];
 }
 
 /** What A holds: word `word` under `mask`, or (word -1) the constant 0 it starts as. */
@@ -134,7 +112,8 @@ interface Accumulator {
 }
 
 /**
- * Every feasible path of a reviewable program (checked with {@link checkReviewable}).
+ * Every feasible path of a reviewable program (checked with {@link checkReviewable});
+ * throws {@link FilterTooComplexError} beyond {@link MAX_FILTER_PATHS} of them.
  *
  * @example
  * ```ts
@@ -150,11 +129,34 @@ interface Accumulator {
  */
 export function filterPaths(program: readonly SockFilter[]): FilterPath[] {
   checkReviewable(program);
+  return pathsWithin(program, []);
+}
+
+/**
+ * The feasible paths of a reviewable program for the inputs that satisfy `given` (a
+ * satisfiable conjunction); each path's atoms include `given`. Expects a program that passed
+ * {@link checkReviewable}.
+ *
+ * @example
+ * ```ts
+ * import { pathsWithin } from "./filter_paths.ts";
+ * const program = [
+ *   { code: 0x20, jt: 0, jf: 0, k: 0 },          // ld nr
+ *   { code: 0x15, jt: 0, jf: 1, k: 39 },         // jeq 39
+ *   { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 }, // ret ALLOW
+ *   { code: 0x06, jt: 0, jf: 0, k: 0x00050001 }, // ret ERRNO(EPERM)
+ * ];
+ * const nr39 = { word: 0, mask: 0xffffffff, op: "eq" as const, k: 39, holds: true };
+ * console.log(pathsWithin(program, [nr39]).length); // 1
+ * ```
+ */
+export function pathsWithin(program: readonly SockFilter[], given: WordAtom[]): FilterPath[] {
   const out: FilterPath[] = [];
   const walk = (pc: number, a: Accumulator, atoms: WordAtom[]): void => {
     for (;;) {
       const { code, jt, jf, k } = program[pc];
       if (code === REVIEWABLE_OPCODES.retK) {
+        if (out.length === MAX_FILTER_PATHS) throw new FilterTooComplexError();
         out.push({ atoms, ret: k >>> 0 });
         return;
       }
@@ -197,7 +199,7 @@ export function filterPaths(program: readonly SockFilter[]): FilterPath[] {
       }
     }
   };
-  walk(0, { word: -1, mask: 0xffffffff }, []);
+  walk(0, { word: -1, mask: 0xffffffff }, given);
   return out;
 }
 

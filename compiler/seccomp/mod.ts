@@ -65,10 +65,11 @@ export { disassemble, type DisassembleOptions } from "./disassemble.ts";
 export { compareFilters, type FilterDifference, witnessOf } from "./filter_compare.ts";
 export {
   checkReviewable,
-  countPaths,
   type FilterPath,
   filterPaths,
+  FilterTooComplexError,
   MAX_FILTER_PATHS,
+  pathsWithin,
 } from "./filter_paths.ts";
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";

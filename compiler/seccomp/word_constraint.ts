@@ -63,8 +63,30 @@ export function atomHolds(atom: WordAtom, value: number): boolean {
  * ```
  */
 export function smallestSolution(atoms: readonly WordAtom[]): number | undefined {
-  const interval = intervalSolution(atoms);
-  return interval !== null ? interval : searchBits(atoms);
+  // Atoms that only fix bits (a masked equality, no tested bit set, one tested bit set)
+  // become two masks; the rest go to the interval fast path or the bit search.
+  let ones = 0;
+  let zeros = 0;
+  const rest: WordAtom[] = [];
+  for (const a of atoms) {
+    const m = a.mask >>> 0;
+    const k = a.k >>> 0;
+    const bits = (k & m) >>> 0;
+    if (a.op === "set" && !a.holds) zeros |= bits;
+    else if (a.op === "set" && bits !== 0 && (bits & (bits - 1)) === 0) ones |= bits;
+    else if (a.op === "eq" && a.holds) {
+      if (((k & ~m) >>> 0) !== 0) return undefined;
+      ones |= k;
+      zeros |= m & ~k;
+    } else rest.push(a);
+  }
+  if ((ones & zeros) !== 0) return undefined;
+  if (rest.length === 0) return ones >>> 0;
+  if (ones === 0 && zeros === 0) {
+    const interval = intervalSolution(rest);
+    if (interval !== null) return interval;
+  }
+  return searchBits(rest, ones >>> 0, zeros >>> 0);
 }
 
 /**
@@ -109,61 +131,58 @@ function intervalSolution(atoms: readonly WordAtom[]): number | undefined | null
   return undefined;
 }
 
-/** Per-atom state while walking down the bits. */
-const EQUAL = 0;
-const ABOVE = 1;
-const BELOW = 2;
-
 /**
- * Depth-first search over bits 31..0, smallest value first, with the failing
- * (bit, states) pairs remembered: exact for any mix of masks and comparisons.
+ * Depth-first search over bits 31..0, smallest value first. Each atom is pending (its
+ * masked prefix still equals its constant, or no tested bit is set yet) or done (satisfied
+ * whatever the lower bits are); a bit that makes an atom fail prunes the branch, and so does
+ * a pending atom that needs a lower bit no lower bit can give. Failing (bit, done atoms)
+ * pairs are remembered. Bits in `ones` and `zeros` are fixed. Exact for any mix of masks
+ * and comparisons.
  */
-function searchBits(atoms: readonly WordAtom[]): number | undefined {
+function searchBits(atoms: readonly WordAtom[], ones: number, zeros: number): number | undefined {
   const n = atoms.length;
   const masks = atoms.map((a) => a.mask >>> 0);
-  // An equality whose constant has bits outside the mask never holds: such a bit compares
-  // a masked 0 with a 1.
+  // For `set`, only the masked bits are tested. For a comparison, a constant bit outside the
+  // mask compares with a masked 0 (so such an equality never holds).
   const ks = atoms.map((a) => (a.op === "set" ? a.k & a.mask : a.k) >>> 0);
-  const dead = new Set<string>();
-  const accepts = (states: Uint8Array) =>
-    atoms.every((a, i) => {
-      const s = states[i];
-      const r = a.op === "eq"
-        ? s === EQUAL
-        : a.op === "gt"
-        ? s === ABOVE
-        : a.op === "ge"
-        ? s !== BELOW
-        : s === ABOVE; // set: ABOVE means "a tested bit is set"
-      return r === a.holds;
-    });
-  // Whether an atom can still end up satisfied from this state.
-  const alive = (i: number, s: number) => {
+  // Whether the atom fails when it ends pending (the masked word equal to k, or no bit set).
+  const needsDone = atoms.map((a) =>
+    a.op === "set" || a.op === "gt" ? a.holds : a.op === "eq" || a.op === "ge" ? !a.holds : false
+  );
+  // The bits at which a pending atom can become done.
+  const doneBits = atoms.map((a, i) => {
+    const m = masks[i];
+    const k = ks[i];
+    if (a.op === "set") return a.holds ? k : 0;
+    if (a.op === "eq") return a.holds ? 0 : (m | k) >>> 0;
+    // Only `gt` and negated `ge` need to end done: y > k needs a mask bit where k is 0,
+    // y < k a bit where k is 1.
+    return a.op === "gt" ? (m & ~k) >>> 0 : k;
+  });
+  /** The atom's next state at a bit: PENDING, DONE or FAILED. */
+  const step = (i: number, y: number, kb: number): number => {
     const a = atoms[i];
-    if (a.op === "eq") return a.holds ? s === EQUAL : true;
-    if (a.op === "gt") return a.holds ? s !== BELOW : s !== ABOVE;
-    if (a.op === "ge") return a.holds ? s !== BELOW : s !== ABOVE;
-    return a.holds ? true : s !== ABOVE;
+    if (a.op === "set") return y & kb ? (a.holds ? DONE : FAILED) : PENDING;
+    if (y === kb) return PENDING;
+    if (a.op === "eq") return a.holds ? FAILED : DONE;
+    // gt/ge hold when the first differing bit is above; their negations when it is below.
+    return (y > kb) === a.holds ? DONE : FAILED;
   };
-  const walk = (bit: number, states: Uint8Array, prefix: number): number | undefined => {
-    if (bit < 0) return accepts(states) ? prefix >>> 0 : undefined;
-    const key = `${bit}:${states.join("")}`;
+  const dead = new Set<string>();
+  const walk = (bit: number, done: Uint8Array, prefix: number): number | undefined => {
+    if (bit < 0) return prefix >>> 0;
+    const key = `${bit}:${done.join("")}`;
     if (dead.has(key)) return undefined;
+    const lower = bit === 0 ? 0 : 0xffffffff >>> (32 - bit);
     for (const x of [0, 1]) {
-      const next = new Uint8Array(n);
+      if (((x ? zeros : ones) >>> bit) & 1) continue; // a fixed bit
+      const next = done.slice();
       let ok = true;
       for (let i = 0; i < n && ok; i++) {
-        const m = (masks[i] >>> bit) & 1;
-        const y = x & m;
-        const kb = (ks[i] >>> bit) & 1;
-        let s = states[i];
-        if (atoms[i].op === "set") {
-          if (y === 1 && kb === 1) s = ABOVE;
-        } else if (s === EQUAL && y !== kb) {
-          s = y > kb ? ABOVE : BELOW;
-        }
+        if (done[i] === DONE) continue;
+        const s = step(i, x & (masks[i] >>> bit) & 1, (ks[i] >>> bit) & 1);
         next[i] = s;
-        ok = alive(i, s);
+        ok = s !== FAILED && (s === DONE || !needsDone[i] || (doneBits[i] & lower) !== 0);
       }
       if (!ok) continue;
       const found = walk(bit - 1, next, prefix | (x << bit));
@@ -174,3 +193,7 @@ function searchBits(atoms: readonly WordAtom[]): number | undefined {
   };
   return walk(31, new Uint8Array(n), 0);
 }
+
+const PENDING = 0;
+const DONE = 1;
+const FAILED = 2;
