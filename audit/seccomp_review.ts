@@ -17,7 +17,12 @@ import {
   type SeccompArch,
   syscallTable,
 } from "../compiler/seccomp/mod.ts";
-import { atomHolds, satisfiable, type WordAtom } from "../compiler/seccomp/word_constraint.ts";
+import {
+  atomHolds,
+  satisfiable,
+  type WordAtom,
+  wordInterval,
+} from "../compiler/seccomp/word_constraint.ts";
 
 const NR = 0;
 const ARCH = 1;
@@ -124,21 +129,13 @@ function othersText(ranges: [number, number][], masked: string[], table: boolean
 
 /** The ranges of numbers satisfying whole-word constraints, minus `skip`. */
 function numberRanges(atoms: WordAtom[], skip: ReadonlySet<number>): [number, number][] {
-  let lo = 0;
-  let hi = U32_MAX;
-  const excluded = new Set(skip);
-  for (const a of atoms) {
-    if (a.op === "eq") {
-      a.holds ? ([lo, hi] = [Math.max(lo, a.k), Math.min(hi, a.k)]) : excluded.add(a.k);
-    } else if (a.op === "gt") a.holds ? (lo = Math.max(lo, a.k + 1)) : (hi = Math.min(hi, a.k));
-    else a.holds ? (lo = Math.max(lo, a.k)) : (hi = Math.min(hi, a.k - 1));
-  }
-  const cuts = [...excluded].filter((x) => x >= lo && x <= hi).sort((a, b) => a - b);
+  const { lo, hi, excluded } = wordInterval(atoms)!;
+  const cuts = [...excluded, ...skip].filter((x) => x >= lo && x <= hi).sort((a, b) => a - b);
   const out: [number, number][] = [];
   let start = lo;
   for (const x of cuts) {
     if (x > start) out.push([start, x - 1]);
-    start = x + 1;
+    start = Math.max(start, x + 1);
   }
   if (start <= hi) out.push([start, hi]);
   return out;

@@ -105,11 +105,28 @@ export function satisfiable(atoms: readonly WordAtom[]): boolean {
   return smallestSolution(atoms) !== undefined;
 }
 
+/** The solutions of whole-word comparisons: `lo..hi` without the `excluded` values. */
+export interface WordInterval {
+  /** The smallest value allowed (may exceed `hi`: no solution). */
+  lo: number;
+  /** The largest value allowed. */
+  hi: number;
+  /** Values inside the interval that are not solutions. */
+  excluded: Set<number>;
+}
+
 /**
- * Fast path when every atom compares the whole word (no mask, no `set`): the solutions are
- * an interval minus excluded points. Returns null when the fast path does not apply.
+ * The solutions of atoms that all compare the whole word (no mask, no `set`) as an
+ * interval minus points, or null when some atom does not.
+ *
+ * @example
+ * ```ts
+ * import { wordInterval } from "./word_constraint.ts";
+ * const i = wordInterval([{ word: 0, mask: 0xffffffff, op: "ge", k: 4, holds: true }]);
+ * console.log(i?.lo, i?.hi); // 4 4294967295
+ * ```
  */
-function intervalSolution(atoms: readonly WordAtom[]): number | undefined | null {
+export function wordInterval(atoms: readonly WordAtom[]): WordInterval | null {
   let lo = 0;
   let hi = FULL;
   const excluded = new Set<number>();
@@ -127,7 +144,14 @@ function intervalSolution(atoms: readonly WordAtom[]): number | undefined | null
     } else if (a.holds) lo = Math.max(lo, k);
     else hi = Math.min(hi, k - 1);
   }
-  for (let v = lo; v <= hi; v++) if (!excluded.has(v)) return v;
+  return { lo, hi, excluded };
+}
+
+/** Fast path for whole-word comparisons; null when it does not apply. */
+function intervalSolution(atoms: readonly WordAtom[]): number | undefined | null {
+  const interval = wordInterval(atoms);
+  if (!interval) return null;
+  for (let v = interval.lo; v <= interval.hi; v++) if (!interval.excluded.has(v)) return v;
   return undefined;
 }
 
