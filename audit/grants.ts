@@ -1,7 +1,10 @@
 /**
  * What a plan grants, as a flat list of authority items per mechanism: the common model
  * of `explain`, `diff` and `verify`. Derived from the plan body alone, so it works on
- * signed plans as well as on freshly compiled policies.
+ * signed plans as well as on freshly compiled policies. It reads every field the shim
+ * enforces: Landlock handled rights (an unhandled right is unrestricted), rules and scopes,
+ * and the seccomp program itself, analysed exactly per arch, syscall and argument
+ * condition (`seccomp_review.ts`).
  *
  * @module
  */
