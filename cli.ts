@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { FilterTooComplexError } from "./compiler/seccomp/filter_paths.ts";
 import type { Command } from "./cli/command.ts";
 import { printError } from "./cli/command.ts";
 import { UsageError } from "./cli/args.ts";
@@ -147,7 +148,8 @@ export async function main(argv: string[]): Promise<number> {
       return failed;
     }
     if (
-      e instanceof KeyError || e instanceof ShimUnavailableError || e instanceof StateDirError
+      e instanceof KeyError || e instanceof ShimUnavailableError || e instanceof StateDirError ||
+      e instanceof FilterTooComplexError
     ) {
       printError(e.message);
       return failed;

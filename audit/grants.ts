@@ -1,26 +1,34 @@
 /**
  * What a plan grants, as a flat list of authority items per mechanism: the common model
  * of `explain`, `diff` and `verify`. Derived from the plan body alone, so it works on
- * signed plans as well as on freshly compiled policies.
+ * signed plans as well as on freshly compiled policies. It reads every field the shim
+ * enforces: Landlock handled rights (an unhandled right is unrestricted), rules and scopes,
+ * and the seccomp program itself, analysed exactly per arch, syscall and argument
+ * condition (`seccomp_review.ts`).
  *
  * @module
  */
-import type { LinuxLaunchPlan, SeccompPlan } from "../compiler/plan.ts";
+import { LANDLOCK_FS_RIGHTS, type LinuxLaunchPlan, type SeccompPlan } from "../compiler/plan.ts";
 import { NETWORK_PROTOCOLS } from "../policy/network_protocols.ts";
 import {
   auditArch,
   baselineProbes,
+  compareFilters,
   createFilterRunner,
   decodeProgram,
   describeReturn,
+  type FilterPath,
+  filterPaths,
   PROTOCOL_SOCKETS,
   resolveValue,
   SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_LOG,
+  type SockFilter,
   syscallTable,
 } from "../compiler/seccomp/mod.ts";
 import { fromBase64 } from "../crypto/digest.ts";
+import { archClasses, describeChanges, describeFilter } from "./seccomp_review.ts";
 
 /** The mechanisms grants are grouped by. */
 export type Mechanism =
@@ -52,6 +60,14 @@ export interface Grant {
   restricts?: true;
   /** True for a fact that neither grants nor restricts (a program's digest). */
   info?: true;
+  /** Rights a grant gives (a path's, a port's): a change is wider when it adds one. */
+  rights?: string[];
+  /** The size of a restriction (a limit): a change is wider when it grows. */
+  amount?: number;
+  /** True for a syscall item shown from the program's analysis: {@link diffPlans} compares the programs themselves. */
+  analysed?: true;
+  /** For a changed item: its text in the first plan (`text` then reads `old → new`). */
+  before?: string;
 }
 
 /**
@@ -67,13 +83,20 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
   const grants: Grant[] = [];
   const add = (mechanism: Mechanism, key: string, text: string, source?: string) =>
     grants.push({ mechanism, key: `${mechanism}:${key}`, text, ...(source ? { source } : {}) });
-  const restrict = (mechanism: Mechanism, key: string, text: string, source?: string) =>
+  const restrict = (
+    mechanism: Mechanism,
+    key: string,
+    text: string,
+    source?: string,
+    amount?: number,
+  ) =>
     grants.push({
       mechanism,
       key: `${mechanism}:${key}`,
       text,
       ...(source ? { source } : {}),
       restricts: true,
+      ...(amount !== undefined ? { amount } : {}),
     });
   const t = plan.target;
   add("target", "exe", `${t.exe} (sha256 ${t.sha256})`, "target.exe");
@@ -147,6 +170,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
             l.resource,
             `RLIMIT_${l.resource} = ${l.value}`,
             `limits.${l.resource.toLowerCase()}`,
+            l.value,
           );
         }
         break;
@@ -157,10 +181,17 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
             "memory_max",
             `memory.max ${p.memoryMax} (${p.enforce})`,
             "cgroup.memory_max",
+            p.memoryMax,
           );
         }
         if (p.pidsMax !== undefined) {
-          restrict("cgroup", "pids_max", `pids.max ${p.pidsMax} (${p.enforce})`, "cgroup.pids_max");
+          restrict(
+            "cgroup",
+            "pids_max",
+            `pids.max ${p.pidsMax} (${p.enforce})`,
+            "cgroup.pids_max",
+            p.pidsMax,
+          );
         }
         if (p.cpuMaxPercent !== undefined) {
           restrict(
@@ -168,6 +199,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
             "cpu_max",
             `cpu.max ${p.cpuMaxPercent}% (${p.enforce})`,
             "cgroup.cpu_max",
+            p.cpuMaxPercent,
           );
         }
         break;
@@ -196,45 +228,58 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     }
   }
   const ll = plan.landlock;
+  const handledFs = ll?.handledFs ?? [];
+  const handledNet = ll?.handledNet ?? [];
   if (ll) {
-    if (ll.handledFs.length > 0) {
-      for (const r of ll.fs) {
-        const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
-        add(
-          "filesystem",
-          r.path,
-          `${r.path}${openedAs(r.resolved)}: ${r.access.join(", ")}${
-            r.implied ? ` (implied: ${r.implied})` : ""
-          }`,
-          source,
-        );
-      }
+    restrict("filesystem", "landlock", `Landlock ruleset (${ll.enforce})`, "enforce.landlock");
+    for (const r of ll.fs) {
+      const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
+      grants.push({
+        mechanism: "filesystem",
+        // A path may have a rule of its own and an implied one: two items.
+        key: `filesystem:${r.path}${r.implied ? ` (implied: ${r.implied})` : ""}`,
+        text: `${r.path}${openedAs(r.resolved)}: ${r.access.join(", ")}${
+          r.implied ? ` (implied: ${r.implied})` : ""
+        }`,
+        ...(source ? { source } : {}),
+        rights: r.access,
+      });
     }
-    if (ll.handledNet.length > 0) {
-      for (const n of ll.net) {
-        add(
-          "network",
-          String(n.port),
-          `TCP ${n.port}: ${n.access.join(", ")}`,
-          `network.*[${n.port}]`,
-        );
-      }
+    for (const n of ll.net) {
+      grants.push({
+        mechanism: "network",
+        key: `network:${n.port}`,
+        text: `TCP ${n.port}: ${n.access.join(", ")}`,
+        source: `network.*[${n.port}]`,
+        rights: n.access,
+      });
     }
     for (const s of ll.scoped) {
       restrict("scope", s, `scoped: ${s} (no reach outside the sandbox)`, "scope");
     }
   }
-  if (!ll || ll.handledFs.length === 0) {
+  // A right the ruleset does not handle is not restricted at all, whatever the rules say.
+  if (handledFs.length === 0) {
     add("filesystem", "*", "whole filesystem (no Landlock filesystem rules)");
+  } else {
+    for (const right of LANDLOCK_FS_RIGHTS.filter((r) => !handledFs.includes(r))) {
+      add("filesystem", `*:${right}`, `${right} anywhere (not handled by Landlock)`);
+    }
   }
-  if (!ll || ll.handledNet.length === 0) {
+  if (handledNet.length === 0) {
     add("network", "*", "every TCP port (no Landlock network rules)");
+  } else {
+    for (
+      const right of (["bind_tcp", "connect_tcp"] as const).filter((r) => !handledNet.includes(r))
+    ) {
+      add("network", `*:${right}`, `${right} on every TCP port (not handled by Landlock)`);
+    }
   }
   if (!plan.schedule.some((p) => p.id === "linux.scrub.capabilities.v1")) {
     add("capabilities", "*", "the launcher's capabilities are not reduced");
   }
   if (plan.seccomp) {
-    const { instructions, enforce, sha256 } = plan.seccomp;
+    const { instructions, enforce, sha256, flags } = plan.seccomp;
     restrict("syscalls", "filter", `seccomp filter (${enforce})`, "syscalls");
     grants.push({
       mechanism: "syscalls",
@@ -242,20 +287,11 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
       text: `program of ${instructions} instructions, sha256 ${sha256}`,
       info: true,
     });
-    const unsafe = baselineEscapes(plan.seccomp, plan.arch);
-    for (const [name, how] of syscallsLetThrough(plan.seccomp, plan.arch)) {
-      if (unsafe.has(name)) {
-        add(
-          "syscalls",
-          name,
-          `${name} (UNSAFE: past the baseline)`,
-          `syscalls.unsafe_allow[${JSON.stringify(name)}]`,
-        );
-        continue;
-      }
-      const text = how === "always" ? name : `${name} (for some arguments)`;
-      add("syscalls", name, text, `syscalls.allow[${JSON.stringify(name)}]`);
+    if (flags.includes("spec_allow")) {
+      add("syscalls", "spec_allow", "speculative store bypass mitigation off (spec_allow)");
     }
+    const unsafe = baselineEscapes(plan.seccomp, plan.arch);
+    grants.push(...syscallGrants(filterPaths(programOf(plan.seccomp)), unsafe));
   } else {
     add("syscalls", "*", "every syscall (no seccomp filter)");
   }
@@ -349,9 +385,12 @@ export interface GrantsDiff {
 }
 
 /**
- * Compares two plans' grants item by item. A changed item (same key, other text) counts
- * both ways: a raised limit drops the old restriction (authority added) and brings a new
- * one (authority removed), so every change shows up.
+ * Compares two plans' grants item by item (syscall items shown from the program analysis
+ * excepted: see {@link diffPlans}). An item only in the second plan adds authority (or, for
+ * a restriction, removes some); an item only in the first the reverse. A changed item
+ * (same key, other text) is one entry whose text reads `old → new`: wider when its rights
+ * grow or its restriction's size grows, narrower for the reverse, and counted as added
+ * authority when neither says (a changed argv, env value, exe).
  *
  * @example
  * ```ts ignore
@@ -360,43 +399,133 @@ export interface GrantsDiff {
  * ```
  */
 export function diffGrants(before: Grant[], after: Grant[]): GrantsDiff {
-  const id = (g: Grant) => `${g.key}\u0000${g.text}`;
-  const a = new Set(before.map(id));
-  const b = new Set(after.map(id));
-  const onlyAfter = after.filter((g) => !a.has(id(g)));
-  const onlyBefore = before.filter((g) => !b.has(id(g)));
-  const grant = (g: Grant) => !g.info && !g.restricts;
-  return {
-    added: [...onlyAfter.filter(grant), ...onlyBefore.filter((g) => g.restricts)],
-    removed: [...onlyBefore.filter(grant), ...onlyAfter.filter((g) => g.restricts)],
-    changed: onlyAfter.filter((g) => g.info),
+  // Keys are unique per plan; should one repeat, its items still compare one by one.
+  const compared = (grants: Grant[]) => {
+    const seen = new Map<string, number>();
+    return new Map(
+      grants.filter((g) => !g.analysed).map((g) => {
+        const n = seen.get(g.key) ?? 0;
+        seen.set(g.key, n + 1);
+        return [n === 0 ? g.key : `${g.key}#${n}`, g];
+      }),
+    );
   };
+  const a = compared(before);
+  const b = compared(after);
+  const diff: GrantsDiff = { added: [], removed: [], changed: [] };
+  for (const [key, old] of a) {
+    if (b.has(key)) continue;
+    if (old.info) continue;
+    (old.restricts ? diff.added : diff.removed).push(old);
+  }
+  for (const [key, now] of b) {
+    const old = a.get(key);
+    if (!old) {
+      (now.info ? diff.changed : now.restricts ? diff.removed : diff.added).push(now);
+      continue;
+    }
+    if (old.text === now.text) continue;
+    const change = { ...now, before: old.text, text: arrow(old.text, now.text) };
+    if (now.info) diff.changed.push(change);
+    else (widthOf(old, now) === "narrower" ? diff.removed : diff.added).push(change);
+  }
+  return diff;
+}
+
+/** `old → new` with the words both share said once: `RLIMIT_NOFILE = 64 → 128`. */
+function arrow(old: string, now: string): string {
+  let i = 0;
+  while (i < old.length && i < now.length && old[i] === now[i]) i++;
+  const cut = old.lastIndexOf(" ", i - 1) + 1;
+  return `${old} → ${now.slice(cut)}`;
+}
+
+/** Whether a changed item gives more or less authority, when that is ordered. */
+function widthOf(old: Grant, now: Grant): "wider" | "narrower" | "unordered" {
+  if (old.amount !== undefined && now.amount !== undefined) {
+    return now.amount > old.amount ? "wider" : "narrower";
+  }
+  if (old.rights && now.rights) {
+    if (now.rights.some((r) => !old.rights!.includes(r))) return "wider";
+    if (old.rights.some((r) => !now.rights!.includes(r))) return "narrower";
+  }
+  return "unordered";
 }
 
 /**
- * Which syscalls a filter lets run (allow or log), found by running the program in the
- * interpreter: with all arguments zero and all ones, so argument rules show up as
- * "for some arguments". Names are in syscall-number order.
+ * The authority two plans differ by: {@link diffGrants} of their grants, and, for their
+ * seccomp programs, every (arch, syscall, argument condition) whose decision changed,
+ * compared exactly on the programs (widening: added; narrowing: removed; same rank, such as
+ * another errno: changed).
+ *
+ * @example
+ * ```ts ignore
+ * import { diffPlans } from "./grants.ts";
+ * const { added } = diffPlans(before, after);
+ * if (added.length > 0) Deno.exit(1);
+ * ```
  */
-function syscallsLetThrough(
-  seccomp: SeccompPlan,
-  arch: LinuxLaunchPlan["arch"],
-): [string, "always" | "some"][] {
-  const run = createFilterRunner(decodeProgram(fromBase64(seccomp.bpfB64)));
-  const archValue = auditArch(arch);
-  const passes = (nr: number, arg: bigint) => {
-    const action =
-      (run({ nr, arch: archValue, args: Array(6).fill(arg) }).ret & SECCOMP_RET_ACTION_FULL) >>> 0;
-    return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
-  };
-  const out: [string, "always" | "some"][] = [];
-  for (const [name, nr] of [...syscallTable(arch)].sort((a, b) => a[1] - b[1])) {
-    const zero = passes(nr, 0n);
-    const ones = passes(nr, 0xffffffffffffffffn);
-    if (zero && ones) out.push([name, "always"]);
-    else if (zero || ones) out.push([name, "some"]);
+export function diffPlans(before: LinuxLaunchPlan, after: LinuxLaunchPlan): GrantsDiff {
+  const diff = diffGrants(grantsOf(before), grantsOf(after));
+  if (before.seccomp && after.seccomp) {
+    const a = programOf(before.seccomp);
+    const b = programOf(after.seccomp);
+    const classes = archClasses([filterPaths(a), filterPaths(b)]);
+    const unsafe = baselineEscapes(after.seccomp, after.arch);
+    for (const c of describeChanges(compareFilters(a, b), classes)) {
+      // A widening that lets a baseline syscall run is unsafe_allow's doing: flag it.
+      const pastBaseline = c.widens && c.syscall !== undefined && unsafe.has(c.syscall);
+      const grant: Grant = {
+        mechanism: "syscalls",
+        key: `syscalls:${c.arch}:${c.what}:${c.condition}`,
+        text: `${c.arch}: ${c.what}${c.condition ? ` when ${c.condition}` : ""}: ${c.change}${
+          pastBaseline ? " (UNSAFE: past the baseline)" : ""
+        }`,
+        source: pastBaseline
+          ? `syscalls.unsafe_allow[${JSON.stringify(c.syscall)}]`
+          : c.condition
+          ? "syscalls.rules"
+          : c.syscall
+          ? `syscalls.*[${JSON.stringify(c.syscall)}]`
+          : "syscalls.default",
+      };
+      (c.widens ? diff.added : c.narrows ? diff.removed : diff.changed).push(grant);
+    }
   }
-  return out;
+  return diff;
+}
+
+/** A plan's program. */
+function programOf(seccomp: SeccompPlan): SockFilter[] {
+  return decodeProgram(fromBase64(seccomp.bpfB64));
+}
+
+/**
+ * Per arch the program tells apart: the syscalls that may run, with their argument
+ * conditions, and one line per other outcome.
+ */
+function syscallGrants(paths: FilterPath[], unsafe: Set<string>): Grant[] {
+  return describeFilter(paths, archClasses([paths])).flatMap((view) => {
+    const arch = view.arch.label;
+    return [
+      ...view.running.map((r): Grant => ({
+        mechanism: "syscalls",
+        key: `syscalls:${arch}:${r.name}`,
+        text: unsafe.has(r.name) ? `${r.text} (UNSAFE: past the baseline)` : r.text,
+        source: unsafe.has(r.name)
+          ? `syscalls.unsafe_allow[${JSON.stringify(r.name)}]`
+          : `syscalls.*[${JSON.stringify(r.name)}]`,
+        analysed: true,
+      })),
+      ...view.rest.map((line, i): Grant => ({
+        mechanism: "syscalls",
+        key: `syscalls:${arch}:rest:${i}`,
+        text: `${arch}: ${line}`,
+        analysed: true,
+        restricts: true,
+      })),
+    ];
+  });
 }
 
 /** How a plan path is opened at launch when its compile-time resolution differs from it. */

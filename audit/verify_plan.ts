@@ -4,10 +4,12 @@
  * @module
  */
 import { EnvelopeError, envelopePayload, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
+import { fromBase64 } from "../crypto/digest.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import * as v from "valibot";
 import type { PlanStatement } from "../compiler/plan.ts";
 import { PlanStatementSchema } from "../compiler/plan_schema.ts";
+import { checkReviewable, decodeProgram } from "../compiler/seccomp/mod.ts";
 
 /** A plan whose envelope was read, and verified when keys were given. */
 export interface ReadPlan {
@@ -65,6 +67,19 @@ export async function readPlan(
       "plan_invalid",
       "The statement's subject differs from the plan's target",
     );
+  }
+  const seccomp = statement.predicate.seccomp;
+  if (seccomp) {
+    // The shim refuses the same programs (rust-shim/src/seccomp.rs): only those can be
+    // reviewed exactly.
+    try {
+      checkReviewable(decodeProgram(fromBase64(seccomp.bpfB64)));
+    } catch (e) {
+      throw new EnvelopeError(
+        "plan_invalid",
+        `The plan's seccomp program cannot be installed or reviewed: ${(e as Error).message}`,
+      );
+    }
   }
   const notAfter = statement.predicate.notAfter;
   if (notAfter !== undefined && !(Date.parse(notAfter) > now.getTime())) {

@@ -16,6 +16,7 @@ import { readPlanInput } from "./plan_input.ts";
 const WILDCARDS: Record<string, string[]> = {
   "filesystem.*": ["filesystem.read", "filesystem.write", "filesystem.exec"],
   "network.*": ["network.connect_tcp", "network.bind_tcp"],
+  "syscalls.*": ["syscalls.allow", "syscalls.deny"],
 };
 
 /** Every policy location that contributed to a grant. */
@@ -40,16 +41,9 @@ export type LocatedGrant = Grant & { from: Provenance[] };
  */
 export function printGrants(grants: LocatedGrant[]): void {
   let mechanism = "";
-  // Hundreds of allowed syscalls read better as one wrapped list; those past the baseline
-  // (unsafe_allow) get a row each, with where they came from.
-  const syscalls = grants.filter((g) =>
-    g.mechanism === "syscalls" && !g.restricts && !g.info && g.key !== "syscalls:*" &&
-    !g.source?.startsWith("syscalls.unsafe_allow")
-  );
-  // One block per mechanism, in the order mechanisms first appear.
-  const order = [...new Set(grants.map((g) => g.mechanism))];
-  const rows = grants.filter((g) => !syscalls.includes(g))
-    .sort((a, b) => order.indexOf(a.mechanism) - order.indexOf(b.mechanism));
+  // The program analysis, per arch, prints under the filter line.
+  const analysed = grants.filter((g) => g.analysed);
+  const rows = grants.filter((g) => !g.analysed);
   // One column for the rules, one for where they came from: a table per mechanism.
   const width = Math.min(72, Math.max(...rows.map((g) => g.text.length)));
   for (const g of rows) {
@@ -62,9 +56,22 @@ export function printGrants(grants: LocatedGrant[]): void {
     ]
       .join(", ");
     console.log(from ? `  ${g.text.padEnd(width)}  <- ${from}` : `  ${g.text}`);
-    if (g.key === "syscalls:filter" && syscalls.length > 0) {
-      console.log(`  ${syscalls.length} syscalls may run:`);
-      printWrapped(syscalls.map((x) => x.text), "    ");
+    if (g.key === "syscalls:filter") printProgramView(analysed);
+  }
+}
+
+/** Per arch: the syscalls that may run (plain names wrapped, conditional ones a line each), then every other outcome. */
+function printProgramView(analysed: Grant[]): void {
+  const archOf = (g: Grant) => g.key.split(":")[1];
+  for (const arch of new Set(analysed.map(archOf))) {
+    const here = analysed.filter((g) => archOf(g) === arch);
+    const running = here.filter((g) => !g.restricts);
+    console.log(`  ${arch}: ${running.length} syscalls may run${running.length ? ":" : ""}`);
+    const plain = running.filter((g) => !g.text.includes(":"));
+    printWrapped(plain.map((g) => g.text), "    ");
+    for (const g of running.filter((g) => !plain.includes(g))) console.log(`    ${g.text}`);
+    for (const g of here.filter((g) => g.restricts)) {
+      console.log(`    otherwise ${g.text.slice(arch.length + 2)}`);
     }
   }
 }

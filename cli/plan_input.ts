@@ -12,6 +12,7 @@ import { compileSeccomp } from "../compiler/seccomp/mod.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import type { ProvenanceMap } from "../policy/merge.ts";
 import { loadPolicy } from "../policy/load.ts";
+import { UsageError } from "./args.ts";
 
 /** A plan body, with the policy provenance when it was compiled from a policy here. */
 export interface PlanInput {
@@ -24,7 +25,9 @@ export interface PlanInput {
 }
 
 /**
- * Reads a plan file (`.json`, verified when keys are given) or compiles a policy.
+ * Reads a plan file (`.json`, verified when keys are given) or compiles a policy. A path
+ * that is no file but reads `REV:PATH` (`main:policies/app.yaml`) is read from that git
+ * revision with `git show`, and so is every file it extends by a relative path.
  *
  * @example
  * ```ts ignore
@@ -33,11 +36,46 @@ export interface PlanInput {
  * ```
  */
 export async function readPlanInput(path: string, trusted?: TrustedKey[]): Promise<PlanInput> {
+  const revision = await gitRevisionOf(path);
+  const readFile = revision ? gitReader(revision) : Deno.readFile;
   if (path.endsWith(".json")) {
-    return { plan: (await readPlan(await Deno.readFile(path), trusted)).statement.predicate };
+    return { plan: (await readPlan(await readFile(path), trusted)).statement.predicate };
   }
-  const loaded = await loadPolicy(path);
+  if (revision && path.endsWith(".ts")) {
+    throw new UsageError(`${path}: TypeScript policies cannot be read from a git revision`);
+  }
+  const loaded = await loadPolicy(path, { readFile });
   const statement = await buildStatement(loaded, { compiledOn: new Date(0) });
   const { absent } = compileSeccomp(seccompPolicyOf(loaded), statement.predicate.arch);
   return { plan: statement.predicate, provenance: loaded.provenance, absentSyscalls: absent };
+}
+
+/** The revision of a `REV:PATH` argument that names no file, or undefined. */
+async function gitRevisionOf(path: string): Promise<string | undefined> {
+  const match = /^([^:/][^:]*):([^:]+)$/.exec(path);
+  if (!match) return undefined;
+  try {
+    await Deno.lstat(path);
+    return undefined; // a file with a colon in its name
+  } catch {
+    return match[1];
+  }
+}
+
+/**
+ * Reads files of a git revision: `REV:PATH` and paths relative to the repository root
+ * (what `extends` resolves to) through `git show`; absolute paths from the disk.
+ */
+function gitReader(revision: string): (path: string) => Promise<Uint8Array> {
+  return async (path) => {
+    if (path.startsWith("/")) return await Deno.readFile(path);
+    const file = path.startsWith(`${revision}:`) ? path.slice(revision.length + 1) : path;
+    const out = await new Deno.Command("git", {
+      args: ["show", `${revision}:${file}`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) throw new Deno.errors.NotFound(`${revision}:${file}`);
+    return out.stdout;
+  };
 }

@@ -34,6 +34,8 @@ Options:
       await readTrustedKeys(trust),
     );
     const p = plan.statement.predicate;
+    // Before "plan ok": a program the review cannot follow fails the verification.
+    const grants = grantsOf(p);
     console.log(`plan ok: signed by ${plan.verifiedBy?.keyid}`);
     console.log(
       `compiled on ${p.compiledOn} by ${p.compiler.name} ${p.compiler.version}${
@@ -45,7 +47,7 @@ Options:
         p.resolvedDependencies.map((d) => `${d.name} (sha256 ${d.digest.sha256})`).join(", ")
       }\n`,
     );
-    printGrants(grantsOf(p).map((g) => ({ ...g, from: [] })));
+    printGrants(grants.map((g) => ({ ...g, from: [] })));
     return 0;
   },
 };

@@ -42,6 +42,11 @@ export interface LoadedPolicy {
 export interface LoadOptions {
   /** Type-check TypeScript policies with `deno check` first (default true). */
   typeCheck?: boolean;
+  /**
+   * Reads a policy file's bytes (default: a regular file under the size limit, see
+   * `read_file.ts`); `diff` reads git revisions with it.
+   */
+  readFile?: (path: string) => Promise<Uint8Array>;
 }
 
 interface Layer {
@@ -55,12 +60,13 @@ const BUILTIN_DIR = new URL("./builtin/", import.meta.url);
 async function readPolicyFile(
   path: string,
   ref: string,
+  readFile: (path: string) => Promise<Uint8Array> = (p) => readRegularFile(p),
 ): Promise<{ bytes: Uint8Array; text: string } | string> {
   let bytes: Uint8Array;
   try {
-    bytes = await readRegularFile(
-      path.startsWith("builtin:") ? new URL(`${path.slice(8)}.yaml`, BUILTIN_DIR) : path,
-    );
+    bytes = path.startsWith("builtin:")
+      ? await readRegularFile(new URL(`${path.slice(8)}.yaml`, BUILTIN_DIR))
+      : await readFile(path);
   } catch (e) {
     if (e instanceof FileReadError) return `cannot read ${ref} (${e.reason})`;
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
@@ -141,7 +147,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
       });
       return;
     }
-    const read = await readPolicyFile(file, file);
+    const read = await readPolicyFile(file, file, options.readFile);
     if (typeof read === "string") {
       problems.push({
         ...here,

@@ -164,3 +164,35 @@ export function isPermissive(ret: number): boolean {
   const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
   return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
 }
+
+/**
+ * How much a return value lets the calling program do, for comparing filters: a higher
+ * rank is more authority. KILL_PROCESS (and unknown actions, which the kernel treats as
+ * KILL_PROCESS) 0 < KILL_THREAD 1 < TRAP 2 (a SIGSYS the program may handle) < ERRNO 3
+ * (the call fails, the program goes on) < TRACE and USER_NOTIF 4 (a supervisor may run
+ * it) < LOG and ALLOW 5 (it runs). The errno value and LOG versus ALLOW do not change the
+ * rank.
+ *
+ * @example
+ * ```ts
+ * import { authorityRank, retErrno, SECCOMP_RET_ALLOW } from "./actions.ts";
+ * console.log(authorityRank(SECCOMP_RET_ALLOW) > authorityRank(retErrno(1))); // true
+ * ```
+ */
+export function authorityRank(ret: number): number {
+  switch ((ret & SECCOMP_RET_ACTION_FULL) >>> 0) {
+    case SECCOMP_RET_ALLOW:
+    case SECCOMP_RET_LOG:
+      return 5;
+    case SECCOMP_RET_TRACE:
+    case SECCOMP_RET_USER_NOTIF:
+      return 4;
+    case SECCOMP_RET_ERRNO:
+      return 3;
+    case SECCOMP_RET_TRAP:
+      return 2;
+    case SECCOMP_RET_KILL_THREAD:
+      return 1;
+  }
+  return 0;
+}

@@ -9,6 +9,7 @@ import { SECCOMP_ARCHES, type SeccompArch } from "./arch.ts";
 import { BPF_MAXINSNS, encodeProgram, type SockFilter } from "./bpf.ts";
 import { type DispatchRange, generateProgram, type SearchTree } from "./codegen.ts";
 import { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
+import { filterPaths, FilterTooComplexError } from "./filter_paths.ts";
 import {
   type CompileSeccompOptions,
   resolvePolicy,
@@ -73,6 +74,14 @@ export function compileSeccomp(
   const generated = generateProgram(resolved);
   if (generated.program.length > BPF_MAXINSNS) {
     throw new SeccompProgramTooLargeError(generated.program.length, BPF_MAXINSNS);
+  }
+  try {
+    filterPaths(generated.program); // a plan's program must be reviewable by verify and diff
+  } catch (e) {
+    if (!(e instanceof FilterTooComplexError)) throw e;
+    throw new SeccompCompileError(e.message, {
+      hint: "use fewer argument rules with several conditions on the same syscall",
+    });
   }
   return {
     arch,

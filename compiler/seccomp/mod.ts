@@ -16,6 +16,7 @@
  * @module
  */
 export {
+  authorityRank,
   describeReturn,
   encodeAction,
   isPermissive,
@@ -71,6 +72,15 @@ export type { DispatchRange, SearchTree } from "./codegen.ts";
 export { type CompiledSeccomp, compileSeccomp } from "./compile_seccomp.ts";
 export { argumentConstants, ERRNO_NAMES, errnoNumber, ERRNOS, resolveValue } from "./constants.ts";
 export { disassemble, type DisassembleOptions } from "./disassemble.ts";
+export { compareFilters, type FilterDifference, witnessOf } from "./filter_compare.ts";
+export {
+  checkReviewable,
+  type FilterPath,
+  filterPaths,
+  FilterTooComplexError,
+  MAX_FILTER_PATHS,
+  pathsWithin,
+} from "./filter_paths.ts";
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
 export { PROTOCOL_SOCKETS, type SocketCall, socketRules } from "./socket_rules.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";

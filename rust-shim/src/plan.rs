@@ -1247,6 +1247,7 @@ fn parse_seccomp(raw: RawSeccomp) -> Result<SeccompSection, Refusal> {
             crate::seccomp::MAX_INSTRUCTIONS
         )));
     }
+    crate::seccomp::check_program(&program).map_err(invalid)?;
     if !is_sha256_hex(&raw.sha256) {
         return Err(invalid("The seccomp sha256 is not lowercase hex SHA-256"));
     }
@@ -1507,7 +1508,7 @@ mod tests {
     #[test]
     fn refuses_inconsistent_primitive_parameters() {
         type Edit = fn(&mut Value);
-        let cases: [(&str, Edit); 17] = [
+        let cases: [(&str, Edit); 18] = [
             ("unknown userns param", |v| {
                 v["predicate"]["schedule"][0]["extra"] = json!(1)
             }),
@@ -1558,6 +1559,10 @@ mod tests {
             }),
             ("seccomp flag", |v| {
                 v["predicate"]["seccomp"]["flags"] = json!(["tsync"])
+            }),
+            ("seccomp ret A", |v| {
+                // ret A: the kernel accepts it, the review cannot follow it.
+                v["predicate"]["seccomp"]["bpfB64"] = json!("FgAAAAAAAAA=")
             }),
         ];
         for (name, edit) in cases {

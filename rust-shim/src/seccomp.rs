@@ -20,6 +20,58 @@ pub const FLAGS: [(&str, c_uint); 2] = [("log", FLAG_LOG), ("spec_allow", FLAG_S
 /// The most instructions a classic-BPF program may have (`BPF_MAXINSNS`).
 pub const MAX_INSTRUCTIONS: usize = 4096;
 
+/// `sizeof(struct seccomp_data)`.
+const SECCOMP_DATA_SIZE: u32 = 64;
+
+/// The opcodes of the reviewable subset: what compiler/seccomp/codegen.ts emits.
+const LD_W_ABS: u16 = 0x20;
+const ALU_AND_K: u16 = 0x54;
+const JMP_JA: u16 = 0x05;
+const JMP_JEQ_K: u16 = 0x15;
+const JMP_JGT_K: u16 = 0x25;
+const JMP_JGE_K: u16 = 0x35;
+const JMP_JSET_K: u16 = 0x45;
+const RET_K: u16 = 0x06;
+
+/// Checks a program (`struct sock_filter[]` bytes) against the kernel's rules for seccomp
+/// filters (`bpf_check_classic` and `seccomp_check_filter`: 1 to 4096 instructions, jumps
+/// forward inside the program, aligned loads inside `seccomp_data`, a `ret` last) and
+/// against the subset the review tools analyse exactly (compiler/seccomp/filter_paths.ts):
+/// `ld [k]`, `and #k`, `jeq/jgt/jge/jset #k`, `ja`, `ret #k`. Anything else is refused
+/// before a child exists.
+pub fn check_program(bytes: &[u8]) -> Result<(), String> {
+    let program = to_filter(bytes);
+    let len = program.len();
+    if len == 0 || len > MAX_INSTRUCTIONS || !bytes.len().is_multiple_of(8) {
+        return Err(format!(
+            "The seccomp program has {} bytes; it must be 1 to {MAX_INSTRUCTIONS} instructions of 8 bytes each",
+            bytes.len()
+        ));
+    }
+    for (pc, ins) in program.iter().enumerate() {
+        let after = |offset: u64| pc as u64 + 1 + offset < len as u64;
+        let ok = match ins.code {
+            LD_W_ABS => ins.k < SECCOMP_DATA_SIZE && ins.k.is_multiple_of(4),
+            ALU_AND_K | RET_K => true,
+            JMP_JA => after(u64::from(ins.k)),
+            JMP_JEQ_K | JMP_JGT_K | JMP_JGE_K | JMP_JSET_K => {
+                after(u64::from(ins.jt)) && after(u64::from(ins.jf))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "The seccomp program's instruction {pc} (code {:#04x}, k {:#x}) is not one the kernel accepts in a seccomp filter or outside the reviewable subset (aligned ld [k] inside seccomp_data, and #k, jeq/jgt/jge/jset #k and ja inside the program, ret #k)",
+                ins.code, ins.k
+            ));
+        }
+    }
+    if program[len - 1].code != RET_K {
+        return Err("The seccomp program's last instruction is not a ret".to_string());
+    }
+    Ok(())
+}
+
 /// A verified program, ready for the child.
 pub struct Program {
     /// The instructions (8-byte aligned, host byte order).
@@ -186,6 +238,48 @@ mod tests {
         assert!(flag_available(FLAG_SPEC_ALLOW));
         assert!(!flag_available(1 << 30));
         assert!(actions_available().unwrap().contains(&"errno".to_string()));
+    }
+
+    fn bytes(program: &[(u16, u8, u8, u32)]) -> Vec<u8> {
+        program
+            .iter()
+            .flat_map(|&(code, jt, jf, k)| {
+                let mut b = code.to_ne_bytes().to_vec();
+                b.extend([jt, jf]);
+                b.extend(k.to_ne_bytes());
+                b
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accepts_the_reviewable_subset_and_refuses_what_the_kernel_or_the_review_would_not() {
+        let allow = (RET_K, 0, 0, 0x7fff_0000);
+        let ok = [
+            (LD_W_ABS, 0, 0, 4),
+            (JMP_JEQ_K, 0, 3, 0xc000_003e),
+            (LD_W_ABS, 0, 0, 16),
+            (ALU_AND_K, 0, 0, 0xff),
+            (JMP_JSET_K, 1, 0, 1),
+            allow,
+            (RET_K, 0, 0, 0x0005_0001),
+        ];
+        assert_eq!(check_program(&bytes(&ok)), Ok(()));
+        let refused: [&[(u16, u8, u8, u32)]; 9] = [
+            &[],
+            &[(LD_W_ABS, 0, 0, 64), allow],     // outside seccomp_data
+            &[(LD_W_ABS, 0, 0, 2), allow],      // unaligned
+            &[(0x00, 0, 0, 7), allow],          // ld #imm: kernel ok, not reviewable
+            &[(0x28, 0, 0, 0), allow],          // ld half word: the kernel refuses
+            &[(JMP_JEQ_K, 1, 0, 0), allow],     // jump past the end
+            &[(JMP_JA, 0, 0, u32::MAX), allow], // ja past the end
+            &[allow, (LD_W_ABS, 0, 0, 0)],      // no ret last
+            &[(0x16, 0, 0, 0)],                 // ret A
+        ];
+        for program in refused {
+            assert!(check_program(&bytes(program)).is_err(), "{program:?}");
+        }
+        assert!(check_program(&vec![0u8; 8 * (MAX_INSTRUCTIONS + 1)]).is_err());
     }
 
     #[test]
