@@ -303,13 +303,16 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     );
   }
   const netns = plan.schedule.some((p) => p.id === "linux.visibility.namespaces.v1" && p.net);
+  // What restricts each protocol, for reading: facts about the program, whose decisions
+  // the exact syscall analysis already lists (and diff compares) one by one.
   for (const [protocol, how] of protocolRestrictions(plan, netns)) {
-    (how.denied ? restrict : add)(
-      "network",
-      `protocol/${protocol}`,
-      `${protocol}: ${how.text}`,
-      `network.protocols[${JSON.stringify(protocol)}]`,
-    );
+    grants.push({
+      mechanism: "network",
+      key: `network:protocol/${protocol}`,
+      text: `${protocol}: ${how.text}`,
+      source: `network.protocols[${JSON.stringify(protocol)}]`,
+      info: true,
+    });
   }
   return grants;
 }
@@ -321,7 +324,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
 function protocolRestrictions(
   plan: LinuxLaunchPlan,
   netns: boolean,
-): [string, { denied: boolean; text: string }][] {
+): [string, { text: string }][] {
   const run = plan.seccomp
     ? createFilterRunner(decodeProgram(fromBase64(plan.seccomp.bpfB64)))
     : undefined;
@@ -334,7 +337,6 @@ function protocolRestrictions(
     const action = ret === undefined ? SECCOMP_RET_ALLOW : (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
     if (action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG) {
       return [protocol, {
-        denied: true,
         text: `denied by the seccomp socket rule (${describeReturn(ret!)})`,
       }];
     }
@@ -343,7 +345,6 @@ function protocolRestrictions(
       ...netns && protocol !== "unix" && protocol !== "vsock" ? ["the new net namespace"] : [],
     ];
     return [protocol, {
-      denied: false,
       text: by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted",
     }];
   });

@@ -36,18 +36,21 @@ export const FORWARDED_SIGNALS = [
 /**
  * The plan a sealed launch will run, to check that its child cannot read the seal key;
  * undefined when the shim is sure to refuse it (bad signature, expired plan), so that no
- * child exists. Any other plan this cannot read stops the launch: it would go unchecked.
+ * child exists; `"invalid"` for a plan this finds invalid (the shim refuses it too, with
+ * the same strict rules: it is launched without the seal key, so that the refusal is
+ * recorded and the key can reach no child even if the shim disagreed). Any other plan this
+ * cannot read stops the launch: it would go unchecked.
  */
 async function planToSeal(
   envelope: Uint8Array,
   trusted: TrustedKey[],
-): Promise<LinuxLaunchPlan | undefined> {
+): Promise<LinuxLaunchPlan | undefined | "invalid"> {
   try {
     return (await readPlan(envelope, trusted)).statement.predicate;
   } catch (e) {
-    const refused = e instanceof EnvelopeError &&
-      (e.code === "signature_invalid" || e.code === "plan_expired");
-    if (refused) return undefined;
+    if (!(e instanceof EnvelopeError)) throw e;
+    if (e.code === "signature_invalid" || e.code === "plan_expired") return undefined;
+    if (e.code === "plan_invalid") return "invalid";
     throw e;
   }
 }
@@ -157,12 +160,16 @@ Options:
       : null;
     using shim = Shim.open();
     // Nothing to seal without a destination.
-    const seal = noSeal || destination === null
+    let seal = noSeal || destination === null
       ? undefined
       : sealKeyPath === undefined
       ? await hostSealKey()
       : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
-    if (seal && input.endsWith(".json")) plan = await planToSeal(envelope, trusted);
+    if (seal && input.endsWith(".json")) {
+      const read = await planToSeal(envelope, trusted);
+      if (read === "invalid") seal = undefined;
+      else plan = read;
+    }
     if (seal && plan) {
       const exposed = sealKeyExposure(plan, {
         path: seal.path,
