@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { FilterTooComplexError } from "./compiler/seccomp/filter_paths.ts";
 import type { Command } from "./cli/command.ts";
 import { printError } from "./cli/command.ts";
 import { UsageError } from "./cli/args.ts";
@@ -149,7 +148,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (
       e instanceof KeyError || e instanceof ShimUnavailableError || e instanceof StateDirError ||
-      e instanceof FilterTooComplexError
+      // By name: importing the seccomp analysis here would load it for every command.
+      (e instanceof Error && e.name === "FilterTooComplexError")
     ) {
       printError(e.message);
       return failed;

@@ -12,8 +12,7 @@ import {
   type TrustedKey,
 } from "../crypto/keys.ts";
 import { type ChildHandle, Shim } from "../ffi/shim.ts";
-import { readPlan } from "../audit/verify_plan.ts";
-import { EnvelopeError } from "../crypto/dsse.ts";
+import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealKey } from "./seal_key.ts";
@@ -34,23 +33,35 @@ export const FORWARDED_SIGNALS = [
 ] as const;
 
 /**
- * The plan a sealed launch will run, to check that its child cannot read the seal key;
- * undefined when the shim is sure to refuse it (bad signature, expired plan), so that no
- * child exists; `"invalid"` for a plan this finds invalid (the shim refuses it too, with
- * the same strict rules: it is launched without the seal key, so that the refusal is
- * recorded and the key can reach no child even if the shim disagreed). Any other plan this
- * cannot read stops the launch: it would go unchecked.
+ * The plan body a sealed launch will run, read to check that its child cannot read the
+ * seal key; `"invalid"` when the envelope or its payload cannot be read. It is read without
+ * verifying the signature or the plan's shape: the shim does both on these same bytes and
+ * runs nothing it refuses, so a plan that runs is this plan. (Validating here too cost a
+ * third of a launch: valibot, the plan schema and the seccomp analysis.)
  */
-async function planToSeal(
-  envelope: Uint8Array,
-  trusted: TrustedKey[],
-): Promise<LinuxLaunchPlan | undefined | "invalid"> {
+function planToSeal(envelope: Uint8Array): LinuxLaunchPlan | "invalid" {
   try {
-    return (await readPlan(envelope, trusted)).statement.predicate;
+    const payload = envelopePayload(parseEnvelope(envelope));
+    const statement = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    const plan = statement?.predicate;
+    if (typeof plan === "object" && plan !== null && Array.isArray(plan.schedule)) return plan;
+  } catch {
+    // Not an envelope, not JSON: the shim refuses it.
+  }
+  return "invalid";
+}
+
+/**
+ * True when full verification refuses the plan (the shim applies the same rules). Loads
+ * the verifier (valibot, the plan schema, the seccomp analysis) only on this rare path.
+ */
+async function shimRefuses(envelope: Uint8Array, trusted: TrustedKey[]): Promise<boolean> {
+  const { readPlan } = await import("../audit/verify_plan.ts");
+  try {
+    await readPlan(envelope, trusted);
+    return false;
   } catch (e) {
-    if (!(e instanceof EnvelopeError)) throw e;
-    if (e.code === "signature_invalid" || e.code === "plan_expired") return undefined;
-    if (e.code === "plan_invalid") return "invalid";
+    if (e instanceof EnvelopeError) return true;
     throw e;
   }
 }
@@ -166,20 +177,35 @@ Options:
       ? await hostSealKey()
       : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
     if (seal && input.endsWith(".json")) {
-      const read = await planToSeal(envelope, trusted);
+      const read = planToSeal(envelope);
+      // The shim refuses what cannot be read; without the key, so it reaches no child.
       if (read === "invalid") seal = undefined;
       else plan = read;
     }
     if (seal && plan) {
-      const exposed = sealKeyExposure(plan, {
-        path: seal.path,
-        owner: Deno.statSync(seal.path).uid ?? -1,
-        launcherUid: launcherUid(),
-        landlockAbi: () => Number(shim.probe().landlockAbi ?? 0),
-      });
+      const keyPath = seal.path;
+      let exposed: string | undefined;
+      try {
+        exposed = sealKeyExposure(plan, {
+          path: keyPath,
+          owner: Deno.statSync(keyPath).uid ?? -1,
+          launcherUid: launcherUid(),
+          landlockAbi: () => Number(shim.probe().landlockAbi ?? 0),
+        });
+      } catch (e) {
+        // A malformed plan body (the shim refuses it): it runs nothing, and gets no key.
+        if (!(e instanceof TypeError)) throw e;
+        seal = undefined;
+      }
+      // Before refusing, let the shim refuse a plan it would not run anyway (signature,
+      // shape, program), so that its refusal is what the transcript records.
+      if (exposed && input.endsWith(".json") && await shimRefuses(envelope, trusted)) {
+        exposed = undefined;
+        seal = undefined;
+      }
       if (exposed) {
         printError(
-          `launch refused: the child could read the seal key ${seal.path} (${exposed}), so it could forge the seal; ` +
+          `launch refused: the child could read the seal key ${keyPath} (${exposed}), so it could forge the seal; ` +
             "confine the policy's filesystem with Landlock rules that leave the key's directory out, or launch with --no-seal",
         );
         return 125;
