@@ -45,6 +45,58 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
     assert.deepEqual(r.lines, ["ok", "EPERM"]);
   });
 
+  Deno.test(`baseline (${who}): the child cannot leave a setuid or setgid file`, async () => {
+    using dir = tempDir();
+    const ways = ["chmod", "creat", "mknod", "openat2"];
+    const made = (sub: string) => ways.map((way) => `${dir}/${sub}/${way}`);
+    const actions = (sub: string) => {
+      Deno.mkdirSync(`${dir}/${sub}`, { mode: 0o777 });
+      Deno.chmodSync(`${dir}/${sub}`, 0o777);
+      return ways.map((way, i) => `${way}:${made(sub)[i]}`);
+    };
+    const setId = (path: string) => {
+      try {
+        return (Deno.statSync(path).mode! & 0o6000) !== 0;
+      } catch {
+        return false;
+      }
+    };
+    const write = `filesystem: { write: [${dir}] }\n`;
+    const r = await launch(String(dir), probePolicy(actions("denied"), write), options);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["EPERM", "EPERM", "EPERM", "ENOSYS"]);
+    assert.deepEqual(made("denied").filter(setId), []);
+    // The control: with the calls taken out of the baseline, each one leaves such a file.
+    const unsafe =
+      `${write}syscalls: { unsafe_allow: [chmod, fchmodat, open, openat, mknod, mknodat, openat2] }\n`;
+    const open = await launch(String(dir), probePolicy(actions("allowed"), unsafe), options);
+    assert.deepEqual(open.lines, ["ok", "ok", "ok", "ok"], open.stderr);
+    assert.deepEqual(made("allowed").filter(setId), made("allowed").slice(0, 3));
+  });
+
+  Deno.test(`baseline (${who}): limits and priorities of other processes stay out of reach`, async () => {
+    using dir = tempDir();
+    const calls = [
+      "prlimit:self",
+      "prlimit:other",
+      "nice:self",
+      "nice:other",
+      "nice_pgrp",
+      "ioprio:self",
+      "ioprio:other",
+    ];
+    // Without a pid namespace the other process could be the launcher itself.
+    for (const extra of ["", "namespaces: { pid: false }\n"]) {
+      const r = await launch(String(dir), probePolicy(calls, extra), options);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, ["ok", "EPERM", "ok", "EPERM", "EPERM", "ok", "EPERM"], extra);
+    }
+    // The control: taken out of the baseline, each call works on a process of the same uid.
+    const unsafe = "syscalls: { unsafe_allow: [prlimit64, setpriority, ioprio_set] }\n";
+    const open = await launch(String(dir), probePolicy(calls, unsafe), options);
+    assert.deepEqual(open.lines, calls.map(() => "ok"), open.stderr);
+  });
+
   Deno.test(`network.protocols (${who}): MPTCP and UDP fail under connect_tcp unless named`, async () => {
     using dir = tempDir();
     const tight = await launch(
