@@ -289,14 +289,21 @@ function protocolRestrictions(
   const run = plan.seccomp
     ? createFilterRunner(decodeProgram(fromBase64(plan.seccomp.bpfB64)))
     : undefined;
-  const socket = syscallTable(plan.arch).get("socket")!;
+  const table = syscallTable(plan.arch);
+  const [socket, listen] = [table.get("socket")!, table.get("listen")!];
+  const returnOf = (nr: number, args?: bigint[]) =>
+    run?.({ nr, arch: auditArch(plan.arch), args }).ret;
+  const permits = (ret: number | undefined) => {
+    const action = ret === undefined ? SECCOMP_RET_ALLOW : (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+    return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
+  };
+  const allows = (nr: number) => permits(returnOf(nr));
   const tcpPorts = (plan.landlock?.handledNet.length ?? 0) > 0;
   return NETWORK_PROTOCOLS.map((protocol) => {
     const call = PROTOCOL_SOCKETS[protocol][0];
     const args = [call.family, call.type, call.protocol].map((v) => resolveValue(v, plan.arch));
-    const ret = run?.({ nr: socket, arch: auditArch(plan.arch), args }).ret;
-    const action = ret === undefined ? SECCOMP_RET_ALLOW : (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
-    if (action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG) {
+    const ret = returnOf(socket, args);
+    if (!permits(ret)) {
       return [protocol, {
         denied: true,
         text: `denied by the seccomp socket rule (${describeReturn(ret!)})`,
@@ -306,9 +313,15 @@ function protocolRestrictions(
       ...protocol === "tcp" && tcpPorts ? ["Landlock TCP port rules"] : [],
       ...netns && protocol !== "unix" && protocol !== "vsock" ? ["the new net namespace"] : [],
     ];
+    // Landlock checks bind(), not the ephemeral port listen() takes for an unbound socket.
+    const gap = protocol === "tcp" && tcpPorts && !netns && allows(listen)
+      ? " (but listen() on an unbound socket takes any ephemeral port)"
+      : "";
     return [protocol, {
       denied: false,
-      text: by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted",
+      text:
+        (by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted") +
+        gap,
     }];
   });
 }

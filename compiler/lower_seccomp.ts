@@ -17,6 +17,7 @@ import {
   compileSeccomp,
   createFilterRunner,
   errnoNumber,
+  networkRules,
   resolveSyscallNames,
   resolveValue,
   SECCOMP_RET_ACTION_FULL,
@@ -25,7 +26,6 @@ import {
   SeccompCompileError,
   type SeccompPolicy,
   SeccompProgramTooLargeError,
-  socketRules,
   syscallNumber,
 } from "./seccomp/mod.ts";
 
@@ -137,7 +137,7 @@ function blockedForShim(
 }
 
 /**
- * Compiles the policy's seccomp filter, with the baseline and the socket rules of its
+ * Compiles the policy's seccomp filter, with the baseline and the network rules of its
  * `network` key folded in, into the plan section, or undefined when seccomp is off.
  * clone3 fails with ENOSYS (libc falls back to clone, whose flags the filter can inspect)
  * unless `syscalls.unsafe_allow` names it.
@@ -171,7 +171,7 @@ export async function lowerSeccomp(
   try {
     const combined = applyBaseline(policy, arch, {
       unsafeAllow,
-      rules: socketRules(loaded.policy.network && (loaded.policy.network.protocols ?? [])),
+      rules: networkRules(loaded.policy.network),
     });
     compiled = compileSeccomp(combined.policy, arch, combined.options);
   } catch (e) {

@@ -97,6 +97,57 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
     assert.deepEqual(open.lines, calls.map(() => "ok"), open.stderr);
   });
 
+  Deno.test(`network (${who}): a TCP Fast Open send does not reach an unlisted port`, async () => {
+    using dir = tempDir();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    let accepted = 0;
+    const accepting = (async () => {
+      for await (const conn of listener) {
+        accepted++;
+        conn.close();
+      }
+    })();
+    try {
+      const calls = [`connect:${port}`, `tfo:${port}`];
+      for (const ports of [[1], [1, port]]) {
+        const extra = `network: { connect_tcp: [${ports.join(", ")}] }\n`;
+        const r = await launch(String(dir), probePolicy(calls, extra), options);
+        assert.equal(r.code, 0, r.stderr);
+        const connect = ports.includes(port) ? "ok" : "EACCES";
+        assert.deepEqual(r.lines, [connect, "EOPNOTSUPP"], extra);
+      }
+      assert.equal(accepted, 1, "only the listed port's connect() got through");
+      // The control: without a network key (and its rules) the same send reaches the listener.
+      const open = await launch(
+        String(dir),
+        probePolicy([`tfo:${port}`], "namespaces: { net: false }\n"),
+        options,
+      );
+      assert.deepEqual(open.lines, ["ok"], open.stderr);
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+    }
+  });
+
+  Deno.test(`network (${who}): listen() without bind_tcp fails, also on an unbound socket`, async () => {
+    using dir = tempDir();
+    const expect = [
+      ["network: { connect_tcp: [80] }\n", "EACCES"],
+      ["extends: [builtin:network-client]\n", "EACCES"],
+      // Documented gaps: bind_tcp or a listening protocol lets listen() run, and the kernel's
+      // ephemeral bind of an unbound socket is not a Landlock bind.
+      ["network: { bind_tcp: [1] }\n", "ok"],
+      ["network: { protocols: [unix] }\n", "ok"],
+    ];
+    for (const [extra, result] of expect) {
+      const r = await launch(String(dir), probePolicy(["listen"], extra), options);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, [result], extra);
+    }
+  });
+
   Deno.test(`network.protocols (${who}): MPTCP and UDP fail under connect_tcp unless named`, async () => {
     using dir = tempDir();
     const tight = await launch(

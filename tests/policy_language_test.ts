@@ -267,6 +267,12 @@ Deno.test("explain says per protocol what restricts it", async () => {
     "mptcp: denied by the seccomp socket rule (ERRNO(EPROTONOSUPPORT))",
   );
   assert.equal(net.unix.text, "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))");
+  // With unix named, listen() runs, and the ephemeral port of an unbound socket is not checked.
+  const unix = await texts(`${head}network: { connect_tcp: [443], protocols: [unix] }\n`);
+  assert.equal(
+    unix.tcp.text,
+    "tcp: allowed, restricted by Landlock TCP port rules (but listen() on an unbound socket takes any ephemeral port)",
+  );
   const isolated = await texts(`${head}namespaces: { net: true }\n`);
   assert.equal(isolated.udp.text, "udp: allowed, restricted by the new net namespace");
   assert.equal(isolated.unix.text, "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))");

@@ -73,6 +73,7 @@ export { argumentConstants, ERRNO_NAMES, errnoNumber, ERRNOS, resolveValue } fro
 export { disassemble, type DisassembleOptions } from "./disassemble.ts";
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
 export { PROTOCOL_SOCKETS, type SocketCall, socketRules } from "./socket_rules.ts";
+export { networkRules, type NetworkRulesInput } from "./network_rules.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";
 export {
   type ArgCondition,
