@@ -104,6 +104,8 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
   for (const name of plan.env.pass) {
     add("env", name, `${name} passed from the launcher`, `env.pass[${JSON.stringify(name)}]`);
   }
+  // Without a user namespace a kept capability acts on host objects.
+  const hostCapabilities = !plan.schedule.some((p) => p.id === "linux.identity.userns.v1");
   for (const p of plan.schedule) {
     switch (p.id) {
       case "linux.scrub.fds.v1":
@@ -173,7 +175,10 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
         break;
       case "linux.scrub.capabilities.v1":
         for (const cap of p.keep) {
-          add("capabilities", cap, `${cap} kept`, `capabilities[${JSON.stringify(cap)}]`);
+          const source = `capabilities[${JSON.stringify(cap)}]`;
+          if (hostCapabilities) {
+            add("capabilities", `host/${cap}`, `${cap} kept on the host (host authority)`, source);
+          } else add("capabilities", cap, `${cap} kept`, source);
         }
         if (p.keep.length === 0) {
           restrict("capabilities", "(none)", "every capability dropped", "capabilities");
