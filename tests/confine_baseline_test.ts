@@ -12,8 +12,10 @@ const SYSTEM_SERVICE = `syscalls:
   default: { errno: EPERM }
   allow: ["@system-service", execveat]
 `;
-const NO_FILTER = "enforce: { seccomp: off }\n";
+const SECCOMP_OFF = "enforce: { seccomp: off }\n";
 const ESCAPES = ["unshare", "io_uring", "keyctl", "add_key", "process_vm_readv", "kcmp"];
+const ESCAPES_ALLOWED =
+  "syscalls: { unsafe_allow: [unshare, io_uring_setup, keyctl, add_key, process_vm_readv, kcmp] }\n";
 
 const AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_MPTCP = 262;
 const MPTCP = `socket:${AF_INET}:${SOCK_STREAM}:${IPPROTO_MPTCP}`;
@@ -28,10 +30,33 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(r.lines, ESCAPES.map(() => "EPERM"), `policy: ${extra || "(none)"}`);
     }
-    // The control: without a filter each call works on this kernel.
-    const open = await launch(String(dir), probePolicy(ESCAPES, NO_FILTER), options);
+    // The control: taken out of the baseline, each call works on this kernel.
+    const open = await launch(String(dir), probePolicy(ESCAPES, ESCAPES_ALLOWED), options);
     assert.equal(open.code, 0, open.stderr);
     assert.deepEqual(open.lines, ESCAPES.map(() => "ok"));
+  });
+
+  Deno.test(`baseline (${who}): enforce.seccomp: off drops the policy's own rules, not the baseline`, async () => {
+    using dir = tempDir();
+    const own = "syscalls: { default: allow, deny: [getppid] }\n";
+    const filtered = await launch(String(dir), probePolicy(["getppid", ...ESCAPES], own), options);
+    assert.equal(filtered.code, 0, filtered.stderr);
+    assert.deepEqual(filtered.lines, ["EPERM", ...ESCAPES.map(() => "EPERM")]);
+    const off = await launch(
+      String(dir),
+      probePolicy(["getppid", ...ESCAPES], own + SECCOMP_OFF),
+      options,
+    );
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.lines[0], /^\d+$/);
+    assert.deepEqual(off.lines.slice(1), ESCAPES.map(() => "EPERM"));
+    // Only unsafe_allow lifts a baseline syscall, with seccomp off too.
+    const lifted = await launch(
+      String(dir),
+      probePolicy(ESCAPES, SECCOMP_OFF + ESCAPES_ALLOWED),
+      options,
+    );
+    assert.deepEqual(lifted.lines, ESCAPES.map(() => "ok"), lifted.stderr);
   });
 
   Deno.test(`baseline (${who}): unsafe_allow re-enables one named syscall, no more`, async () => {
@@ -201,8 +226,8 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(r.lines, ["EAFNOSUPPORT"], `policy: ${extra || "(none)"}`);
       }
-      // The controls: naming unix, or no filter, reaches the listener.
-      for (const extra of ["network: { protocols: [unix] }\n", NO_FILTER]) {
+      // The controls: naming unix reaches the listener; seccomp off does not.
+      for (const extra of ["network: { protocols: [unix] }\n"]) {
         const r = await launch(String(dir), probePolicy([connect], extra), options);
         assert.deepEqual(r.lines, ["ok"], `policy: ${extra}`);
       }
@@ -236,8 +261,8 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(r.lines, ["EPROTONOSUPPORT"], `policy: ${extra || "(none)"}`);
       }
-      // The controls: naming unix, or no filter, reaches the daemon.
-      for (const extra of ["network: { protocols: [unix] }\n", NO_FILTER]) {
+      // The control: naming unix reaches the daemon.
+      for (const extra of ["network: { protocols: [unix] }\n"]) {
         const r = await launch(String(dir), probePolicy([`dgram:${path}`], extra), options);
         assert.deepEqual(r.lines, ["ok"], `policy: ${extra}`);
       }
