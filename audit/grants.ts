@@ -127,6 +127,8 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
   for (const name of plan.env.pass) {
     add("env", name, `${name} passed from the launcher`, `env.pass[${JSON.stringify(name)}]`);
   }
+  // Without a user namespace a kept capability acts on host objects.
+  const hostCapabilities = !plan.schedule.some((p) => p.id === "linux.identity.userns.v1");
   for (const p of plan.schedule) {
     switch (p.id) {
       case "linux.scrub.fds.v1":
@@ -205,7 +207,10 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
         break;
       case "linux.scrub.capabilities.v1":
         for (const cap of p.keep) {
-          add("capabilities", cap, `${cap} kept`, `capabilities[${JSON.stringify(cap)}]`);
+          const source = `capabilities[${JSON.stringify(cap)}]`;
+          if (hostCapabilities) {
+            add("capabilities", `host/${cap}`, `${cap} kept on the host (host authority)`, source);
+          } else add("capabilities", cap, `${cap} kept`, source);
         }
         if (p.keep.length === 0) {
           restrict("capabilities", "(none)", "every capability dropped", "capabilities");
@@ -328,14 +333,21 @@ function protocolRestrictions(
   const run = plan.seccomp
     ? createFilterRunner(decodeProgram(fromBase64(plan.seccomp.bpfB64)))
     : undefined;
-  const socket = syscallTable(plan.arch).get("socket")!;
+  const table = syscallTable(plan.arch);
+  const [socket, listen] = [table.get("socket")!, table.get("listen")!];
+  const returnOf = (nr: number, args?: bigint[]) =>
+    run?.({ nr, arch: auditArch(plan.arch), args }).ret;
+  const permits = (ret: number | undefined) => {
+    const action = ret === undefined ? SECCOMP_RET_ALLOW : (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+    return action === SECCOMP_RET_ALLOW || action === SECCOMP_RET_LOG;
+  };
+  const allows = (nr: number) => permits(returnOf(nr));
   const tcpPorts = (plan.landlock?.handledNet.length ?? 0) > 0;
   return NETWORK_PROTOCOLS.map((protocol) => {
     const call = PROTOCOL_SOCKETS[protocol][0];
     const args = [call.family, call.type, call.protocol].map((v) => resolveValue(v, plan.arch));
-    const ret = run?.({ nr: socket, arch: auditArch(plan.arch), args }).ret;
-    const action = ret === undefined ? SECCOMP_RET_ALLOW : (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
-    if (action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG) {
+    const ret = returnOf(socket, args);
+    if (!permits(ret)) {
       return [protocol, {
         text: `denied by the seccomp socket rule (${describeReturn(ret!)})`,
       }];
@@ -344,8 +356,14 @@ function protocolRestrictions(
       ...protocol === "tcp" && tcpPorts ? ["Landlock TCP port rules"] : [],
       ...netns && protocol !== "unix" && protocol !== "vsock" ? ["the new net namespace"] : [],
     ];
+    // Landlock checks bind(), not the ephemeral port listen() takes for an unbound socket.
+    const gap = protocol === "tcp" && tcpPorts && !netns && allows(listen)
+      ? " (but listen() on an unbound socket takes any ephemeral port)"
+      : "";
     return [protocol, {
-      text: by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted",
+      text:
+        (by.length > 0 ? `allowed, restricted by ${by.join(" and ")}` : "allowed, unrestricted") +
+        gap,
     }];
   });
 }

@@ -17,7 +17,7 @@ import type { SockFilter } from "../compiler/seccomp/bpf.ts";
 import { applyBaseline } from "../compiler/seccomp/apply_baseline.ts";
 import { compileSeccomp } from "../compiler/seccomp/compile_seccomp.ts";
 import type { SeccompPolicy } from "../compiler/seccomp/resolve_policy.ts";
-import { socketRules } from "../compiler/seccomp/socket_rules.ts";
+import { networkRules } from "../compiler/seccomp/network_rules.ts";
 import { buildWithLibseccomp, toLibseccompSpec } from "./seccomp_libseccomp.ts";
 import { MOBY_DEFAULT_ALLOWLIST } from "./seccomp_moby_allowlist.ts";
 
@@ -76,16 +76,18 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Policies as lowering compiles them: `syscalls:` and `network.protocols` (undefined: no `network`). */
-const LOWERED: [string, SeccompPolicy, Parameters<typeof socketRules>[0]][] = [
+/** Policies as lowering compiles them: `syscalls:` and `network` (undefined: no `network`). */
+const LOWERED: [string, SeccompPolicy, Parameters<typeof networkRules>[0]][] = [
   ["baseline (no syscalls:)", { default: "allow" }, undefined],
   [
     "@system-service + baseline",
     { default: { errno: "EPERM" }, allow: ["@system-service", "execveat"] },
     undefined,
   ],
-  ["baseline + network [tcp]", { default: "allow" }, []],
-  ["baseline + network [udp, netlink_route]", { default: "allow" }, ["udp", "netlink_route"]],
+  ["baseline + network [tcp]", { default: "allow" }, {}],
+  ["baseline + network [udp, netlink_route]", { default: "allow" }, {
+    protocols: ["udp", "netlink_route"],
+  }],
 ];
 
 /**
@@ -116,8 +118,8 @@ export async function runBenchmark(): Promise<FilterStats[]> {
     );
   }
   for (const arch of ["x86_64", "aarch64"] as const) {
-    for (const [label, policy, protocols] of LOWERED) {
-      const lowered = applyBaseline(policy, arch, { rules: socketRules(protocols) });
+    for (const [label, policy, network] of LOWERED) {
+      const lowered = applyBaseline(policy, arch, { rules: networkRules(network) });
       const program = compileSeccomp(lowered.policy, arch, lowered.options).program;
       stats.push(measure(`charter: ${label}`, arch, program));
     }

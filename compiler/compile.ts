@@ -107,7 +107,7 @@ export async function buildStatement(
   const target = await resolveTarget(policy.target.exe, source);
   const exeName = target.exe.slice(target.exe.lastIndexOf("/") + 1);
   const arch = Deno.build.arch;
-  // Every plan gets a filter: the policy's, or the baseline deny list (unless seccomp is off).
+  // Every plan gets a filter with the baseline; the policy's own rules unless seccomp is off.
   // The shim clears FD_CLOEXEC (fcntl) after the filter for a script's fd and input copies.
   const passesFds = target.script || (policy.target.inputs ?? []).length > 0;
   const seccomp = await lowerSeccomp(loaded, arch, passesFds);
@@ -130,11 +130,11 @@ export async function buildStatement(
       ...(interpreters.length > 0 ? { interpreters } : {}),
     },
     env: { set: policy.env?.set ?? {}, pass: [...new Set(policy.env?.pass ?? [])].sort() },
-    schedule: lowerSchedule(policy, { seccomp: seccomp !== undefined }),
+    schedule: lowerSchedule(policy, { seccomp: true }),
     ...(usesLandlock(policy)
       ? { landlock: withResolutions(lowerLandlock(policy, target.execChain)) }
       : {}),
-    ...(seccomp ? { seccomp } : {}),
+    seccomp,
     resolvedDependencies: await Promise.all(files.map(async (f) => ({
       name: dependencyName(f.path, files[0].path),
       digest: { sha256: await sha256Hex(f.bytes) },

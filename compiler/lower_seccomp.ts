@@ -17,6 +17,7 @@ import {
   compileSeccomp,
   createFilterRunner,
   errnoNumber,
+  networkRules,
   resolveSyscallNames,
   resolveValue,
   SECCOMP_RET_ACTION_FULL,
@@ -25,7 +26,6 @@ import {
   SeccompCompileError,
   type SeccompPolicy,
   SeccompProgramTooLargeError,
-  socketRules,
   syscallNumber,
 } from "./seccomp/mod.ts";
 
@@ -137,8 +137,10 @@ function blockedForShim(
 }
 
 /**
- * Compiles the policy's seccomp filter, with the baseline and the socket rules of its
- * `network` key folded in, into the plan section, or undefined when seccomp is off.
+ * Compiles the policy's seccomp filter, with the baseline and the network rules of its
+ * `network` key folded in, into the plan section. `enforce.seccomp: off` leaves out the
+ * policy's own `syscalls:` rules, not the baseline (DESIGN §3: only `unsafe_allow` lifts a
+ * baseline syscall), which is then installed as required.
  * clone3 fails with ENOSYS (libc falls back to clone, whose flags the filter can inspect)
  * unless `syscalls.unsafe_allow` names it.
  *
@@ -153,10 +155,9 @@ export async function lowerSeccomp(
   loaded: LoadedPolicy,
   arch: LinuxLaunchPlan["arch"],
   script = false,
-): Promise<SeccompPlan | undefined> {
+): Promise<SeccompPlan> {
   const enforce = enforcementOf(loaded.policy, "seccomp");
-  if (enforce === "off") return undefined;
-  const policy = seccompPolicyOf(loaded);
+  const policy: SeccompPolicy = enforce === "off" ? { default: "allow" } : seccompPolicyOf(loaded);
   const unsafeAllow = loaded.policy.syscalls?.unsafe_allow ?? [];
   const unknown = nameErrors(policy, unsafeAllow, arch);
   if (unknown.length > 0) {
@@ -171,7 +172,7 @@ export async function lowerSeccomp(
   try {
     const combined = applyBaseline(policy, arch, {
       unsafeAllow,
-      rules: socketRules(loaded.policy.network && (loaded.policy.network.protocols ?? [])),
+      rules: networkRules(loaded.policy.network),
     });
     compiled = compileSeccomp(combined.policy, arch, combined.options);
   } catch (e) {
@@ -202,7 +203,7 @@ export async function lowerSeccomp(
     }]);
   }
   return {
-    enforce: enforce as PlanEnforcement,
+    enforce: enforce === "off" ? "required" : enforce as PlanEnforcement,
     bpfB64: toBase64(compiled.bytes),
     sha256: await sha256Hex(compiled.bytes),
     instructions: compiled.instructionCount,

@@ -215,6 +215,19 @@ export function checkMerged(
       "use a user namespace (user: { namespace: true }), or say user: { host_root: true } if the child must be root",
     );
   }
+  // Without a user namespace a kept capability acts on the host: CAP_SETUID becomes uid 0,
+  // CAP_CHOWN + CAP_FOWNER a root-owned setuid file. Binding a low port is the exception.
+  if (!policy.user?.namespace && !policy.user?.host_root) {
+    for (const cap of policy.capabilities ?? []) {
+      if (cap === "CAP_NET_BIND_SERVICE") continue;
+      at(
+        ["capabilities"],
+        cap,
+        `${cap} without a user namespace is host authority`,
+        "use a user namespace (user: { namespace: true }), or say user: { host_root: true } if the child must hold it on the host",
+      );
+    }
+  }
   if (policy.cgroup && policy.enforce?.cgroup === "off") {
     at(
       ["enforce", "cgroup"],

@@ -70,8 +70,10 @@ for (const [who, options] of WHO) {
       const copy = `${dir}/true-${user ? "nons" : "ns"}`;
       const script = `import shutil, os
 shutil.copy("/usr/bin/true", ${JSON.stringify(copy)})
-os.chmod(${JSON.stringify(copy)}, 0o4755)
-print("done")`;
+try:
+    os.chmod(${JSON.stringify(copy)}, 0o4755); print("ok")
+except PermissionError:
+    print("EPERM")`;
       const r = await launch(
         String(dir),
         pythonPolicy(
@@ -81,7 +83,10 @@ print("done")`;
         options,
       );
       assert.equal(r.code, 0, r.stderr);
+      // The baseline refuses the setuid bit; the copy is not root's either way.
+      assert.deepEqual(r.lines, ["EPERM"]);
       const st = Deno.statSync(copy);
+      assert.equal(st.mode! & 0o6000, 0);
       assert.equal(st.uid, 65534, `${copy} belongs to ${st.uid}`);
       assert.equal(st.gid, 65534);
     }
@@ -253,6 +258,57 @@ Deno.test("defaults (root): a hand-made plan that switches to uid 0 without host
   assert.match(r.stderr, /host_root/);
   assert.equal(last(r.records).reason, "plan_invalid");
 });
+
+Deno.test("defaults: a capability kept without a user namespace needs user.host_root", async () => {
+  using dir = tempDir();
+  const setuid = "import os; os.setresuid(0, 0, 0); print(os.getuid())";
+  const policy = `${dir}/caps.yaml`;
+  const host = "user: { namespace: false }\ncapabilities: [CAP_NET_BIND_SERVICE, CAP_SETUID]\n";
+  Deno.writeTextFileSync(policy, pythonPolicy(setuid, host));
+  const checked = await charter(["check", policy]);
+  assert.equal(checked.code, 1, checked.stderr);
+  assert.match(
+    checked.stderr,
+    /caps\.yaml:7:\d+: capabilities: CAP_SETUID without a user namespace/,
+  );
+  assert.match(checked.stderr, /host_root: true/);
+  // Said out loud, it is host authority in explain.
+  const granted = host.replace("namespace: false", "namespace: false, host_root: true");
+  Deno.writeTextFileSync(policy, pythonPolicy(setuid, granted));
+  const explained = await charter(["explain", policy]);
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /CAP_SETUID kept on the host \(host authority\)/);
+  // And it is: the child becomes host uid 0.
+  const r = await launch(String(dir), pythonPolicy(setuid, granted));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.lines, ["0"]);
+});
+
+for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
+  Deno.test(`defaults (${who}): a hand-made plan keeping CAP_SETUID without a user namespace is refused`, async () => {
+    using dir = tempDir();
+    const c = await compiled(
+      String(dir),
+      pythonPolicy(
+        "print(1)",
+        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
+          "capabilities: [CAP_NET_BIND_SERVICE]\n",
+      ),
+    );
+    // The control: the plan as compiled runs.
+    const r = await launchStatement(String(dir), c, c.statement, "bind", options);
+    assert.equal(r.code, 0, r.stderr);
+    const statement = structuredClone(c.statement);
+    for (const p of statement.predicate.schedule) {
+      if (p.id === "linux.scrub.capabilities.v1") p.keep = ["CAP_NET_BIND_SERVICE", "CAP_SETUID"];
+    }
+    const refused = await launchStatement(String(dir), c, statement, "setuid", options);
+    assert.equal(refused.code, 125, refused.stderr);
+    assert.match(refused.stderr, /CAP_SETUID without a user namespace/);
+    assert.equal(last(refused.records).reason, "plan_invalid");
+    assert.equal(refused.records.some((r) => r.event === "child_created"), false);
+  });
+}
 
 Deno.test("defaults: explain shows every default with the provenance default", async () => {
   using dir = tempDir();

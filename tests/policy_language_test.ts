@@ -271,6 +271,12 @@ Deno.test("explain says per protocol what restricts it", async () => {
     "mptcp: denied by the seccomp socket rule (ERRNO(EPROTONOSUPPORT))",
   );
   assert.equal(net.unix.text, "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))");
+  // With unix named, listen() runs, and the ephemeral port of an unbound socket is not checked.
+  const unix = await texts(`${head}network: { connect_tcp: [443], protocols: [unix] }\n`);
+  assert.equal(
+    unix.tcp.text,
+    "tcp: allowed, restricted by Landlock TCP port rules (but listen() on an unbound socket takes any ephemeral port)",
+  );
   const isolated = await texts(`${head}namespaces: { net: true }\n`);
   assert.equal(isolated.udp.text, "udp: allowed, restricted by the new net namespace");
   assert.equal(isolated.unix.text, "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))");
@@ -278,8 +284,12 @@ Deno.test("explain says per protocol what restricts it", async () => {
     isolated.vsock.text,
     "vsock: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))",
   );
+  // enforce.seccomp: off keeps the baseline and its socket rules.
   const unfiltered = await texts(`${head}namespaces: { net: true }\nenforce: { seccomp: off }\n`);
-  assert.equal(unfiltered.unix.text, "unix: allowed, unrestricted");
+  assert.equal(
+    unfiltered.unix.text,
+    "unix: denied by the seccomp socket rule (ERRNO(EAFNOSUPPORT))",
+  );
 });
 
 Deno.test("explain flags terminal injection when neither the filter nor a new session stops it", async () => {
@@ -295,9 +305,10 @@ Deno.test("explain flags terminal injection when neither the filter nor a new se
     return JSON.parse(r.stdout).grants.some((g: { key: string }) => g.key === "process:tiocsti");
   };
   assert.equal(await injects(""), false);
-  assert.equal(await injects("enforce: { seccomp: off }\n"), true);
-  assert.equal(await injects("enforce: { seccomp: off }\nnew_session: true\n"), false);
+  // seccomp off keeps the baseline, which filters TIOCSTI.
+  assert.equal(await injects("enforce: { seccomp: off }\n"), false);
   assert.equal(await injects("syscalls: { unsafe_allow: [ioctl] }\n"), true);
+  assert.equal(await injects("syscalls: { unsafe_allow: [ioctl] }\nnew_session: true\n"), false);
 });
 
 Deno.test("diff shows a newly named protocol as new authority", async () => {

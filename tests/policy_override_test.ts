@@ -10,7 +10,7 @@ const BASE = `version: 1
 name: base
 syscalls:
   default: allow
-  deny: [ptrace]
+  deny: [getppid]
 filesystem:
   read: [/usr]
 `;

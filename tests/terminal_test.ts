@@ -49,10 +49,10 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
     assert.equal(denied.status, 0, denied.output);
     assert.match(denied.output, /^EPERM\r?$/m);
     assert.equal(denied.pendingInput, 0);
-    // The control: without a filter the same child types a command line into the terminal.
+    // The control: with ioctl out of the baseline the child types a command line into the terminal.
     const open = await session(
       String(dir),
-      probePolicy(["tiocsti"], `${shared}enforce: { seccomp: off }\n`),
+      probePolicy(["tiocsti"], `${shared}syscalls: { unsafe_allow: [ioctl] }\n`),
       [],
       options,
     );

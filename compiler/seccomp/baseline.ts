@@ -41,6 +41,68 @@ const ALLOWED_PERSONAS = [
 
 const EPERM = { errno: "EPERM" } as const;
 
+/** S_ISUID and S_ISGID, each tested as one bit (a masked compare per bit is one jump). */
+const SET_ID_BITS = [0o4000, 0o2000];
+
+/** __O_TMPFILE, the bit of O_TMPFILE that is the same on both architectures. */
+const O_TMPFILE_BIT = 0o20000000;
+
+/** The mode argument of each syscall that sets a mode outright. */
+const MODE_ARG: Record<string, number> = {
+  chmod: 1,
+  fchmod: 1,
+  fchmodat: 2,
+  fchmodat2: 2,
+  creat: 1,
+  mknod: 1,
+  mknodat: 2,
+};
+
+/** The flags and mode arguments of the open calls, whose mode counts with O_CREAT or O_TMPFILE. */
+const OPEN_ARGS: Record<string, [number, number]> = { open: [1, 2], openat: [2, 3] };
+
+/**
+ * A mode with S_ISUID or S_ISGID. A root launcher's child is host uid 65534: a setuid file it
+ * leaves behind lets any local user run code as 65534, against other launches' children.
+ */
+const SET_ID_MODE_RULES: SeccompRule[] = [
+  ...Object.entries(MODE_ARG).flatMap(([syscall, arg]) =>
+    SET_ID_BITS.map((bit): SeccompRule => ({
+      syscall,
+      args: [{ arg, op: "masked_eq", mask: bit, value: bit }],
+      action: EPERM,
+    }))
+  ),
+  ...Object.entries(OPEN_ARGS).flatMap(([syscall, [flags, mode]]) =>
+    ["O_CREAT", O_TMPFILE_BIT].flatMap((create) =>
+      SET_ID_BITS.map((bit): SeccompRule => ({
+        syscall,
+        args: [
+          { arg: flags, op: "masked_eq", mask: create, value: create },
+          { arg: mode, op: "masked_eq", mask: bit, value: bit },
+        ],
+        action: EPERM,
+      }))
+    )
+  ),
+  // Its mode is in a struct the filter cannot read; ENOSYS makes programs fall back to openat.
+  { syscall: "openat2", action: { errno: "ENOSYS" } },
+];
+
+/**
+ * Limits and priorities of other processes: without a pid namespace the launcher is one of
+ * them (RLIMIT_CPU of 1s kills it), and PRIO_USER renices every process of the child's uid.
+ * glibc's get/setrlimit pass pid 0 and nice() PRIO_PROCESS 0, which stay allowed.
+ */
+const OTHER_PROCESS_RULES: SeccompRule[] = [
+  { syscall: "prlimit64", args: [{ arg: 0, op: "ne", value: 0 }], action: EPERM },
+  { syscall: "setpriority", args: [{ arg: 0, op: "ne", value: 0 }], action: EPERM },
+  { syscall: "setpriority", args: [{ arg: 1, op: "ne", value: 0 }], action: EPERM },
+  // IOPRIO_WHO_PROCESS is 1.
+  { syscall: "ioprio_set", args: [{ arg: 0, op: "ne", value: 1 }], action: EPERM },
+  { syscall: "ioprio_set", args: [{ arg: 1, op: "ne", value: 0 }], action: EPERM },
+];
+
 /**
  * The baseline. Denied by name: systemd's `@mount`, `@module`, `@reboot`, `@swap`,
  * `@raw-io`, `@obsolete`, `@debug` (ptrace, perf_event_open, pidfd_getfd, ...),
@@ -51,7 +113,9 @@ const EPERM = { errno: "EPERM" } as const;
  * NUMA and fanotify setters, the LSM attribute calls, and the remaining syscalls moby denies
  * a container without capabilities. Restricted by argument: clone with a `CLONE_NEW*` flag,
  * personality beyond moby's five personas, and the TIOCSTI/TIOCLINUX ioctls that push input
- * into a terminal (CVE-2017-5226). clone3 fails with ENOSYS (the compiler's default), so
+ * into a terminal (CVE-2017-5226), a mode with S_ISUID or S_ISGID (chmod, creating opens,
+ * mknod; openat2, whose mode a filter cannot read, fails with ENOSYS), and prlimit64,
+ * setpriority and ioprio_set on any process but the caller. clone3 fails with ENOSYS (the compiler's default), so
  * libc falls back to clone, whose flags these rules see.
  *
  * @example
@@ -122,5 +186,7 @@ export const BASELINE: SeccompBaseline = {
     },
     { syscall: "ioctl", args: [{ arg: 1, op: "eq", value: "TIOCSTI" }], action: EPERM },
     { syscall: "ioctl", args: [{ arg: 1, op: "eq", value: "TIOCLINUX" }], action: EPERM },
+    ...SET_ID_MODE_RULES,
+    ...OTHER_PROCESS_RULES,
   ],
 };

@@ -83,6 +83,7 @@ export {
 } from "./filter_paths.ts";
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
 export { PROTOCOL_SOCKETS, type SocketCall, socketRules } from "./socket_rules.ts";
+export { networkRules, type NetworkRulesInput } from "./network_rules.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";
 export {
   type ArgCondition,

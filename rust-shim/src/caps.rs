@@ -55,6 +55,9 @@ pub const SETGID: u32 = 6;
 pub const SETUID: u32 = 7;
 /// `CAP_SETPCAP`: needed to drop capabilities from the bounding set.
 pub const SETPCAP: u32 = 8;
+/// `CAP_NET_BIND_SERVICE`: the one capability a plan keeps without a user namespace and
+/// without `linux.identity.host_root.v1`.
+pub const NET_BIND_SERVICE: u32 = 10;
 /// `CAP_SYS_PTRACE`: reads a non-dumpable child's `/proc/PID/ns`.
 pub const SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`: needed to create namespaces other than user namespaces.

@@ -422,6 +422,19 @@ pub struct Params {
     pub seccomp: Option<SeccompSection>,
 }
 
+impl Params {
+    /// A kept capability other than `CAP_NET_BIND_SERVICE`: without a user namespace it acts
+    /// on the host (CAP_SETUID: uid 0; CAP_CHOWN + CAP_FOWNER: a root-owned setuid file), so
+    /// it needs `linux.identity.host_root.v1`.
+    pub fn host_capability(&self) -> Option<u32> {
+        self.capabilities
+            .iter()
+            .flatten()
+            .copied()
+            .find(|&c| c != crate::caps::NET_BIND_SERVICE)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStatement {
@@ -1128,6 +1141,14 @@ fn parse_schedule(entries: &[Box<RawValue>]) -> Result<(Vec<Step>, Vec<i32>, Par
             "linux.scrub.ids.v1 switches to uid or gid 0, which is host root; a plan that means it also has linux.identity.host_root.v1",
         ));
     }
+    if let Some(cap) = params.host_capability() {
+        if params.userns.is_none() && !steps.contains(&Step::HostRoot) {
+            return Err(invalid(format!(
+                "linux.scrub.capabilities.v1 keeps {} without a user namespace, which is host authority; a plan that means it also has linux.identity.host_root.v1",
+                crate::caps::names(crate::caps::bit(cap)).join("")
+            )));
+        }
+    }
     if params.ids.is_some() && params.userns.is_some() {
         return Err(invalid(
             "linux.scrub.ids.v1 is for launches without a user namespace; with linux.identity.userns.v1 the ids are its uid and gid",
@@ -1459,6 +1480,31 @@ mod tests {
             "instructions": 1, "flags": ["log"],
         });
         v
+    }
+
+    #[test]
+    fn keeps_host_capabilities_only_with_host_root() {
+        let with = |userns: bool, host_root: bool, keep: &[&str]| {
+            let mut v = full_statement();
+            let schedule = v["predicate"]["schedule"].as_array_mut().unwrap();
+            schedule[11]["keep"] = json!(keep);
+            if !userns {
+                schedule.remove(0);
+            }
+            if host_root {
+                schedule.insert(
+                    0,
+                    json!({ "id": "linux.identity.host_root.v1", "phase": 1 }),
+                );
+            }
+            code(parse_value(&v))
+        };
+        let setuid = ["CAP_NET_BIND_SERVICE", "CAP_SETUID"];
+        assert_eq!(with(false, false, &setuid), "plan_invalid");
+        assert_eq!(with(false, false, &["CAP_CHOWN"]), "plan_invalid");
+        assert_eq!(with(false, false, &["CAP_NET_BIND_SERVICE"]), "ok");
+        assert_eq!(with(false, true, &setuid), "ok");
+        assert_eq!(with(true, false, &setuid), "ok");
     }
 
     #[test]

@@ -402,6 +402,12 @@ fn plan_namespaces(
                 )))
             }
             Some(reason) => {
+                if let Some(cap) = plan.params.host_capability().filter(|_| !host_root) {
+                    return Err(unsupported(format!(
+                        "The plan keeps {} in a user namespace, but {reason}; on the host it would be host authority, which the plan does not grant (linux.identity.host_root.v1)",
+                        caps::names(caps::bit(cap)).join("")
+                    )));
+                }
                 reports.insert(1, "userNamespace", json!({ "skipped": reason }));
                 reports.degrade(1);
             }

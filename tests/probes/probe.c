@@ -5,6 +5,10 @@
  *                     | bind:PORT | kill:PID:SIG | tiocsti | nofile | getppid | ifaces
  *                     | unshare | io_uring | keyctl | add_key | process_vm_readv | kcmp
  *                     | socket:FAMILY:TYPE:PROTOCOL | unix:PATH | dgram:PATH
+ *                     | tfo:PORT | listen | chmod:PATH | creat:PATH | mknod:PATH
+ *                     | openat2:PATH | prlimit:WHO | nice:WHO | nice_pgrp | ioprio:WHO
+ *
+ * WHO is `self` (pid 0) or `other` (a child the probe forks, of the same uid).
  *
  * (One argv element per action: charter's policy merge unions lists, so a policy's argv
  * must not repeat an element.)
@@ -24,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -50,6 +56,7 @@ static const char *name(int e) {
   case ENETUNREACH: return "ENETUNREACH";
   case EAFNOSUPPORT: return "EAFNOSUPPORT";
   case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+  case EOPNOTSUPP: return "EOPNOTSUPP";
   default: {
     static char buf[16];
     snprintf(buf, sizeof buf, "E%d", e);
@@ -173,6 +180,105 @@ static int do_dgram(const char *path) {
   return r;
 }
 
+/* A TCP Fast Open send to 127.0.0.1:PORT: it connects without connect(). */
+static int do_tfo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int r = sendto(fd, "x", 1, MSG_FASTOPEN, (void *)&a, sizeof a) < 0 ? errno : 0;
+  close(fd);
+  return r;
+}
+
+/* listen() on a socket never bound: the kernel binds an ephemeral port. */
+static int do_listen(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int r = listen(fd, 1) < 0 ? errno : 0;
+  close(fd);
+  return r;
+}
+
+/* Each makes PATH a setuid/setgid file its own way. */
+static int do_chmod(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+  if (fd < 0) return errno;
+  close(fd);
+  return chmod(path, 06755) < 0 ? errno : 0;
+}
+
+static int do_creat(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 04755);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
+static int do_mknod(const char *path) {
+  return mknod(path, S_IFREG | 02755, 0) < 0 ? errno : 0;
+}
+
+static int do_openat2(const char *path) {
+  struct {
+    unsigned long long flags, mode, resolve;
+  } how = {O_WRONLY | O_CREAT | O_CLOEXEC, 0644, 0};
+  long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
+/* The pid a WHO argument names: 0 for `self`, or a forked child that waits to be killed. */
+static pid_t target(const char *who, pid_t *child) {
+  *child = 0;
+  if (strcmp(who, "other")) return 0;
+  *child = fork();
+  if (*child == 0) {
+    pause();
+    _exit(0);
+  }
+  return *child;
+}
+
+static int release(pid_t child, int r) {
+  if (child > 0) {
+    kill(child, SIGKILL);
+    waitpid(child, 0, 0);
+  }
+  return r;
+}
+
+static int do_prlimit(const char *who) {
+  pid_t child, pid = target(who, &child);
+  struct rlimit l;
+  if (getrlimit(RLIMIT_CPU, &l) < 0) return release(child, errno);
+  return release(child, prlimit(pid, RLIMIT_CPU, &l, 0) < 0 ? errno : 0);
+}
+
+static int do_nice(const char *who) {
+  pid_t child, pid = target(who, &child);
+  return release(child, setpriority(PRIO_PROCESS, pid, 1) < 0 ? errno : 0);
+}
+
+/* PRIO_PGRP of a child in its own process group: who is not 0 and which not PRIO_PROCESS. */
+static int do_nice_pgrp(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    setpgid(0, 0);
+    pause();
+    _exit(0);
+  }
+  setpgid(child, child);
+  return release(child, setpriority(PRIO_PGRP, child, 1) < 0 ? errno : 0);
+}
+
+static int do_ioprio(const char *who) {
+  pid_t child, pid = target(who, &child);
+  /* IOPRIO_WHO_PROCESS, class best-effort (2) level 7. */
+  return release(child, syscall(SYS_ioprio_set, 1, pid, (2 << 13) | 7) < 0 ? errno : 0);
+}
+
 static void ifaces(void) {
   FILE *f = fopen("/proc/net/dev", "r");
   if (!f) {
@@ -236,6 +342,16 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "socket")) printf("%s\n", name(do_socket(arg)));
     else if (!strcmp(cmd, "unix")) printf("%s\n", name(do_unix(arg)));
     else if (!strcmp(cmd, "dgram")) printf("%s\n", name(do_dgram(arg)));
+    else if (!strcmp(cmd, "tfo")) printf("%s\n", name(do_tfo(atoi(arg))));
+    else if (!strcmp(cmd, "listen")) printf("%s\n", name(do_listen()));
+    else if (!strcmp(cmd, "chmod")) printf("%s\n", name(do_chmod(arg)));
+    else if (!strcmp(cmd, "creat")) printf("%s\n", name(do_creat(arg)));
+    else if (!strcmp(cmd, "mknod")) printf("%s\n", name(do_mknod(arg)));
+    else if (!strcmp(cmd, "openat2")) printf("%s\n", name(do_openat2(arg)));
+    else if (!strcmp(cmd, "prlimit")) printf("%s\n", name(do_prlimit(arg)));
+    else if (!strcmp(cmd, "nice")) printf("%s\n", name(do_nice(arg)));
+    else if (!strcmp(cmd, "nice_pgrp")) printf("%s\n", name(do_nice_pgrp()));
+    else if (!strcmp(cmd, "ioprio")) printf("%s\n", name(do_ioprio(arg)));
     else {
       fprintf(stderr, "probe: unknown action %s\n", cmd);
       return 2;
