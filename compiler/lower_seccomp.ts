@@ -17,6 +17,7 @@ import {
   compileSeccomp,
   createFilterRunner,
   errnoNumber,
+  metadataRules,
   networkRules,
   resolveSyscallNames,
   resolveValue,
@@ -170,9 +171,14 @@ export async function lowerSeccomp(
   }
   let compiled: ReturnType<typeof compileSeccomp>;
   try {
+    const landlockFs = loaded.policy.filesystem !== undefined &&
+      enforcementOf(loaded.policy, "landlock") !== "off";
     const combined = applyBaseline(policy, arch, {
       unsafeAllow,
-      rules: networkRules(loaded.policy.network),
+      rules: [
+        ...networkRules(loaded.policy.network),
+        ...metadataRules(landlockFs, loaded.policy.filesystem?.write),
+      ],
     });
     compiled = compileSeccomp(combined.policy, arch, combined.options);
   } catch (e) {

@@ -375,3 +375,42 @@ Deno.test("defaults (root): where no user namespace can be created, required ref
   ]);
   assert.equal(visibility.details.descendants, undefined);
 });
+
+for (const [who, options] of WHO) {
+  Deno.test(`defaults (${who}): the child cannot change the metadata of files it may not write`, async () => {
+    using dir = tempDir();
+    // The launcher's own private file: the child runs as the launcher's uid when unprivileged.
+    const secret = `${dir}/id_rsa`;
+    Deno.writeTextFileSync(secret, "key\n", { mode: 0o600 });
+    Deno.chmodSync(secret, 0o600);
+    if (options === AS_NOBODY) Deno.chownSync(secret, 65534, 65534);
+    const script = `import errno, os
+for name, call in [("chmod", lambda: os.chmod(${JSON.stringify(secret)}, 0o777)),
+                   ("utime", lambda: os.utime(${JSON.stringify(secret)}, (0, 0))),
+                   ("setxattr", lambda: os.setxattr(${JSON.stringify(secret)}, "user.x", b"1")),
+                   ("chown", lambda: os.chown(${JSON.stringify(secret)}, -1, os.getgid()))]:
+    try:
+        call(); print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])`;
+    const r = await launch(String(dir), pythonPolicy(script), options);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["chmod EPERM", "utime EPERM", "setxattr EPERM", "chown EPERM"]);
+    assert.equal(Deno.statSync(secret).mode! & 0o777, 0o600);
+    // With a write grant the calls are the policy's to allow (its own output files).
+    const out = `${dir}/out`;
+    Deno.mkdirSync(out);
+    Deno.chmodSync(out, 0o777);
+    const own = `import os
+p = ${JSON.stringify(`${out}/f`)}
+open(p, "w").close(); os.chmod(p, 0o640); print(oct(os.stat(p).st_mode & 0o777))`;
+    const w = await launch(
+      String(dir),
+      pythonPolicy(own, `filesystem: { write: [${out}] }\n`),
+      options,
+      "w",
+    );
+    assert.equal(w.code, 0, w.stderr);
+    assert.deepEqual(w.lines, ["0o640"]);
+  });
+}

@@ -84,6 +84,7 @@ export {
 export { SeccompCompileError, SeccompProgramTooLargeError } from "./errors.ts";
 export { PROTOCOL_SOCKETS, type SocketCall, socketRules } from "./socket_rules.ts";
 export { networkRules, type NetworkRulesInput } from "./network_rules.ts";
+export { METADATA_SYSCALLS, metadataRules } from "./metadata_rules.ts";
 export { expandGroup, groupNames, type NameResolution, resolveSyscallNames } from "./groups.ts";
 export {
   type ArgCondition,
