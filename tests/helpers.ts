@@ -224,3 +224,21 @@ export async function launchUntilReady(
   }
   return { process, reader, seen };
 }
+
+/**
+ * Re-chains edited transcript lines as a forger without any key can: each `prev` becomes
+ * the sha256 of the line before it. Returns the JSON Lines text.
+ */
+export async function rechain(lines: string[]): Promise<string> {
+  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
+  const out: string[] = [];
+  for (const line of lines) {
+    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`);
+    out.push(l);
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(l)),
+    );
+    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return out.map((l) => l + "\n").join("");
+}

@@ -6,21 +6,9 @@
 import assert from "node:assert/strict";
 import { readPlan } from "../audit/verify_plan.ts";
 import { verifyTranscript } from "../audit/verify_transcript.ts";
-import { charter, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+import { charter, rechain, shPolicy, tempDir, writePolicy } from "./helpers.ts";
 
-async function rechain(lines: string[]): Promise<Uint8Array> {
-  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
-  const out: string[] = [];
-  for (const line of lines) {
-    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`);
-    out.push(l);
-    const digest = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(l)),
-    );
-    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  return new TextEncoder().encode(out.map((l) => l + "\n").join(""));
-}
+const enc = new TextEncoder();
 
 Deno.test("every phase_resolved detail the plan fixes is checked; forged ones are caught", async (t) => {
   using dir = tempDir();
@@ -44,7 +32,7 @@ limits: { nofile: 64 }
   const facts = { payload: read.payload, plan: read.statement.predicate };
   const lines = Deno.readTextFileSync(t1).trim().split("\n");
   await t.step("the real transcript verifies", async () => {
-    const report = await verifyTranscript(await rechain(lines), facts);
+    const report = await verifyTranscript(enc.encode(await rechain(lines)), facts);
     assert.deepEqual(report.problems, []);
   });
   const forgeries: [string, number, RegExp, string, RegExp][] = [
@@ -96,7 +84,7 @@ limits: { nofile: 64 }
           : l
       );
       assert.notDeepEqual(edited, lines, `${what}: nothing was edited`);
-      const report = await verifyTranscript(await rechain(edited), facts);
+      const report = await verifyTranscript(enc.encode(await rechain(edited)), facts);
       const details = report.problems.filter((p) => p.rule === "details");
       assert.ok(details.some((p) => expected.test(p.message)), JSON.stringify(report.problems));
     });

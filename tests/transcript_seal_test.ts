@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { probePolicy } from "./probes/probe.ts";
-import { charter, readTranscript, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+import { charter, readTranscript, rechain, shPolicy, tempDir, writePolicy } from "./helpers.ts";
 
 /** A policy that runs `/bin/sh -c SCRIPT`, with only the filesystem rules `extra` sets. */
 function sealPolicy(script: string, extra: string): string {
@@ -119,21 +119,6 @@ Deno.test("a child that could read the seal key never starts: uid 0, or a Landlo
   assert.equal(r.code, 0, r.stderr);
   assert.notEqual(readTranscript(`${dir}/u.jsonl`).at(-1)?.event, "transcript_sealed");
 });
-
-/** Re-chains edited lines as a forger without any key can. */
-async function rechain(lines: string[]): Promise<string> {
-  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
-  const out: string[] = [];
-  for (const line of lines) {
-    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`);
-    out.push(l);
-    const digest = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(l)),
-    );
-    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  return out.map((l) => l + "\n").join("");
-}
 
 Deno.test("a forged unsealed transcript (SIGSYS turned into exit 0, an invented Landlock report) is refused", async () => {
   using dir = tempDir();
