@@ -161,3 +161,38 @@ Deno.test("landlock: a rule granting a right the ruleset does not handle is plan
   assert.equal(last(r.records).reason, "plan_invalid");
   assert.ok(probe());
 });
+
+Deno.test("landlock: 3,000 path rules under `ulimit -n 128`: one path fd at a time", async () => {
+  using dir = tempDir();
+  const dirs = Array.from({ length: 3000 }, (_, i) => `${dir}/d${i}`);
+  for (const d of dirs) Deno.mkdirSync(d);
+  Deno.writeTextFileSync(`${dirs.at(-1)}/last.txt`, "last\n");
+  Deno.chmodSync(`${dirs.at(-1)}/last.txt`, 0o644);
+  const policy = `${dir}/p.yaml`;
+  Deno.writeTextFileSync(
+    policy,
+    `version: 1
+name: many
+target: { exe: /bin/cat, argv: [cat, ${dirs.at(-1)}/last.txt] }
+filesystem:
+  read:
+${dirs.map((d) => `    - ${d}\n`).join("")}    - /usr/lib
+    - /lib
+    - /lib64
+    - /etc/ld.so.cache
+`,
+  );
+  const { charterArgv, run } = await import("./helpers.ts");
+  const argv = charterArgv(["launch", policy, "--no-seal", "--transcript", `${dir}/t.jsonl`]);
+  const r = await run("sh", ["-c", 'ulimit -n 128 && exec "$@"', "sh", ...argv]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "last\n");
+  const records = Deno.readTextFileSync(`${dir}/t.jsonl`).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const confine = records.find((rec) => rec.event === "phase_resolved" && rec.phase === 4);
+  assert.ok(
+    confine.details.landlock.fsRules >= 3000,
+    JSON.stringify(confine.details.landlock.fsRules),
+  );
+});

@@ -191,12 +191,54 @@ pub fn prepare(
         ))
         .into());
     }
-    // Open every path first (refusals before any ruleset exists), then build the ruleset.
+    let mut details = Map::new();
+    details.insert("abi".into(), json!(abi.max(0)));
+    details.insert("handledFs".into(), json!(names_of(&FS_RIGHTS, fitted.fs)));
+    details.insert(
+        "handledNet".into(),
+        json!(names_of(&NET_RIGHTS, fitted.net)),
+    );
+    details.insert("scoped".into(), json!(names_of(&SCOPES, fitted.scoped)));
+    if fitted.lossy() {
+        details.insert("droppedRights".into(), fitted.dropped_json());
+    }
+    // The ruleset is only an fd: creating it first lets each path be opened, added and
+    // closed in turn, so a plan of any size needs two fds, not one per path. (A refusal
+    // below still comes before any child exists.)
+    let ruleset = if fitted.handles_anything() {
+        let attr = sys::LandlockRulesetAttr {
+            handled_access_fs: fitted.fs,
+            handled_access_net: fitted.net,
+            scoped: fitted.scoped,
+        };
+        let raw = sys::landlock_create_ruleset(&attr)
+            .map_err(|e| fault(e, "Creating the Landlock ruleset failed"))?;
+        // SAFETY: landlock_create_ruleset just returned this fd; nothing else owns it.
+        Some(
+            crate::prepare::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
+                .map_err(|e| fault(e, "Moving the Landlock ruleset fd failed"))?,
+        )
+    } else {
+        None
+    };
+    let mut fs_rules = 0u32;
+    let mut add = |fd: i32, allowed: u64, is_dir: bool, what: &str| -> Result<(), Failure> {
+        let Some(ruleset) = &ruleset else {
+            return Ok(());
+        };
+        let rights = rule_rights(allowed, fitted.fs, is_dir);
+        if rights == 0 {
+            return Ok(());
+        }
+        sys::landlock_add_path_rule(ruleset.as_raw_fd(), fd, rights)
+            .map_err(|e| fault(e, &format!("Adding the Landlock rule for {what} failed")))?;
+        fs_rules += 1;
+        Ok(())
+    };
     let mut absent: Vec<&str> = Vec::new();
-    let mut opened: Vec<(File, u64)> = Vec::new();
     let mut paths: Vec<Value> = Vec::new();
     let mut exe_rights = 0u64;
-    for rule in &section.fs {
+    for (index, rule) in section.fs.iter().enumerate() {
         if rule.path == exe_path && rule.sha256.is_some() {
             exe_rights |= rule.access;
             continue;
@@ -233,22 +275,19 @@ pub fn prepare(
                 }
             }
         };
-        opened.push((file, rule.access));
+        let is_dir = file
+            .metadata()
+            .map_err(|e| fault(e.raw_os_error().unwrap_or(libc::EIO), "fstat failed"))?
+            .is_dir();
+        add(file.as_raw_fd(), rule.access, is_dir, &format!("rule {index}"))?;
+        // `file` closes here: one path fd at a time.
     }
-    let mut details = Map::new();
-    details.insert("abi".into(), json!(abi.max(0)));
-    details.insert("handledFs".into(), json!(names_of(&FS_RIGHTS, fitted.fs)));
-    details.insert(
-        "handledNet".into(),
-        json!(names_of(&NET_RIGHTS, fitted.net)),
-    );
-    details.insert("scoped".into(), json!(names_of(&SCOPES, fitted.scoped)));
+    if exe_rights != 0 && !exe_copied {
+        add(exe_fd.as_raw_fd(), exe_rights, false, exe_path)?;
+    }
     details.insert("absentPaths".into(), json!(absent));
     details.insert("paths".into(), json!(paths));
-    if fitted.lossy() {
-        details.insert("droppedRights".into(), fitted.dropped_json());
-    }
-    if !fitted.handles_anything() {
+    let Some(ruleset) = ruleset else {
         details.insert("fsRules".into(), json!(0));
         details.insert("netRules".into(), json!(0));
         details.insert(
@@ -264,38 +303,7 @@ pub fn prepare(
             details: Value::Object(details),
             degraded: true,
         });
-    }
-    let attr = sys::LandlockRulesetAttr {
-        handled_access_fs: fitted.fs,
-        handled_access_net: fitted.net,
-        scoped: fitted.scoped,
     };
-    let raw = sys::landlock_create_ruleset(&attr)
-        .map_err(|e| fault(e, "Creating the Landlock ruleset failed"))?;
-    // SAFETY: landlock_create_ruleset just returned this fd; nothing else owns it.
-    let ruleset = crate::prepare::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
-        .map_err(|e| fault(e, "Moving the Landlock ruleset fd failed"))?;
-    let mut fs_rules = 0u32;
-    let mut add = |fd: i32, allowed: u64, is_dir: bool, what: &str| -> Result<(), Failure> {
-        let rights = rule_rights(allowed, fitted.fs, is_dir);
-        if rights == 0 {
-            return Ok(());
-        }
-        sys::landlock_add_path_rule(ruleset.as_raw_fd(), fd, rights)
-            .map_err(|e| fault(e, &format!("Adding the Landlock rule for {what} failed")))?;
-        fs_rules += 1;
-        Ok(())
-    };
-    if exe_rights != 0 && !exe_copied {
-        add(exe_fd.as_raw_fd(), exe_rights, false, exe_path)?;
-    }
-    for (index, (file, access)) in opened.iter().enumerate() {
-        let is_dir = file
-            .metadata()
-            .map_err(|e| fault(e.raw_os_error().unwrap_or(libc::EIO), "fstat failed"))?
-            .is_dir();
-        add(file.as_raw_fd(), *access, is_dir, &format!("rule {index}"))?;
-    }
     let mut net_rules = 0u32;
     for &(port, access) in &section.net {
         let rights = access & fitted.net;
