@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { sha256Hex } from "../crypto/digest.ts";
+import { sha256File } from "../crypto/digest.ts";
 import { PolicyError } from "../policy/diagnostic.ts";
 import type { PolicySource } from "../policy/yaml_source.ts";
 import type { PlanInput } from "./plan.ts";
@@ -33,12 +33,12 @@ export async function resolveInputs(paths: string[], source: PolicySource): Prom
         hint,
       }]);
     };
-    let bytes: Uint8Array;
+    let sha256: string;
     try {
       if (!Deno.statSync(path).isFile) {
         fail(`${path} is not a regular file`, "name the file itself");
       }
-      bytes = await Deno.readFile(path);
+      ({ sha256 } = await sha256File(path));
     } catch (e) {
       if (e instanceof PolicyError) throw e;
       if (e instanceof Deno.errors.NotFound) {
@@ -50,7 +50,7 @@ export async function resolveInputs(paths: string[], source: PolicySource): Prom
       throw e;
     }
     const resolved = recordedResolution(path);
-    inputs.push({ path, sha256: await sha256Hex(bytes), ...(resolved ? { resolved } : {}) });
+    inputs.push({ path, sha256, ...(resolved ? { resolved } : {}) });
   }
   return inputs;
 }

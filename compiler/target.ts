@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { sha256Hex } from "../crypto/digest.ts";
+import { type HashedFile, sha256File } from "../crypto/digest.ts";
 import { PolicyError } from "../policy/diagnostic.ts";
 import type { PolicySource } from "../policy/yaml_source.ts";
 import { interpreterOf } from "./interpreter.ts";
@@ -24,6 +24,9 @@ export interface ResolvedTarget {
 }
 
 const MAX_INTERPRETER_DEPTH = 4;
+
+/** How much of a file is read for its `#!` line or ELF headers. */
+const HEAD_BYTES = 1024 * 1024;
 
 /**
  * Reads and hashes the target executable and its interpreter chain; problems are
@@ -46,7 +49,7 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
       hint,
     }]);
   };
-  const read = async (path: string, role: string): Promise<Uint8Array> => {
+  const read = async (path: string, role: string): Promise<HashedFile> => {
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(path);
@@ -74,10 +77,11 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
         "chmod +x it",
       );
     }
-    return await Deno.readFile(path);
+    // Hashed in chunks (a 1 GiB target stays out of memory); the head holds the `#!` line
+    // or the ELF program headers and PT_INTERP, which sit at the start of any real binary.
+    return await sha256File(path, HEAD_BYTES);
   };
-  const bytes = await read(exe, "");
-  const sha256 = await sha256Hex(bytes);
+  const { sha256, head: bytes } = await read(exe, "");
   const execChain: ImpliedExec[] = [{ path: exe, implied: "target", sha256 }];
   let next = interpreterOf(bytes);
   while (next !== undefined) {
@@ -91,8 +95,8 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
       fail(`${exe} names a relative interpreter ${next}`, "use an absolute #! path");
     }
     const interp = await read(next, `the interpreter of ${execChain.at(-1)!.path}, `);
-    execChain.push({ path: next, implied: "interpreter", sha256: await sha256Hex(interp) });
-    next = interpreterOf(interp);
+    execChain.push({ path: next, implied: "interpreter", sha256: interp.sha256 });
+    next = interpreterOf(interp.head);
   }
   return { exe, sha256, execChain, script: bytes[0] === 0x23 && bytes[1] === 0x21 };
 }

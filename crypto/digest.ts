@@ -18,6 +18,46 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return toHex(await sha256(bytes));
 }
 
+/** A file's SHA-256 digest and its first bytes. */
+export interface HashedFile {
+  /** Lowercase hex SHA-256 of the whole file. */
+  sha256: string;
+  /** Its first bytes (at most the `head` asked for): enough to read headers. */
+  head: Uint8Array;
+}
+
+/**
+ * Hashes a file in 1 MiB chunks, so memory stays bounded whatever its size, and keeps its
+ * first `head` bytes.
+ *
+ * @example
+ * ```ts
+ * import { sha256File } from "./digest.ts";
+ * const { sha256, head } = await sha256File("/bin/sh", 4);
+ * console.log(sha256.length, head.length); // 64 4
+ * ```
+ */
+export async function sha256File(path: string, head = 0): Promise<HashedFile> {
+  const { createHash } = await import("node:crypto");
+  const hash = createHash("sha256");
+  const first = new Uint8Array(head);
+  let kept = 0;
+  using file = await Deno.open(path, { read: true });
+  const chunk = new Uint8Array(1024 * 1024);
+  for (;;) {
+    const n = await file.read(chunk);
+    if (n === null) break;
+    const part = chunk.subarray(0, n);
+    if (kept < head) {
+      const take = Math.min(head - kept, n);
+      first.set(part.subarray(0, take), kept);
+      kept += take;
+    }
+    hash.update(part);
+  }
+  return { sha256: hash.digest("hex"), head: first.subarray(0, kept) };
+}
+
 /**
  * Computes the raw SHA-256 digest of some bytes.
  *
