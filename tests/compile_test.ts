@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { readPlan } from "../audit/verify_plan.ts";
 import { EnvelopeError } from "../crypto/dsse.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
-import { charter, compile, keygen, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+import {
+  charter,
+  charterArgv,
+  compile,
+  keygen,
+  run,
+  shPolicy,
+  tempDir,
+  writePolicy,
+} from "./helpers.ts";
 
 Deno.test("the same policy compiled twice gives identical bytes", async () => {
   using dir = tempDir();
@@ -118,4 +127,26 @@ Deno.test("--trust takes a directory of public keys; any of them may have signed
   assert.equal(r.code, 4, r.stderr);
   Deno.removeSync(`${dir}/keys/signer.pub`);
   assert.equal((await charter(["launch", plan, "--trust", `${dir}/keys`])).code, 125);
+});
+
+Deno.test("compile hashes a large target in bounded memory (512 MiB target, < 200 MB peak RSS)", async () => {
+  using dir = tempDir();
+  const exe = `${dir}/big`;
+  // A sparse file: every byte is hashed, none is stored on disk.
+  using file = Deno.openSync(exe, { write: true, create: true, mode: 0o755 });
+  file.truncateSync(512 * 1024 * 1024);
+  Deno.chmodSync(exe, 0o755);
+  const { key } = await keygen(String(dir));
+  Deno.writeTextFileSync(`${dir}/p.yaml`, `version: 1\nname: big\ntarget: { exe: ${exe} }\n`);
+  const argv = charterArgv(["compile", `${dir}/p.yaml`, "-o", `${dir}/plan.json`, "--key", key]);
+  // python3 reports the peak RSS of the finished child (KiB).
+  const r = await run("python3", [
+    "-c",
+    "import resource, subprocess, sys; c = subprocess.run(sys.argv[1:]).returncode; " +
+    "print(c, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+    ...argv,
+  ]);
+  const [code, maxRssKiB] = r.stdout.trim().split(" ").map(Number);
+  assert.equal(code, 0, r.stderr);
+  assert.ok(maxRssKiB < 200 * 1024, `peak RSS ${maxRssKiB} KiB`);
 });
