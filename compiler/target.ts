@@ -8,7 +8,7 @@
 import { type HashedFile, sha256File } from "../crypto/digest.ts";
 import { PolicyError } from "../policy/diagnostic.ts";
 import type { PolicySource } from "../policy/yaml_source.ts";
-import { interpreterOf } from "./interpreter.ts";
+import { InterpreterError, interpreterOf } from "./interpreter.ts";
 import type { ImpliedExec } from "./lower.ts";
 
 /** The executable as the plan records it, with the interpreters it needs. */
@@ -83,7 +83,18 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
   };
   const { sha256, head: bytes } = await read(exe, "");
   const execChain: ImpliedExec[] = [{ path: exe, implied: "target", sha256 }];
-  let next = interpreterOf(bytes);
+  const interpreterIn = (head: Uint8Array, path: string) => {
+    try {
+      return interpreterOf(head);
+    } catch (e) {
+      if (!(e instanceof InterpreterError)) throw e;
+      return fail(
+        `${path} cannot be pinned: ${e.message}`,
+        "run a program whose interpreter the kernel and the compiler read alike",
+      );
+    }
+  };
+  let next = interpreterIn(bytes, exe);
   while (next !== undefined) {
     if (execChain.length > MAX_INTERPRETER_DEPTH) {
       fail(
@@ -96,7 +107,7 @@ export async function resolveTarget(exe: string, source: PolicySource): Promise<
     }
     const interp = await read(next, `the interpreter of ${execChain.at(-1)!.path}, `);
     execChain.push({ path: next, implied: "interpreter", sha256: interp.sha256 });
-    next = interpreterOf(interp.head);
+    next = interpreterIn(interp.head, next);
   }
   return { exe, sha256, execChain, script: bytes[0] === 0x23 && bytes[1] === 0x21 };
 }

@@ -150,3 +150,74 @@ Deno.test("compile hashes a large target in bounded memory (512 MiB target, < 20
   assert.equal(code, 0, r.stderr);
   assert.ok(maxRssKiB < 200 * 1024, `peak RSS ${maxRssKiB} KiB`);
 });
+
+/** A minimal ELF executable of the given class and byte order with one PT_INTERP header. */
+function elfWithInterp(interp: string, wide: boolean, little: boolean): Uint8Array {
+  const path = new TextEncoder().encode(`${interp}\0`);
+  const ehsize = wide ? 64 : 52;
+  const phentsize = wide ? 56 : 32;
+  const bytes = new Uint8Array(ehsize + phentsize + path.length);
+  const view = new DataView(bytes.buffer);
+  bytes.set([0x7f, 0x45, 0x4c, 0x46, wide ? 2 : 1, little ? 1 : 2, 1]);
+  const word = (at: number, v: number) =>
+    wide ? view.setBigUint64(at, BigInt(v), little) : view.setUint32(at, v, little);
+  view.setUint16(16, 3, little); // ET_DYN
+  word(wide ? 0x20 : 0x1c, ehsize); // e_phoff
+  view.setUint16(wide ? 0x36 : 0x2a, phentsize, little);
+  view.setUint16(wide ? 0x38 : 0x2c, 1, little);
+  view.setUint32(ehsize, 3, little); // PT_INTERP
+  word(ehsize + (wide ? 0x08 : 0x04), ehsize + phentsize); // p_offset
+  word(ehsize + (wide ? 0x20 : 0x10), path.length); // p_filesz
+  bytes.set(path, ehsize + phentsize);
+  return bytes;
+}
+
+Deno.test("the interpreter of a 32-bit or big-endian ELF is pinned like any other", async () => {
+  using dir = tempDir();
+  const { key } = await keygen(String(dir));
+  for (const [name, wide, little] of [["elf32", false, true], ["elf64be", true, false]] as const) {
+    const exe = `${dir}/${name}`;
+    Deno.writeFileSync(exe, elfWithInterp("/bin/sh", wide, little), { mode: 0o755 });
+    Deno.chmodSync(exe, 0o755);
+    const policy = writePolicy(
+      String(dir),
+      `${name}.yaml`,
+      `version: 1\nname: e\ntarget: { exe: ${exe} }\n`,
+    );
+    const plan = await compile(policy, key, String(dir));
+    const { statement } = await readPlan(Deno.readFileSync(plan));
+    // /bin/sh, then its own ld.so.
+    assert.equal(statement.predicate.target.interpreters?.[0].path, "/bin/sh", name);
+  }
+});
+
+Deno.test("a #! line is read as the kernel reads it: a form feed is part of the name", async () => {
+  using dir = tempDir();
+  const { key } = await keygen(String(dir));
+  const odd = `${dir}/odd.sh`;
+  Deno.writeTextFileSync(odd, "#!\f/bin/sh\necho hi\n", { mode: 0o755 });
+  Deno.chmodSync(odd, 0o755);
+  const policy = writePolicy(
+    String(dir),
+    "odd.yaml",
+    `version: 1\nname: o\ntarget: { exe: ${odd} }\n`,
+  );
+  const r = await charter(["compile", policy, "-o", `${dir}/o.json`, "--key", key]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /target\.exe: .*names a relative interpreter \\f\/bin\/sh|relative interpreter/,
+  );
+  // Spaces and tabs before the name are skipped, as the kernel does.
+  const spaced = `${dir}/spaced.sh`;
+  Deno.writeTextFileSync(spaced, "#! \t/bin/sh -e\necho hi\n", { mode: 0o755 });
+  Deno.chmodSync(spaced, 0o755);
+  const ok = writePolicy(
+    String(dir),
+    "spaced.yaml",
+    `version: 1\nname: s\ntarget: { exe: ${spaced} }\n`,
+  );
+  const plan = await compile(ok, key, String(dir));
+  const { statement } = await readPlan(Deno.readFileSync(plan));
+  assert.equal(statement.predicate.target.interpreters?.[0].path, "/bin/sh");
+});
