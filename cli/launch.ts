@@ -9,7 +9,7 @@ import {
   generateSigningKey,
   readSigningKey,
   readTrustedKeys,
-  type TrustedKey,
+  readTrustedRawKeys,
 } from "../crypto/keys.ts";
 import { type ChildHandle, Shim } from "../ffi/shim.ts";
 import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts";
@@ -55,10 +55,10 @@ function planToSeal(envelope: Uint8Array): LinuxLaunchPlan | "invalid" {
  * True when full verification refuses the plan (the shim applies the same rules). Loads
  * the verifier (valibot, the plan schema, the seccomp analysis) only on this rare path.
  */
-async function shimRefuses(envelope: Uint8Array, trusted: TrustedKey[]): Promise<boolean> {
+async function shimRefuses(envelope: Uint8Array, trustPaths: string[]): Promise<boolean> {
   const { readPlan } = await import("../audit/verify_plan.ts");
   try {
-    await readPlan(envelope, trusted);
+    await readPlan(envelope, await readTrustedKeys(trustPaths));
     return false;
   } catch (e) {
     if (e instanceof EnvelopeError) return true;
@@ -133,7 +133,9 @@ Options:
     if (noSeal && sealKeyPath !== undefined) {
       throw new UsageError("give --transcript-key or --no-seal, not both");
     }
-    const trusted: TrustedKey[] = await readTrustedKeys(listFlag(args.values, "trust"));
+    // Raw keys only: the shim verifies; WebCrypto keys are imported only if needed below.
+    const trustPaths = listFlag(args.values, "trust");
+    const trusted: Uint8Array[] = await readTrustedRawKeys(trustPaths);
     let envelope: Uint8Array;
     let plan: LinuxLaunchPlan | undefined;
     if (input.endsWith(".json")) {
@@ -157,7 +159,7 @@ Options:
       });
       envelope = compiled.envelopeBytes;
       plan = compiled.statement.predicate;
-      trusted.push(key.publicKey);
+      trusted.push(key.publicKey.raw);
       // The plan a transcript chains to: keep it to verify the transcript later.
       const planOut = stringFlag(args.values, "plan-out");
       if (planOut !== undefined) await Deno.writeFile(planOut, envelope);
@@ -199,7 +201,7 @@ Options:
       }
       // Before refusing, let the shim refuse a plan it would not run anyway (signature,
       // shape, program), so that its refusal is what the transcript records.
-      if (exposed && input.endsWith(".json") && await shimRefuses(envelope, trusted)) {
+      if (exposed && input.endsWith(".json") && await shimRefuses(envelope, trustPaths)) {
         exposed = undefined;
         seal = undefined;
       }
@@ -238,7 +240,7 @@ Options:
     let status: number;
     try {
       const launched = shim.launch(envelope, {
-        trustedKeys: trusted.map((k) => toHex(k.raw)),
+        trustedKeys: trusted.map(toHex),
         transcript: destination,
         extraArgs: args.rest,
         ...(sealKey ? { sealKeyPkcs8: sealKey } : {}),

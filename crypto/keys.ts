@@ -75,14 +75,19 @@ function pemEncode(der: Uint8Array, label: string): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
-async function trustedKeyFromSpki(spki: Uint8Array, file: string): Promise<TrustedKey> {
+/** The raw 32-byte Ed25519 key of an SPKI DER, or a KeyError naming the file. */
+function rawFromSpki(spki: Uint8Array, file: string): Uint8Array {
   const prefix = Array.from(spki.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
   if (spki.length !== 44 || prefix !== SPKI_ED25519_PREFIX) {
     throw new KeyError(
       `${file} is not an Ed25519 public key; charter signs plans with Ed25519 only`,
     );
   }
-  const raw = spki.slice(12);
+  return spki.slice(12);
+}
+
+async function trustedKeyFromSpki(spki: Uint8Array, file: string): Promise<TrustedKey> {
+  const raw = rawFromSpki(spki, file);
   const key = await crypto.subtle.importKey("spki", spki as BufferSource, "Ed25519", true, [
     "verify",
   ]);
@@ -191,17 +196,45 @@ export async function exportKeyPair(key: SigningKey): Promise<KeyPairPem> {
  */
 export async function readTrustedKeys(paths: string[]): Promise<TrustedKey[]> {
   const keys: TrustedKey[] = [];
-  for (const path of paths) {
-    const info = await statOrThrow(path);
-    const files = info.isDirectory
-      ? Array.from(Deno.readDirSync(path)).filter((e) => e.isFile && e.name.endsWith(".pub"))
-        .map((e) => `${path}/${e.name}`).sort()
-      : [path];
-    for (const file of files) {
-      keys.push(await parsePublicKeyPem(await Deno.readTextFile(file), file));
-    }
+  for (const file of await trustedKeyFiles(paths)) {
+    keys.push(await parsePublicKeyPem(await Deno.readTextFile(file), file));
   }
   return keys;
+}
+
+/**
+ * Reads trusted public keys as raw 32-byte Ed25519 keys only: what the shim verifies with.
+ * Unlike {@link readTrustedKeys} it imports nothing into WebCrypto, which costs a launch
+ * several milliseconds.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTrustedRawKeys } from "./keys.ts";
+ * const [raw] = await readTrustedRawKeys(["release.pub"]);
+ * console.log(raw.length); // 32
+ * ```
+ */
+export async function readTrustedRawKeys(paths: string[]): Promise<Uint8Array[]> {
+  const keys: Uint8Array[] = [];
+  for (const file of await trustedKeyFiles(paths)) {
+    keys.push(rawFromSpki(pemDecode(await Deno.readTextFile(file), "PUBLIC KEY", file), file));
+  }
+  return keys;
+}
+
+/** The key files named: each file, and each directory's `*.pub`, sorted. */
+async function trustedKeyFiles(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = await statOrThrow(path);
+    files.push(
+      ...info.isDirectory
+        ? Array.from(Deno.readDirSync(path)).filter((e) => e.isFile && e.name.endsWith(".pub"))
+          .map((e) => `${path}/${e.name}`).sort()
+        : [path],
+    );
+  }
+  return files;
 }
 
 /**
