@@ -21,6 +21,7 @@ export type { Provenance, ProvenanceMap } from "./policy/merge.ts";
 export type * from "./policy/types.ts";
 export * from "./policy/define_policy.ts";
 export type { KeyPath, PolicySource } from "./policy/yaml_source.ts";
+export { NETWORK_PROTOCOLS, type NetworkProtocol } from "./policy/network_protocols.ts";
 export * from "./compiler/plan.ts";
 export * from "./compiler/compile.ts";
 export * from "./crypto/dsse.ts";
