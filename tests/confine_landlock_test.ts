@@ -18,11 +18,15 @@ import {
 
 const AS_NOBODY = { unprivileged: true } as const;
 
-/** DIR/data/{allowed,sibling}.txt and an empty DIR/out, readable and writable by anyone. */
+/**
+ * DIR/data/{allowed,sibling}.txt and an empty DIR/out, readable and writable by anyone
+ * (so that only Landlock denies); DIR/data is sticky, as a plan path in a directory others
+ * may rename entries of is refused.
+ */
 function layout(dir: string) {
   Deno.mkdirSync(`${dir}/data`, { mode: 0o777 });
   Deno.mkdirSync(`${dir}/out`, { mode: 0o777 });
-  Deno.chmodSync(`${dir}/data`, 0o777);
+  Deno.chmodSync(`${dir}/data`, 0o1777);
   Deno.chmodSync(`${dir}/out`, 0o777);
   for (const f of ["allowed.txt", "sibling.txt"]) {
     Deno.writeTextFileSync(`${dir}/data/${f}`, "data\n");

@@ -143,3 +143,58 @@ Deno.test("merged-/usr links such as /lib keep working: the plan records their r
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "ran\n");
 });
+
+for (const [who, launcher] of LAUNCHERS) {
+  Deno.test(`${who}: a plan dir whose parent others can write is refused: path_changed, even with no symlink`, async () => {
+    using dir = tempDir();
+    const { key, pub } = await keygen(String(dir));
+    // Any user may rename entries in `shared` (0777, not sticky).
+    const shared = `${dir}/shared`;
+    const [out, data] = [`${shared}/out`, `${shared}/data`];
+    Deno.mkdirSync(shared);
+    Deno.chmodSync(shared, 0o777);
+    Deno.mkdirSync(out);
+    Deno.mkdirSync(data);
+    for (const d of [out, data]) Deno.chmodSync(d, 0o777);
+    const policy = writePolicy(
+      String(dir),
+      "p.yaml",
+      `version: 1
+name: swap
+target: { exe: /bin/sh, argv: [sh, -c, "echo pwned > ${out}/config"], cwd: / }
+env: { set: { PATH: /usr/bin:/bin } }
+filesystem:
+  read: [/usr, /bin, /lib, /lib64, /etc, ${data}]
+  write: [${out}]
+`,
+    );
+    const plan = await compile(policy, key, String(dir));
+    // The attacker puts the read-only dir where the plan grants writing: no symlink involved.
+    Deno.renameSync(out, `${out}.orig`);
+    Deno.renameSync(data, out);
+    await assertPathChanged(String(dir), plan, pub, shared, launcher);
+    assert.deepEqual([...Deno.readDirSync(out)], [], "the child wrote into the read-only dir");
+  });
+
+  Deno.test(`${who}: a plan dir in a sticky dir must be owned by root or the launcher`, async () => {
+    using dir = tempDir();
+    const { key, pub } = await keygen(String(dir));
+    const out = `${dir}/out`;
+    Deno.mkdirSync(out);
+    Deno.chmodSync(out, 0o777);
+    // tempDir is root-owned 1777: its owner 65533 (neither root nor any launcher) could
+    // rename `out` away and put another dir in its place.
+    Deno.chownSync(out, 65533, 65533);
+    const plan = await compile(
+      writePolicyFor(String(dir), `echo ok > ${out}/file`, out),
+      key,
+      String(dir),
+    );
+    await assertPathChanged(String(dir), plan, pub, out, launcher);
+    Deno.chownSync(out, 0, 0);
+    const t = `${dir}/t-ok.jsonl`;
+    const r = await charter(["launch", plan, "--trust", pub, "--transcript", t], launcher);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(Deno.readTextFileSync(`${out}/file`), "ok\n");
+  });
+}

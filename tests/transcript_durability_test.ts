@@ -9,6 +9,7 @@ import {
   charter,
   charterArgv,
   launcherEnv,
+  type RunOptions,
   shellQuote,
   shPolicy,
   tempDir,
@@ -165,3 +166,34 @@ Deno.test("/dev/null, a FIFO and a pipe (>(cat)) are transcript destinations tha
     assert.match(Deno.readTextFileSync(`${dir}/piped`), /"event":"child_exited"/);
   });
 });
+
+for (const [who, launcher] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
+  Deno.test(`${who}: a FIFO nobody reads is refused at once (125), and the target never runs`, async () => {
+    using dir = tempDir();
+    const marker = `${dir}/marker`;
+    const policy = writePolicy(String(dir), "p.yaml", shPolicy(`: > ${marker}`));
+    const fifo = `${dir}/fifo`;
+    new Deno.Command("mkfifo", { args: ["-m", "666", fifo] }).outputSync();
+    const options: RunOptions = launcher;
+    const [cmd, ...args] = charterArgv(
+      ["launch", policy, "--no-seal", "--transcript", fifo],
+      options,
+    );
+    // Blocking in open(2) until a reader appears would hang here: the timeout kills it.
+    const r = await new Deno.Command(cmd, {
+      args,
+      env: launcherEnv(options),
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(20_000),
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert.equal(r.signal, null, "the launch hung on the FIFO");
+    assert.equal(r.code, 125, stderr);
+    assert.match(
+      stderr,
+      /launch refused \(handle_unavailable\): The transcript file .*FIFO that no process is reading/,
+    );
+    assert.throws(() => Deno.statSync(marker), "the target ran");
+  });
+}

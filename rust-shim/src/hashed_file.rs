@@ -109,8 +109,9 @@ pub fn foreign_writer_on_path(file: &File, path: &str) -> Option<String> {
 
 /// Walks the resolution of `path` as the kernel would (following symlinks, at most 40) and
 /// names the first directory or symlink on the way that someone besides root and the
-/// launcher could change.
-fn foreign_writer_on_resolution(path: &str) -> Option<String> {
+/// launcher could change: a directory others may write, whose entries they could rename or
+/// replace, unless it is sticky and the entry on the path belongs to root or the launcher.
+pub fn foreign_writer_on_resolution(path: &str) -> Option<String> {
     use std::path::{Component, Path, PathBuf};
     let mut pending: Vec<std::ffi::OsString> = Vec::new();
     let push_reversed = |pending: &mut Vec<_>, p: &Path| {
@@ -139,25 +140,27 @@ fn foreign_writer_on_resolution(path: &str) -> Option<String> {
         }
         .map(|why| format!("{}: {why}", p.display()))
     };
+    let (launcher, _) = sys::effective_ids();
     while let Some(name) = pending.pop() {
         if name == ".." {
             dir.pop();
             continue;
         }
-        if let Some(why) = examine(&dir, true) {
-            return Some(why);
-        }
         let entry = dir.join(&name);
         let Ok(meta) = std::fs::symlink_metadata(&entry) else {
             return Some(format!("{} cannot be examined", entry.display()));
         };
+        // In a sticky directory only the entry's owner (and the directory's) can rename it.
+        let entry_ours = meta.uid() == 0 || meta.uid() == launcher;
+        if let Some(why) = examine(&dir, entry_ours) {
+            return Some(why);
+        }
         if !meta.file_type().is_symlink() {
             dir = entry;
             continue;
         }
-        let (launcher, _) = sys::effective_ids();
         hops += 1;
-        if hops > 40 || (meta.uid() != 0 && meta.uid() != launcher) {
+        if hops > 40 || !entry_ours {
             return Some(format!(
                 "the symlink {} is owned by uid {}",
                 entry.display(),

@@ -14,6 +14,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// A named right: uapi name without the prefix, lowercase; its bit; the first ABI with it.
 pub type Right = (&'static str, u64, i64);
 
+/// `LANDLOCK_ACCESS_FS_READ_FILE`.
+const READ_FILE: u64 = 1 << 2;
+
 /// `LANDLOCK_ACCESS_FS_*`.
 pub const FS_RIGHTS: [Right; 17] = [
     ("execute", 1 << 0, 1),
@@ -170,6 +173,9 @@ fn fault(errno: i32, what: &str) -> Failure {
 /// own rule uses `exe_fd`, the fd that was hashed and will be executed; a sealed memfd copy
 /// (`exe_copied`) gets no rule: Landlock does not restrict memfds (and refuses rules on them).
 /// Implied interpreter rules use the files `interpreters` already verified (path, sha256).
+/// Every other rule path must be one only root and the launcher can redirect
+/// ([`plan_path::open_unredirectable`]), except the read_file-only rule of an input in
+/// `copied_inputs`: others can write it, and the target reads its pinned copy instead.
 pub fn prepare(
     section: &LandlockSection,
     abi: i64,
@@ -177,6 +183,7 @@ pub fn prepare(
     exe_fd: &OwnedFd,
     exe_copied: bool,
     interpreters: &[(String, String, File)],
+    copied_inputs: &[&str],
 ) -> Result<Prepared, Failure> {
     let fitted = fit(abi, section.handled_fs, section.handled_net, section.scoped);
     if section.enforce == Enforce::Required && fitted.lossy() {
@@ -257,12 +264,30 @@ pub fn prepare(
                 None => open_interpreter(&rule.path, sha)?,
             },
             None => {
-                let path = plan_path::open(
+                let copied_input =
+                    rule.access == READ_FILE && copied_inputs.contains(&rule.path.as_str());
+                let open = if copied_input {
+                    plan_path::open
+                } else {
+                    plan_path::open_unredirectable
+                };
+                let path = open(
                     "Landlock path",
                     &rule.path,
                     rule.resolved.as_deref(),
                     libc::O_PATH,
                 )?;
+                if let Some(p) = path.as_ref().filter(|_| copied_input) {
+                    // A rule on a file grants that file only; a directory swapped in
+                    // would grant everything beneath it.
+                    if !p.file.metadata().is_ok_and(|m| m.is_file()) {
+                        return Err(Refusal::PathChanged(format!(
+                            "The input {} is no longer a regular file; restore it or recompile and re-sign the plan",
+                            rule.path
+                        ))
+                        .into());
+                    }
+                }
                 match path {
                     Some(p) => {
                         paths.push(p.describe(&rule.path));
@@ -279,7 +304,12 @@ pub fn prepare(
             .metadata()
             .map_err(|e| fault(e.raw_os_error().unwrap_or(libc::EIO), "fstat failed"))?
             .is_dir();
-        add(file.as_raw_fd(), rule.access, is_dir, &format!("rule {index}"))?;
+        add(
+            file.as_raw_fd(),
+            rule.access,
+            is_dir,
+            &format!("rule {index}"),
+        )?;
         // `file` closes here: one path fd at a time.
     }
     if exe_rights != 0 && !exe_copied {

@@ -10,6 +10,7 @@
 //! inode at launch, goes to the transcript.
 
 use crate::error::Refusal;
+use crate::hashed_file;
 use crate::sys;
 use serde_json::{json, Value};
 use std::ffi::CString;
@@ -40,6 +41,31 @@ fn changed(what: &str, path: &str, how: String) -> Refusal {
     Refusal::PathChanged(format!(
         "The {what} {path} {how}; restore it or recompile and re-sign the plan"
     ))
+}
+
+/// Like [`open`], and also `path_changed` when someone besides root and the launcher could
+/// rename or replace a directory entry on the opened path (a directory they may write that
+/// is not sticky, or sticky with an entry on the path they own): they could have swapped
+/// another file in under the same name (a read-only dir for a writable one) with no symlink
+/// involved, and compile time recorded no inode to compare. For paths the child uses by
+/// their inode (Landlock rules, the cwd); inputs are copied instead.
+pub fn open_unredirectable(
+    what: &str,
+    path: &str,
+    resolved: Option<&str>,
+    flags: i32,
+) -> Result<Option<Opened>, Refusal> {
+    let Some(opened) = open(what, path, resolved, flags)? else {
+        return Ok(None);
+    };
+    // Checked after the open: a chain of directories only root and the launcher can change
+    // cannot have been changed in between either.
+    if let Some(why) = hashed_file::foreign_writer_on_resolution(&opened.opened) {
+        return Err(Refusal::PathChanged(format!(
+            "The {what} {path} may name another file than the one compiled: others can rename entries on its path ({why}); make its directories writable only by root and the launcher (or sticky, with the entries on the path owned by them)"
+        )));
+    }
+    Ok(Some(opened))
 }
 
 /// Opens the plan path `path` (recorded resolution `resolved`, if it went through a symlink

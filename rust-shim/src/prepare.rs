@@ -233,13 +233,14 @@ fn keep_open(fd: OwnedFd, role: &str, path: &str) -> Result<OwnedFd, Refusal> {
 /// child `fchdir`s to this fd.
 fn open_cwd(plan: &Plan) -> Result<(OwnedFd, Value), Refusal> {
     let flags = libc::O_PATH | libc::O_DIRECTORY;
-    let opened = plan_path::open("cwd", &plan.cwd, plan.cwd_resolved.as_deref(), flags)?
-        .ok_or_else(|| {
-            Refusal::HandleUnavailable(format!(
-                "The cwd {} does not exist; create it or change target.cwd",
-                plan.cwd
-            ))
-        })?;
+    let opened =
+        plan_path::open_unredirectable("cwd", &plan.cwd, plan.cwd_resolved.as_deref(), flags)?
+            .ok_or_else(|| {
+                Refusal::HandleUnavailable(format!(
+                    "The cwd {} does not exist; create it or change target.cwd",
+                    plan.cwd
+                ))
+            })?;
     let details = opened.describe(&plan.cwd);
     Ok((OwnedFd::from(opened.file), details))
 }
@@ -669,8 +670,16 @@ pub fn prepare(
         Some(section) => {
             let abi = sys::landlock_abi().unwrap_or(0);
             let exe_pinned = target.copied.is_some();
-            let prepared =
-                landlock::prepare(section, abi, &plan.exe, &exe, exe_pinned, &interpreters)?;
+            let copied_inputs: Vec<&str> = copies.iter().map(|(i, _)| i.path.as_str()).collect();
+            let prepared = landlock::prepare(
+                section,
+                abi,
+                &plan.exe,
+                &exe,
+                exe_pinned,
+                &interpreters,
+                &copied_inputs,
+            )?;
             reports.insert(4, "landlock", prepared.details);
             if prepared.degraded {
                 reports.degrade(4);

@@ -122,6 +122,12 @@ pub fn file_status_flags(fd: c_int) -> Result<c_int, Errno> {
     check(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) }).map(|v| v as c_int)
 }
 
+/// `fcntl(fd, F_SETFL, flags)`: sets the file status flags (O_APPEND, O_NONBLOCK, ...).
+pub fn set_file_status_flags(fd: c_int, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: F_SETFL takes an integer argument, no pointer.
+    check(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags) }).map(|_| ())
+}
+
 /// `fcntl(fd, F_DUPFD_CLOEXEC, min)`: a close-on-exec duplicate numbered at least `min`.
 pub fn dup_cloexec_at_least(fd: c_int, min: c_int) -> Result<c_int, Errno> {
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument, no pointer.

@@ -60,6 +60,7 @@ pub struct Transcript {
 
 fn unopenable(path: &str, errno: Errno) -> Refusal {
     let why = match errno {
+        libc::ENXIO => "it is a FIFO that no process is reading (charter does not wait for a reader); start the reader first, e.g. `cat FIFO > file &`".to_string(),
         libc::ELOOP => "a component of the path is a symbolic link, which charter never follows for a transcript (a planted link could redirect the launcher's writes); give the path without links".to_string(),
         e => format!("{}; check the path and its directory's permissions", std::io::Error::from_raw_os_error(e)),
     };

@@ -17,10 +17,10 @@
 //! - A writer that is not charter can still consume the reservation: only charter's own
 //!   appends are accounted for.
 
-use crate::sys::Errno;
+use crate::sys::{self, Errno};
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
 /// Bytes reserved for the records a launch writes after its target started:
 /// `exec_succeeded`, `child_exited` and `transcript_sealed` (a unit test checks that
@@ -69,12 +69,18 @@ pub fn launcher_fd_path(path: &str) -> Option<RawFd> {
 
 /// Opens `path` for appending (created 0644) with `openat2(RESOLVE_NO_SYMLINKS)`: no
 /// component of the path may be a symbolic link, so a link planted in the file's place or
-/// in a directory on the way cannot redirect the launcher's writes.
+/// in a directory on the way cannot redirect the launcher's writes. Opened with O_NONBLOCK
+/// (cleared again once open): a FIFO nobody reads fails at once with ENXIO instead of
+/// blocking the launch until a reader appears.
 pub fn open_append(path: &str) -> Result<File, Errno> {
     let c_path = CString::new(path).map_err(|_| libc::EINVAL)?;
     let how = OpenHow {
-        flags: (libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY)
-            as u64,
+        flags: (libc::O_WRONLY
+            | libc::O_APPEND
+            | libc::O_CREAT
+            | libc::O_CLOEXEC
+            | libc::O_NOCTTY
+            | libc::O_NONBLOCK) as u64,
         mode: 0o644,
         resolve: RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
@@ -92,7 +98,11 @@ pub fn open_append(path: &str) -> Result<File, Errno> {
         };
         if fd >= 0 {
             // SAFETY: openat2 returned a new fd that nothing else owns.
-            return Ok(unsafe { File::from_raw_fd(fd as RawFd) });
+            let file = unsafe { File::from_raw_fd(fd as RawFd) };
+            // Records are written whole with blocking writes (a FIFO's reader may be slow).
+            let flags = sys::file_status_flags(file.as_raw_fd())?;
+            sys::set_file_status_flags(file.as_raw_fd(), flags & !libc::O_NONBLOCK)?;
+            return Ok(file);
         }
         match last_errno() {
             libc::EINTR | libc::EAGAIN => continue,
