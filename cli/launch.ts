@@ -17,7 +17,7 @@ import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealKey } from "./seal_key.ts";
 import { checkPrivate, launcherUid } from "./state_dir.ts";
-import { sealKeyExposure } from "./seal_key_exposure.ts";
+import { childFileAccess, sealKeyExposure } from "./child_file_access.ts";
 import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 
@@ -63,6 +63,21 @@ async function shimRefuses(envelope: Uint8Array, trustPaths: string[]): Promise<
   } catch (e) {
     if (e instanceof EnvelopeError) return true;
     throw e;
+  }
+}
+
+/**
+ * Owner and mode of the regular file at `path`, or those the shim creates it with (the
+ * launcher's, 0644) when nothing is there; undefined for anything else (a FIFO, a device,
+ * a link, which the shim refuses itself).
+ */
+function regularFileFacts(path: string): { path: string; owner: number; mode: number } | undefined {
+  try {
+    const st = Deno.lstatSync(path);
+    return st.isFile ? { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 } : undefined;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return undefined;
+    return { path, owner: launcherUid(), mode: 0o644 };
   }
 }
 
@@ -178,22 +193,40 @@ Options:
       : sealKeyPath === undefined
       ? await hostSealKey()
       : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
-    if (seal && input.endsWith(".json")) {
+    if (input.endsWith(".json")) {
       const read = planToSeal(envelope);
       // The shim refuses what cannot be read; without the key, so it reaches no child.
       if (read === "invalid") seal = undefined;
       else plan = read;
     }
-    if (seal && plan) {
-      const keyPath = seal.path;
+    if (plan) {
+      const landlockAbi = () => Number(shim.probe().landlockAbi ?? 0);
+      const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
+        ? undefined
+        : regularFileFacts(transcriptPath);
       let exposed: string | undefined;
       try {
-        exposed = sealKeyExposure(plan, {
-          path: keyPath,
-          owner: Deno.statSync(keyPath).uid ?? -1,
+        const read = seal && sealKeyExposure(plan, {
+          path: seal.path,
+          owner: Deno.statSync(seal.path).uid ?? -1,
           launcherUid: launcherUid(),
-          landlockAbi: () => Number(shim.probe().landlockAbi ?? 0),
+          landlockAbi,
         });
+        const written = !read && transcriptFile &&
+          childFileAccess(
+            plan,
+            { ...transcriptFile, role: "transcript file", launcherUid: launcherUid(), landlockAbi },
+            "write",
+          );
+        if (read) {
+          exposed =
+            `launch refused: the child could read the seal key ${seal?.path} (${read}), so it could forge the seal; ` +
+            "confine the policy's filesystem with Landlock rules that leave the key's directory out, or launch with --no-seal";
+        } else if (written) {
+          exposed =
+            `launch refused: the child could write the transcript file ${transcriptPath} (${written}), so it could forge the records or take the room reserved for those after the exec; ` +
+            "write the transcript outside the policy's write tree, to a file the child's uid cannot write";
+        }
       } catch (e) {
         // A malformed plan body (the shim refuses it): it runs nothing, and gets no key.
         if (!(e instanceof TypeError)) throw e;
@@ -206,10 +239,7 @@ Options:
         seal = undefined;
       }
       if (exposed) {
-        printError(
-          `launch refused: the child could read the seal key ${keyPath} (${exposed}), so it could forge the seal; ` +
-            "confine the policy's filesystem with Landlock rules that leave the key's directory out, or launch with --no-seal",
-        );
+        printError(exposed);
         return 125;
       }
     }

@@ -4,7 +4,7 @@
  * tried on the earlier defaults, run for real as root and as uid 65534.
  */
 import assert from "node:assert/strict";
-import { charter, charterArgv, readTranscript, run, tempDir } from "./helpers.ts";
+import { charter, charterArgv, readTranscript, run, tempDir, writePolicy } from "./helpers.ts";
 import {
   compiled,
   dead,
@@ -101,20 +101,21 @@ for f in ("mem", "environ"):
         open(f"/proc/{ppid}/{f}", "rb").close(); print("ok")
     except OSError as e:
         print(errno.errorcode[e.errno])`;
-    for (
-      const extra of [
-        "extends: [builtin:python]\nfilesystem: { read: [/proc] }\n",
-        // No namespace and no Landlock domain (which denies ptrace access by itself): for an
-        // unprivileged launcher the child has its uid, and only the launcher's
-        // non-dumpable state stands between them.
-        "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
-        "enforce: { landlock: off }\n",
-      ]
-    ) {
-      const r = await launch(String(dir), pythonPolicy(script, extra), options);
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(r.lines, ["EACCES", "EACCES"], extra);
-    }
+    const contained = "extends: [builtin:python]\nfilesystem: { read: [/proc] }\n";
+    const r = await launch(String(dir), pythonPolicy(script, contained), options);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["EACCES", "EACCES"], contained);
+    // No namespace and no Landlock domain (which denies ptrace access by itself): for an
+    // unprivileged launcher the child has its uid, and only the launcher's non-dumpable
+    // state stands between them. Such a child could write any transcript file of the
+    // launcher's, so the transcript goes to stderr.
+    const bare =
+      "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
+      "enforce: { landlock: off }\n";
+    const policy = writePolicy(String(dir), "bare.yaml", pythonPolicy(script, bare));
+    const b = await charter(["launch", policy, "--no-seal", "--transcript", "-"], options);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(b.stdout.trim().split("\n"), ["EACCES", "EACCES"], bare);
   });
 
   Deno.test(`defaults (${who}): the child cannot signal a process of the launcher's uid`, async () => {

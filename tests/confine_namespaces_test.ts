@@ -5,7 +5,7 @@
  * namespaces without a user namespace.
  */
 import assert from "node:assert/strict";
-import { charter, tempDir } from "./helpers.ts";
+import { charter, tempDir, transcriptFile } from "./helpers.ts";
 import { last, launch, phase, probe, probePolicy, shellPolicy } from "./probes/probe.ts";
 
 const AS_NOBODY = { unprivileged: true } as const;
@@ -125,6 +125,7 @@ Deno.test("namespaces (root): net and pid work without a user namespace", async 
 Deno.test("namespaces: the transcript of a namespaced launch verifies", async () => {
   using dir = tempDir();
   const d = String(dir);
+  const t = transcriptFile();
   await charter(["keygen", "-o", `${d}/k`]);
   Deno.writeTextFileSync(`${d}/p.yaml`, shellPolicy("exit 0", ALL_NAMESPACES));
   const c = await charter([
@@ -143,14 +144,14 @@ Deno.test("namespaces: the transcript of a namespaced launch verifies", async ()
     `${d}/k.pub`,
     "--no-seal",
     "--transcript",
-    `${d}/t.jsonl`,
+    t,
   ], AS_NOBODY);
   assert.equal(r.code, 0, r.stderr);
   const v = await charter([
     "transcript",
     "verify",
     "--allow-unsealed",
-    `${d}/t.jsonl`,
+    t,
     "--plan",
     `${d}/plan.dsse.json`,
     "--trust",

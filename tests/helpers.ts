@@ -130,6 +130,29 @@ export function tempDir(): string & Disposable {
   }) as string & Disposable;
 }
 
+let transcripts: string | undefined;
+
+/**
+ * A fresh path for a transcript file outside /tmp, in a directory every user can create
+ * files in (removed when the test process ends). The shell policies let the child write
+ * /tmp, and `launch` refuses a transcript file the child could write (docs/decisions.md).
+ *
+ * @example
+ * ```ts ignore
+ * const t = transcriptFile();
+ * await charter(["launch", policy, "--transcript", t]);
+ * ```
+ */
+export function transcriptFile(): string {
+  if (transcripts === undefined) {
+    const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "charter-transcripts-" });
+    Deno.chmodSync(dir, 0o1777);
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    transcripts = dir;
+  }
+  return `${transcripts}/${crypto.randomUUID()}.jsonl`;
+}
+
 /** Writes a policy file (YAML text) into a directory and returns its path. */
 export function writePolicy(dir: string, name: string, yaml: string): string {
   const path = `${dir}/${name}`;

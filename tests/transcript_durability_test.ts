@@ -197,3 +197,63 @@ for (const [who, launcher] of [["root", {}], ["unprivileged", { unprivileged: tr
     assert.throws(() => Deno.statSync(marker), "the target ran");
   });
 }
+
+/** A policy whose child may write DIR/w only, and leaves DIR/w/ran. */
+function writeTreePolicy(dir: string): string {
+  return writePolicy(
+    dir,
+    "w.yaml",
+    `version: 1
+name: write-tree
+target: { exe: /bin/sh, argv: [sh, -c, ": > ${dir}/w/ran"], cwd: / }
+env: { set: { PATH: /usr/bin:/bin } }
+filesystem:
+  read: [/usr, /bin, /lib, /lib64, /etc]
+  write: [${dir}/w]
+`,
+  );
+}
+
+Deno.test("unprivileged: a transcript file in the child's write tree is refused (125) before the target runs", async () => {
+  using dir = tempDir();
+  Deno.mkdirSync(`${dir}/w`, { mode: 0o777 });
+  Deno.chmodSync(`${dir}/w`, 0o1777);
+  const policy = writeTreePolicy(String(dir));
+  const options: RunOptions = { unprivileged: true };
+  // The child runs as the launcher's uid, owns the file the launcher creates, and its
+  // Landlock rules grant writing there: it could punch a hole in the room reserved for
+  // the records after the exec, fill the disk, or rewrite the records.
+  const inside = `${dir}/w/t.jsonl`;
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", inside], options);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(
+    r.stderr,
+    /launch refused: the child could write the transcript file .*w\/t\.jsonl \(the child runs as uid 65534, the transcript file's owner, and the Landlock rule for .*\/w grants write_file/,
+  );
+  assert.match(r.stderr, /write the transcript outside the policy's write tree/);
+  assert.throws(() => Deno.statSync(`${dir}/w/ran`), "the target ran");
+  // The same launch with the transcript outside the write tree runs.
+  const outside = `${dir}/t.jsonl`;
+  const ok = await charter(["launch", policy, "--no-seal", "--transcript", outside], options);
+  assert.equal(ok.code, 0, ok.stderr);
+  Deno.statSync(`${dir}/w/ran`);
+});
+
+Deno.test("root: a transcript file in the write tree is refused only when the child (uid 65534) may write it", async () => {
+  using dir = tempDir();
+  Deno.mkdirSync(`${dir}/w`, { mode: 0o777 });
+  Deno.chmodSync(`${dir}/w`, 0o1777);
+  const policy = writeTreePolicy(String(dir));
+  const t = `${dir}/w/t.jsonl`;
+  Deno.writeTextFileSync(t, "");
+  Deno.chmodSync(t, 0o666);
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", t]);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /its mode 666 lets group or others write it/);
+  assert.throws(() => Deno.statSync(`${dir}/w/ran`), "the target ran");
+  // Root's 0644 file: the child, uid 65534 without capabilities, cannot open it to write.
+  Deno.chmodSync(t, 0o644);
+  const ok = await charter(["launch", policy, "--no-seal", "--transcript", t]);
+  assert.equal(ok.code, 0, ok.stderr);
+  Deno.statSync(`${dir}/w/ran`);
+});

@@ -10,6 +10,7 @@ import {
   readTranscript,
   shPolicy,
   tempDir,
+  transcriptFile,
   writePolicy,
 } from "./helpers.ts";
 
@@ -53,8 +54,10 @@ Deno.test("unprivileged: a tampered plan is refused and the transcript verifies"
   );
   assert.equal(r.code, 125, r.stderr);
   assert.equal(readTranscript(t).at(-1)?.reason, "signature_invalid");
+  // Outside /tmp, which the policy lets the child write.
+  const okTranscript = transcriptFile();
   const ok = await charter(
-    ["launch", plan, "--trust", pub, "--no-seal", "--transcript", `${dir}/ok.jsonl`],
+    ["launch", plan, "--trust", pub, "--no-seal", "--transcript", okTranscript],
     AS_NOBODY,
   );
   assert.equal(ok.code, 0, ok.stderr);
@@ -62,14 +65,14 @@ Deno.test("unprivileged: a tampered plan is refused and the transcript verifies"
     "transcript",
     "verify",
     "--allow-unsealed",
-    `${dir}/ok.jsonl`,
+    okTranscript,
     "--plan",
     plan,
     "--trust",
     pub,
   ], AS_NOBODY);
   assert.equal(v.code, 0, v.stderr);
-  assert.equal(readTranscript(`${dir}/ok.jsonl`)[0].uid, 65534);
+  assert.equal(readTranscript(okTranscript)[0].uid, 65534);
 });
 
 Deno.test("unprivileged: check rejects a uid switch without a user namespace", async () => {

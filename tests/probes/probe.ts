@@ -16,6 +16,7 @@ import {
   type RunResult,
   SHELL_FILESYSTEM,
   signStatement,
+  transcriptFile,
 } from "../helpers.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -86,7 +87,10 @@ export interface Launched extends RunResult {
   records: Record<string, unknown>[];
 }
 
-/** Writes `yaml` to DIR/NAME.yaml and launches it with a transcript at DIR/NAME.jsonl. */
+/**
+ * Writes `yaml` to DIR/NAME.yaml and launches it with a transcript outside the child's
+ * write tree ({@link transcriptFile}).
+ */
 export async function launch(
   dir: string,
   yaml: string,
@@ -94,11 +98,8 @@ export async function launch(
   name = "p",
 ): Promise<Launched> {
   const policy = `${dir}/${name}.yaml`;
-  const transcript = `${dir}/${name}.jsonl`;
+  const transcript = transcriptFile();
   Deno.writeTextFileSync(policy, yaml);
-  try {
-    Deno.removeSync(transcript);
-  } catch { /* absent */ }
   const r = await charter(["launch", policy, "--no-seal", "--transcript", transcript], options);
   let records: Record<string, unknown>[] = [];
   try {
@@ -149,7 +150,7 @@ export async function launchStatement(
 ): Promise<Launched> {
   const path = `${dir}/${name}.dsse.json`;
   Deno.writeFileSync(path, await signStatement(statement, compiled.key));
-  const transcript = `${dir}/${name}.jsonl`;
+  const transcript = transcriptFile();
   const r = await charter(
     ["launch", path, "--trust", compiled.pub, "--no-seal", "--transcript", transcript],
     options,
