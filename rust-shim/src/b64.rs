@@ -105,9 +105,14 @@ mod tests {
     #[test]
     fn dsse_decoding_accepts_both_alphabets_padded_or_not() {
         for text in ["+/8=", "+/8", "-_8=", "-_8"] {
-            assert_eq!(decode_any_alphabet(text).as_deref(), Some(&[0xfb, 0xff][..]));
+            assert_eq!(
+                decode_any_alphabet(text).as_deref(),
+                Some(&[0xfb, 0xff][..])
+            );
         }
-        for bad in ["+_8=", "-/8", "Zg=", "Zh==", "Zh", "Zm9v\n", "Z===", "Zg==Zg=="] {
+        for bad in [
+            "+_8=", "-/8", "Zg=", "Zh==", "Zh", "Zm9v\n", "Z===", "Zg==Zg==",
+        ] {
             assert_eq!(decode_any_alphabet(bad), None, "{bad:?} must be refused");
         }
     }

@@ -76,9 +76,8 @@ pub fn parse(bytes: &[u8]) -> Result<Envelope, Refusal> {
             "The plan file is not a DSSE envelope ({e}); expected payloadType, payload and signatures [{{keyid?, sig}}]"
         ))
     })?;
-    let payload = b64::decode_any_alphabet(&raw.payload).ok_or_else(|| {
-        Refusal::PlanInvalid("The envelope's payload is not base64".to_string())
-    })?;
+    let payload = b64::decode_any_alphabet(&raw.payload)
+        .ok_or_else(|| Refusal::PlanInvalid("The envelope's payload is not base64".to_string()))?;
     Ok(Envelope {
         payload_type: raw.payload_type,
         payload,
@@ -244,7 +243,10 @@ mod tests {
             "producer": "another tool",
         });
         assert!(reencoded["payload"].as_str().unwrap().contains(['-', '_']));
-        let verified = verify(&serde_json::to_vec(&reencoded).unwrap(), &[public_key(&key)]);
+        let verified = verify(
+            &serde_json::to_vec(&reencoded).unwrap(),
+            &[public_key(&key)],
+        );
         assert_eq!(verified.unwrap().payload, payload);
     }
 }
