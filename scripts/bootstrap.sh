@@ -30,7 +30,8 @@ install_deno() {
     local found
     found=$(find "$root/.tools/node_modules/@deno" -maxdepth 2 -type f -name deno | head -n 1)
     [ -n "$found" ] || { log "npm installed no deno binary for $(uname -m)"; exit 1; }
-    ln -sf "$found" "$bin"
+    # Relative, so a copy or a move of the checkout keeps a working link.
+    ln -sf "../${found#"$root/.tools/"}" "$bin"
   fi
 }
 

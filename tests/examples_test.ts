@@ -30,22 +30,49 @@ for (const name of examples) {
 
 // The README's first command, through the ./charter wrapper itself: for root, and for a
 // user who can neither run cargo nor write the checkout or root's Deno cache.
-for (
-  const [who, prefix] of [
-    ["root", []],
-    ["unprivileged", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]],
-  ] as const
-) {
+const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+
+/**
+ * A checkout uid 65534 can reach: this one when it can, else a world-readable copy of it
+ * (the built shim, Deno and its cache included, as root left them; no cargo artifacts).
+ */
+function checkoutForNobody(): string {
+  const reach = new Deno.Command(NOBODY[0], {
+    args: [...NOBODY.slice(1), "test", "-r", `${ROOT}/cli.ts`],
+  }).outputSync();
+  if (reach.success) return ROOT;
+  const copy = Deno.makeTempDirSync({ prefix: "charter-checkout-" });
+  const tar = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `tar -C "$1" --exclude=./.git --exclude=./rust-shim/target -cf - . | tar -C "$2" -xpf - &&
+       mkdir -p "$2/rust-shim/target/release" &&
+       cp -p "$1/rust-shim/target/release/libcharter_shim.so" "$2/rust-shim/target/release/" &&
+       link=$(readlink "$2/.tools/bin/deno" || true) &&
+       case $link in "$1"/*) ln -sf "$2\${link#"$1"}" "$2/.tools/bin/deno" ;; esac &&
+       chmod -R a+rX "$2"`,
+      "sh",
+      ROOT,
+      copy,
+    ],
+  }).outputSync();
+  if (!tar.success) throw new Error(new TextDecoder().decode(tar.stderr));
+  return copy;
+}
+
+for (const [who, prefix] of [["root", []], ["unprivileged", NOBODY]] as const) {
   Deno.test(`README: ./charter launch examples/hello.yaml (${who})`, async () => {
-    const argv = [...prefix, `${ROOT}/charter`, "launch", "examples/hello.yaml"];
+    const root = who === "root" ? ROOT : checkoutForNobody();
+    const argv = [...prefix, `${root}/charter`, "launch", "examples/hello.yaml"];
     const out = await new Deno.Command(argv[0], {
       args: argv.slice(1),
-      cwd: ROOT,
+      cwd: root,
       // No cargo on PATH, HOME not writable by nobody, no DENO_DIR: what a user has.
       env: { PATH: "/usr/bin:/bin", HOME: "/root" },
       clearEnv: true,
       stdin: "null",
     }).output();
+    if (root !== ROOT) Deno.removeSync(root, { recursive: true });
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, stderr);
     assert.equal(new TextDecoder().decode(out.stdout), EXPECTED["hello.yaml"]);
