@@ -75,8 +75,17 @@ interface PhaseSpec {
 /** The host id the shim gives a launcher's id 0 unless the plan keeps host root. */
 const UNPRIVILEGED_ID = 65534;
 
-/** The host ids of the child: the launcher's, except that host root is never lent. */
-function hostIds(plan: LinuxLaunchPlan, ids: LauncherIds): LauncherIds {
+/**
+ * The host ids of the child, as the shim decides them: the launcher's, except that host
+ * root is never lent without `linux.identity.host_root.v1` (65534 instead).
+ *
+ * @example
+ * ```ts ignore
+ * import { hostIds } from "./phase_details.ts";
+ * console.log(hostIds(plan, { uid: 0, gid: 0 })); // { uid: 65534, gid: 65534 }
+ * ```
+ */
+export function hostIds(plan: LinuxLaunchPlan, ids: LauncherIds): LauncherIds {
   const keep = find(plan, "linux.identity.host_root.v1") !== undefined;
   const host = (id: number) => id === 0 && !keep ? UNPRIVILEGED_ID : id;
   return { uid: host(ids.uid), gid: host(ids.gid) };

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { hostIds } from "../audit/phase_details.ts";
 import type { LandlockFsRight, LinuxLaunchPlan } from "../compiler/plan.ts";
 
 /** What the decision needs to know about the file and the host. */
@@ -111,9 +112,8 @@ export function childFileAccess(
   access: FileAccess,
 ): string | undefined {
   const ids = plan.schedule.find((p) => p.id === "linux.scrub.ids.v1");
-  const hostRoot = plan.schedule.some((p) => p.id === "linux.identity.host_root.v1");
-  // The shim never lends host uid 0 without host_root: it runs the child as 65534 instead.
-  const launcherUid = file.launcherUid === 0 && !hostRoot ? 65534 : file.launcherUid;
+  // The shim never lends host uid 0 without host_root (the gid does not matter here).
+  const launcherUid = hostIds(plan, { uid: file.launcherUid, gid: 0 }).uid;
   const childUid = ids?.id === "linux.scrub.ids.v1" ? ids.uid : launcherUid;
   const caps = plan.schedule.find((p) => p.id === "linux.scrub.capabilities.v1");
   const kept = caps?.id === "linux.scrub.capabilities.v1"
