@@ -5,6 +5,7 @@
  */
 import type { Command } from "./cli/command.ts";
 import { printError } from "./cli/command.ts";
+import { importLazily } from "./cli/lazy_import.ts";
 import { UsageError } from "./cli/args.ts";
 import { EnvelopeError } from "./crypto/dsse.ts";
 import { KeyError } from "./crypto/keys.ts";
@@ -23,57 +24,101 @@ const COMMANDS: CommandEntry[] = [
   {
     name: "check",
     summary: "validate policies; print every problem as file:line:col",
-    load: async () => (await import("./cli/check.ts")).checkCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/check.ts")>(
+        new URL("./cli/check.ts", import.meta.url),
+      ))
+        .checkCommand,
   },
   {
     name: "compile",
     summary: "compile and sign a policy into a plan",
-    load: async () => (await import("./cli/compile.ts")).compileCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/compile.ts")>(
+        new URL("./cli/compile.ts", import.meta.url),
+      ))
+        .compileCommand,
   },
   {
     name: "launch",
     summary: "verify a plan (or compile a policy) and run it confined",
-    load: async () => (await import("./cli/launch.ts")).launchCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/launch.ts")>(
+        new URL("./cli/launch.ts", import.meta.url),
+      ))
+        .launchCommand,
   },
   {
     name: "verify",
     summary: "verify a plan's signature and print what it grants",
-    load: async () => (await import("./cli/verify.ts")).verifyCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/verify.ts")>(
+        new URL("./cli/verify.ts", import.meta.url),
+      ))
+        .verifyCommand,
   },
   {
     name: "explain",
     summary: "show the effective policy, each rule with where it came from",
-    load: async () => (await import("./cli/explain.ts")).explainCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/explain.ts")>(
+        new URL("./cli/explain.ts", import.meta.url),
+      ))
+        .explainCommand,
   },
   {
     name: "diff",
     summary: "authority added and removed between two policies or plans",
-    load: async () => (await import("./cli/diff.ts")).diffCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/diff.ts")>(
+        new URL("./cli/diff.ts", import.meta.url),
+      ))
+        .diffCommand,
   },
   {
     name: "keygen",
     summary: "create an Ed25519 signing key pair",
-    load: async () => (await import("./cli/keygen.ts")).keygenCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/keygen.ts")>(
+        new URL("./cli/keygen.ts", import.meta.url),
+      ))
+        .keygenCommand,
   },
   {
     name: "transcript verify",
     summary: "verify a launch transcript against its plan",
-    load: async () => (await import("./cli/transcript.ts")).transcriptVerifyCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/transcript.ts")>(
+        new URL("./cli/transcript.ts", import.meta.url),
+      ))
+        .transcriptVerifyCommand,
   },
   {
     name: "transcript export",
     summary: "export a transcript as OCSF Process Activity events",
-    load: async () => (await import("./cli/transcript.ts")).transcriptExportCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/transcript.ts")>(
+        new URL("./cli/transcript.ts", import.meta.url),
+      ))
+        .transcriptExportCommand,
   },
   {
     name: "probe",
     summary: "report what this kernel offers (Landlock ABI, namespaces, clone3, ...)",
-    load: async () => (await import("./cli/probe.ts")).probeCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/probe.ts")>(
+        new URL("./cli/probe.ts", import.meta.url),
+      ))
+        .probeCommand,
   },
   {
     name: "schema",
     summary: "write schema/*.schema.json (policy, plan, transcript record; draft-07)",
-    load: async () => (await import("./cli/schema.ts")).schemaCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/schema.ts")>(
+        new URL("./cli/schema.ts", import.meta.url),
+      ))
+        .schemaCommand,
   },
 ];
 

@@ -20,6 +20,7 @@ import { checkPrivate, launcherUid } from "./state_dir.ts";
 import { childFileAccess, sealKeyExposure } from "./child_file_access.ts";
 import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
+import { importLazily } from "./lazy_import.ts";
 
 /** Exit status when the child ran but the transcript could not be completed. */
 export const TRANSCRIPT_FAILED = 126;
@@ -56,7 +57,9 @@ function planToSeal(envelope: Uint8Array): LinuxLaunchPlan | "invalid" {
  * the verifier (valibot, the plan schema, the seccomp analysis) only on this rare path.
  */
 async function shimRefuses(envelope: Uint8Array, trustPaths: string[]): Promise<boolean> {
-  const { readPlan } = await import("../audit/verify_plan.ts");
+  const { readPlan } = await importLazily<typeof import("../audit/verify_plan.ts")>(
+    new URL("../audit/verify_plan.ts", import.meta.url),
+  );
   try {
     await readPlan(envelope, await readTrustedKeys(trustPaths));
     return false;
@@ -166,8 +169,12 @@ Options:
       const key = keyPath ? await readSigningKey(keyPath) : await generateSigningKey();
       // The compiler (valibot, yaml, syscall tables) loads only when there is a policy to compile.
       const [{ compilePlan }, { loadPolicy }] = await Promise.all([
-        import("../compiler/compile.ts"),
-        import("../policy/load.ts"),
+        importLazily<typeof import("../compiler/compile.ts")>(
+          new URL("../compiler/compile.ts", import.meta.url),
+        ),
+        importLazily<typeof import("../policy/load.ts")>(
+          new URL("../policy/load.ts", import.meta.url),
+        ),
       ]);
       const compiled = await compilePlan(await loadPolicy(input), key, {
         compiledOn: new Date(),
