@@ -6,8 +6,8 @@
 //! `execveat` or `exit_group`. Everything it reads was built by the parent before clone3
 //! ([`crate::prepare`]). Signals are all blocked from clone3 until the signals primitive.
 
-use crate::plan::Step;
 use crate::progress::Message;
+use crate::step::Step;
 use crate::sys;
 use libc::{c_char, c_int, c_uint};
 

@@ -4,15 +4,14 @@
 
 mod b64;
 mod caps;
-mod cgroup;
 mod child;
 mod digest;
 mod envelope;
 mod error;
 pub mod ffi;
 mod hashed_file;
-mod landlock;
 mod launch;
+mod mechanism;
 mod plan;
 mod plan_path;
 mod prepare;
@@ -21,8 +20,9 @@ mod progress;
 mod request;
 mod rfc3339;
 mod seal;
-mod seccomp;
+mod section;
 mod spawn;
+mod step;
 mod sys;
 mod transcript;
 mod transcript_file;

@@ -8,14 +8,13 @@
 //! host cannot honour is refused (`kernel_unsupported`) instead of failing after clone.
 
 use crate::caps;
-use crate::cgroup;
 use crate::child::{CapsSpec, ChildSpec, IdsSpec};
 use crate::error::{Failure, Refusal};
 use crate::hashed_file::{self, HashedFile};
-use crate::landlock;
-use crate::plan::{Enforce, Input, Plan, Step, PHASE_NAMES};
+use crate::mechanism::{cgroup, landlock, seccomp};
+use crate::plan::{Input, Plan};
 use crate::plan_path;
-use crate::seccomp;
+use crate::step::{Enforce, Step, PHASE_NAMES};
 use crate::sys::{self, CapSets};
 use libc::c_uint;
 use serde_json::{json, Map, Value};
@@ -199,17 +198,6 @@ pub struct Prepared {
     reports: PhaseReports,
 }
 
-/// Moves a fresh fd above 0–2 (they may be closed in the launcher): fds 0–2 belong to
-/// the child's stdio.
-pub fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, sys::Errno> {
-    if fd.as_raw_fd() > 2 {
-        return Ok(fd);
-    }
-    let moved = sys::dup_cloexec_at_least(fd.as_raw_fd(), 3)?;
-    // SAFETY: moved is a new fd that F_DUPFD_CLOEXEC just returned; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
-}
-
 /// Opens the target and pins its bytes ([`hashed_file::pin`]): the fd that will be
 /// executed holds exactly the hashed bytes.
 fn open_target(path: &str) -> Result<HashedFile, Refusal> {
@@ -221,7 +209,7 @@ fn open_target(path: &str) -> Result<HashedFile, Refusal> {
 }
 
 fn keep_open(fd: OwnedFd, role: &str, path: &str) -> Result<OwnedFd, Refusal> {
-    above_stdio(fd).map_err(|e| {
+    sys::above_stdio(fd).map_err(|e| {
         Refusal::HandleUnavailable(format!(
             "The {role} {path} cannot be kept open: {}",
             std::io::Error::from_raw_os_error(e)
@@ -364,7 +352,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), sys::Errno> {
             OwnedFd::from_raw_fd(write_end),
         )
     };
-    Ok((above_stdio(read_end)?, above_stdio(write_end)?))
+    Ok((sys::above_stdio(read_end)?, sys::above_stdio(write_end)?))
 }
 
 fn has(sets: &CapSets, cap: u32) -> bool {

@@ -1,11 +1,11 @@
 //! Creating the child with clone3 and following its progress until the exec succeeded.
 
-use crate::cgroup;
 use crate::child::{self, ChildSpec};
 use crate::error::{Failure, Refusal};
-use crate::plan::Step;
+use crate::mechanism::cgroup;
 use crate::prepare::{PhaseReports, Prepared, UserMap};
 use crate::progress::{Message, MESSAGE_LEN};
+use crate::step::Step;
 use crate::sys::{self, CloneArgs, Errno};
 use crate::transcript::{mono_ns, Transcript};
 use serde_json::json;
