@@ -142,6 +142,11 @@ impl Failure {
     }
 }
 
+/// A `kernel_unsupported` refusal as a [`Failure`].
+pub fn unsupported(detail: String) -> Failure {
+    Refusal::KernelUnsupported(detail).into()
+}
+
 impl From<Refusal> for Failure {
     fn from(r: Refusal) -> Failure {
         Failure::Refused(r)

@@ -17,6 +17,7 @@ mod plan_path;
 mod prepare;
 mod probe;
 mod progress;
+mod report;
 mod request;
 mod rfc3339;
 mod seal;

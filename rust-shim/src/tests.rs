@@ -5,7 +5,7 @@ use crate::digest::{sha256_hex, to_hex};
 use crate::error::{Failure, Refusal};
 use crate::ffi;
 use crate::launch::launch;
-use crate::prepare::UNPRIVILEGED_ID;
+use crate::mechanism::identity::UNPRIVILEGED_ID;
 use crate::sys;
 use crate::testutil::{envelope, key_pair, public_key, statement};
 use serde_json::{json, Value};

@@ -9,12 +9,14 @@
 //! root and holds processes: run the launcher in a delegated cgroup whose subtree_control
 //! already enables them).
 
+use crate::error::{unsupported, Failure};
+use crate::report::PhaseReports;
 use crate::section::strict;
 use crate::step::Enforce;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::fs::{self, File, OpenOptions};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -291,6 +293,65 @@ pub fn create(params: &CgroupParams, launch_id: &str) -> Result<Placement, Strin
         fd,
         details: Value::Object(details),
     })
+}
+
+/// The launch's cgroup as prepared: the placement clone3 joins (none when there is
+/// none, or best_effort gave it up).
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The created cgroup.
+    pub placement: Option<Placement>,
+    /// The cgroup may not be given up if clone3 cannot join it.
+    pub required: bool,
+}
+
+/// Creates the cgroup of `params` for launch `launch_id`: refuses when `required` and the
+/// host cannot, records what `best_effort` gives up.
+pub fn prepare(
+    params: Option<&CgroupParams>,
+    launch_id: &str,
+    reports: &mut PhaseReports,
+) -> Result<Prepared, Failure> {
+    let Some(params) = params else {
+        return Ok(Prepared::default());
+    };
+    let required = params.enforce == Enforce::Required;
+    let placement = match create(params, launch_id) {
+        Ok(placement) => {
+            reports.insert(3, "cgroup", placement.details.clone());
+            Some(placement)
+        }
+        Err(reason) if required => {
+            return Err(unsupported(format!(
+                "The plan requires a cgroup v2 with limits, but {reason}; run the launcher where those controllers are delegated, or set enforce.cgroup: best_effort"
+            )))
+        }
+        Err(reason) => {
+            skip(&reason, reports);
+            None
+        }
+    };
+    Ok(Prepared {
+        placement,
+        required,
+    })
+}
+
+fn skip(reason: &str, reports: &mut PhaseReports) {
+    reports.record(3, "cgroup", json!({ "skipped": reason }), true);
+}
+
+impl Prepared {
+    /// The `CLONE_INTO_CGROUP` fd, if any.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.placement.as_ref().map(|c| c.fd.as_raw_fd())
+    }
+
+    /// Gives up the cgroup (best_effort, when clone3 cannot join it) and records why.
+    pub fn give_up(&mut self, reason: &str, reports: &mut PhaseReports) {
+        self.placement = None;
+        skip(reason, reports);
+    }
 }
 
 #[cfg(test)]

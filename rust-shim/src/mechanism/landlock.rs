@@ -520,6 +520,15 @@ pub fn prepare(
     })
 }
 
+/// Child: enforces the prepared ruleset (`-1`: none, best_effort had nothing to enforce).
+pub fn apply(ruleset_fd: libc::c_int) -> Result<(), sys::Errno> {
+    if ruleset_fd >= 0 {
+        sys::landlock_restrict_self(ruleset_fd)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 pub mod capabilities;
 pub mod cgroup;
+pub mod cwd;
 pub mod identity;
 pub mod landlock;
 pub mod namespaces;

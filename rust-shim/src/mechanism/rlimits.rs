@@ -1,8 +1,13 @@
 //! Resource limits (`linux.scrub.rlimits.v1`): prlimit64 with soft = hard, each clamped in
 //! the parent to the launcher's hard limit when it cannot raise it.
 
+use crate::caps;
+use crate::report::PhaseReports;
 use crate::section::strict;
+use crate::sys::{self, CapSets};
+use libc::c_uint;
 use serde::Deserialize;
+use serde_json::{json, Map, Value};
 
 /// One resource limit of `linux.scrub.rlimits.v1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,4 +71,45 @@ pub fn parse(json: &str) -> Result<Vec<Rlimit>, String> {
         });
     }
     Ok(limits)
+}
+
+/// The resource limits as the child sets them, each clamped to the launcher's hard limit
+/// when it cannot raise it: `(RLIMIT_*, value)`.
+pub fn prepare(
+    limits: &[Rlimit],
+    launcher: &CapSets,
+    reports: &mut PhaseReports,
+) -> Vec<(c_uint, u64)> {
+    let mut set = Map::new();
+    let mut clamped = Map::new();
+    let mut out = Vec::with_capacity(limits.len());
+    for limit in limits {
+        let mut value = limit.value;
+        if !caps::has(launcher, caps::SYS_RESOURCE) {
+            if let Ok((_, hard)) = sys::get_rlimit(limit.resource) {
+                if value > hard {
+                    clamped.insert(
+                        limit.name.into(),
+                        json!({ "requested": value, "hard": hard }),
+                    );
+                    value = hard;
+                }
+            }
+        }
+        set.insert(limit.name.into(), json!(value));
+        out.push((limit.resource, value));
+    }
+    reports.insert(3, "rlimits", Value::Object(set));
+    if !clamped.is_empty() {
+        // Lower than asked (the launcher cannot raise its hard limit): stricter, not a gap.
+        reports.insert(3, "rlimitsClamped", Value::Object(clamped));
+    }
+    out
+}
+
+/// Child: prlimit64 with soft = hard for each limit.
+pub fn apply(limits: &[(c_uint, u64)]) -> Result<(), sys::Errno> {
+    limits
+        .iter()
+        .try_for_each(|&(resource, value)| sys::set_rlimit(resource, value))
 }

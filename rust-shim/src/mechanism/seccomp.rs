@@ -286,6 +286,16 @@ pub fn prepare(section: &SeccompSection) -> Result<Prepared, Refusal> {
     })
 }
 
+/// Child: installs the prepared program with its flags (`None`: best_effort skipped it).
+pub fn apply(program: Option<(&sys::SockFprog, c_uint)>) -> Result<(), sys::Errno> {
+    match program {
+        // SAFETY: the program points into the parent's prepared buffer, which this
+        // process has a copy of; it stays valid until exec.
+        Some((prog, flags)) => unsafe { sys::seccomp_set_filter(prog, flags) },
+        None => Ok(()),
+    }
+}
+
 impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Program({} instructions)", self.filter.len())
