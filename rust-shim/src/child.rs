@@ -1,10 +1,13 @@
-//! What the cloned child runs, from clone3's return to execveat.
+//! What the cloned child runs, from clone3's return to execveat: the phases in schedule
+//! order, each step applied by the child-side function of the mechanism that owns it
+//! (`crate::mechanism`), the progress reports and the exec.
 //!
 //! The child is a copy of a multi-threaded process in which only the cloning thread
-//! exists, so this module makes raw system calls only (through [`crate::sys`]): no
-//! allocation, no locks, no std I/O, no panics, and it never returns: it ends in
-//! `execveat` or `exit_group`. Everything it reads was built by the parent before clone3
-//! ([`crate::prepare`]). Signals are all blocked from clone3 until the signals primitive.
+//! exists, so this module and every mechanism's child-side function make raw system calls
+//! only (through [`crate::sys`]): no allocation, no locks, no std I/O, no panics, and it
+//! never returns: it ends in `execveat` or `exit_group`. Everything it reads was built by
+//! the parent before clone3 (`prepare.rs`). Signals are all blocked from clone3 until the
+//! signals primitive.
 
 use crate::mechanism::capabilities::{self, CapsSpec};
 use crate::mechanism::identity::{self, IdsSpec};
