@@ -8,6 +8,7 @@
 //! Every decision that can be made before a child exists is made here, so that a plan the
 //! host cannot honour is refused (`kernel_unsupported`) instead of failing after clone.
 
+use crate::caps;
 use crate::child::ChildSpec;
 use crate::error::{Failure, Refusal};
 use crate::hashed_file::{self, HashedFile};
@@ -417,7 +418,7 @@ impl Prepared {
 
     /// Whether the launcher can create namespaces other than a user namespace by itself.
     pub fn can_create_namespaces_alone(&self) -> bool {
-        crate::caps::has(&self.launcher_caps, crate::caps::SYS_ADMIN)
+        caps::has(&self.launcher_caps, caps::SYS_ADMIN)
     }
 
     /// Gives up the cgroup (best_effort, when clone3 cannot join it) and records why.

@@ -13,6 +13,7 @@ use crate::error::{unsupported, Failure};
 use crate::report::PhaseReports;
 use crate::section::strict;
 use crate::step::Enforce;
+use crate::sys;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::fs::{self, File, OpenOptions};
@@ -286,7 +287,7 @@ pub fn create(params: &CgroupParams, launch_id: &str) -> Result<Placement, Strin
         .custom_flags(libc::O_DIRECTORY)
         .open(&leaf.path)
         .map_err(|e| format!("opening {} failed ({e})", leaf.path.display()))?;
-    let fd = crate::sys::above_stdio(OwnedFd::from(dir))
+    let fd = sys::above_stdio(OwnedFd::from(dir))
         .map_err(|e| format!("moving the cgroup fd failed (errno {e})"))?;
     Ok(Placement {
         leaf,

@@ -385,7 +385,7 @@ pub fn prepare(
             .map_err(|e| fault(e, "Creating the Landlock ruleset failed"))?;
         // SAFETY: landlock_create_ruleset just returned this fd; nothing else owns it.
         Some(
-            crate::sys::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
+            sys::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
                 .map_err(|e| fault(e, "Moving the Landlock ruleset fd failed"))?,
         )
     } else {

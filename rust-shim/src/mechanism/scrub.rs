@@ -68,7 +68,7 @@ pub fn check_keep_order(keep: &[i32]) -> Result<(), Refusal> {
 /// Parses a `linux.scrub.pdeathsig.v1` entry: the signal number.
 pub fn parse_pdeathsig(json: &str) -> Result<i32, String> {
     let e: PdeathsigEntry = strict(json)?;
-    if !(1..=crate::sys::MAX_SIGNAL).contains(&e.signal) {
+    if !(1..=sys::MAX_SIGNAL).contains(&e.signal) {
         return Err(format!("signal {} is not a signal number (1-64)", e.signal));
     }
     Ok(e.signal)
