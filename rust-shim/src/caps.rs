@@ -1,5 +1,7 @@
-//! Linux capability names and numbers (`include/uapi/linux/capability.h`), and the
-//! parent-side decision of what the capabilities primitive can do for this launcher.
+//! Linux capability names and numbers (`include/uapi/linux/capability.h`), and which of
+//! them a set holds. The capabilities primitive itself is `mechanism::capabilities`.
+
+use crate::sys::CapSets;
 
 /// Capability names by number, through `CAP_CHECKPOINT_RESTORE` (40). The kernel's own
 /// highest number is read from `/proc/sys/kernel/cap_last_cap` at launch.
@@ -90,6 +92,11 @@ pub fn all_through(last: u32) -> u64 {
     } else {
         (1u64 << (last + 1)) - 1
     }
+}
+
+/// Whether `sets` holds capability `cap` as effective.
+pub fn has(sets: &CapSets, cap: u32) -> bool {
+    sets.effective & bit(cap) != 0
 }
 
 /// The kernel's highest capability number (`/proc/sys/kernel/cap_last_cap`), or the

@@ -1,40 +1,21 @@
-//! What the cloned child runs, from clone3's return to execveat.
+//! What the cloned child runs, from clone3's return to execveat: the phases in schedule
+//! order, each step applied by the child-side function of the mechanism that owns it
+//! (`crate::mechanism`), the progress reports and the exec.
 //!
 //! The child is a copy of a multi-threaded process in which only the cloning thread
-//! exists, so this module makes raw system calls only (through [`crate::sys`]): no
-//! allocation, no locks, no std I/O, no panics, and it never returns: it ends in
-//! `execveat` or `exit_group`. Everything it reads was built by the parent before clone3
-//! ([`crate::prepare`]). Signals are all blocked from clone3 until the signals primitive.
+//! exists, so this module and every mechanism's child-side function make raw system calls
+//! only (through [`crate::sys`]): no allocation, no locks, no std I/O, no panics, and it
+//! never returns: it ends in `execveat` or `exit_group`. Everything it reads was built by
+//! the parent before clone3 (`prepare.rs`). Signals are all blocked from clone3 until the
+//! signals primitive.
 
-use crate::plan::Step;
+use crate::mechanism::capabilities::{self, CapsSpec};
+use crate::mechanism::identity::{self, IdsSpec};
+use crate::mechanism::{cwd, landlock, namespaces, rlimits, scrub, seccomp};
 use crate::progress::Message;
+use crate::step::Step;
 use crate::sys;
 use libc::{c_char, c_int, c_uint};
-
-/// `linux.scrub.ids.v1` as the child applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdsSpec {
-    /// uid (real, effective, saved).
-    pub uid: u32,
-    /// gid (real, effective, saved).
-    pub gid: u32,
-    /// `setgroups(0, NULL)` first (needs CAP_SETGID; skipped when there are none).
-    pub clear_groups: bool,
-    /// PR_SET_KEEPCAPS around setresuid, so that the capabilities primitive that follows
-    /// still holds CAP_SETPCAP to drop the bounding set.
-    pub keep_caps: bool,
-}
-
-/// `linux.scrub.capabilities.v1` as the child applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CapsSpec {
-    /// Capabilities kept (mask).
-    pub keep: u64,
-    /// The kernel's highest capability number.
-    pub last_cap: u32,
-    /// Drop the others from the bounding set (the child holds CAP_SETPCAP).
-    pub drop_bounding: bool,
-}
 
 /// The child's instructions, borrowed from the parent's prepared buffers.
 pub struct ChildSpec<'a> {
@@ -142,63 +123,38 @@ fn created(spec: &ChildSpec<'_>, flag: c_int) -> bool {
     spec.clone_flags & flag as u64 != 0
 }
 
+/// Applies one step through the mechanism that owns it.
 fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
     match step {
-        Step::UserNs if created(spec, libc::CLONE_NEWUSER) => wait_for_maps(spec),
-        Step::Namespaces if created(spec, libc::CLONE_NEWNET) => sys::loopback_up(),
-        Step::Hostname if created(spec, libc::CLONE_NEWUTS) && !spec.hostname.is_empty() => {
-            sys::sethostname(spec.hostname)
+        Step::UserNs if created(spec, libc::CLONE_NEWUSER) => {
+            wait_for_release(spec)?;
+            identity::enter_userns(spec.dumpable_for_maps, spec.userns_ids)
         }
-        Step::Cwd => sys::fchdir(spec.cwd_fd),
-        Step::Signals => reset_signals(),
+        Step::Namespaces => namespaces::apply(spec.clone_flags),
+        Step::Hostname => namespaces::apply_hostname(spec.clone_flags, spec.hostname),
+        Step::Cwd => cwd::apply(spec.cwd_fd),
+        Step::Signals => scrub::reset_signals(),
         // envp was built by the parent from the plan's env only; nothing to do here.
         Step::Env => Ok(()),
-        Step::Fds => scrub_fds(spec),
-        Step::Rlimits => spec
-            .rlimits
-            .iter()
-            .try_for_each(|&(resource, value)| sys::set_rlimit(resource, value)),
+        Step::Fds => scrub::scrub_fds(spec.open_fds, spec.keep),
+        Step::Rlimits => rlimits::apply(spec.rlimits),
         Step::Setsid => sys::setsid(),
-        Step::Pdeathsig if spec.pdeathsig != 0 => parent_death_signal(spec),
-        Step::Ids => match spec.ids {
-            Some(ids) => switch_ids(ids),
-            None => Ok(()),
-        },
-        Step::Capabilities => match spec.caps {
-            Some(caps) => reduce_capabilities(caps),
-            None => Ok(()),
-        },
+        Step::Pdeathsig if spec.pdeathsig != 0 => scrub::parent_death_signal(
+            spec.pdeathsig,
+            spec.parent_pid,
+            created(spec, libc::CLONE_NEWPID),
+            spec.go_read,
+        ),
+        Step::Ids => spec.ids.map_or(Ok(()), identity::switch_ids),
+        Step::Capabilities => spec.caps.map_or(Ok(()), capabilities::apply),
         Step::NoNewPrivs => sys::set_no_new_privs(),
-        Step::Landlock if spec.landlock_fd >= 0 => sys::landlock_restrict_self(spec.landlock_fd),
-        Step::Seccomp => match spec.seccomp {
-            // SAFETY: the program points into the parent's prepared buffer, which this
-            // process has a copy of; it stays valid until exec.
-            Some((prog, flags)) => unsafe { sys::seccomp_set_filter(prog, flags) },
-            None => Ok(()),
-        },
-        // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); skipped namespaces,
-        // Landlock or pdeathsig (best_effort) have nothing to do; host root is decided by
-        // the parent (the maps, or no fallback ids).
-        Step::HostRoot
-        | Step::UserNs
-        | Step::Namespaces
-        | Step::Hostname
-        | Step::Cgroup
-        | Step::Pdeathsig
-        | Step::Landlock
-        | Step::Exec => Ok(()),
+        Step::Landlock => landlock::apply(spec.landlock_fd),
+        Step::Seccomp => seccomp::apply(spec.seccomp),
+        // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); a skipped user namespace or
+        // pdeathsig (best_effort) has nothing to do; host root is decided by the parent
+        // (the maps, or no fallback ids).
+        Step::HostRoot | Step::UserNs | Step::Cgroup | Step::Pdeathsig | Step::Exec => Ok(()),
     }
-}
-
-/// Blocks until the parent wrote the id maps (one byte), then is non-dumpable again (this
-/// process still holds a copy of the launcher's memory) and switches to the ids inside
-/// (for a privileged launcher, without its supplementary groups).
-fn wait_for_maps(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
-    wait_for_release(spec)?;
-    if spec.dumpable_for_maps {
-        sys::set_dumpable(false)?;
-    }
-    spec.userns_ids.map_or(Ok(()), switch_ids)
 }
 
 /// Blocks until the parent releases the child (one byte on the rendezvous pipe). End of
@@ -210,101 +166,6 @@ fn wait_for_release(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
         0 => sys::exit_group(126),
         _ => Ok(()),
     }
-}
-
-/// PR_SET_PDEATHSIG, then exits if the parent died before it took effect: `getppid()`
-/// differs from the pid saved before clone3, or, in a new pid namespace (where
-/// `getppid()` is 0), the rendezvous pipe has no writer left.
-fn parent_death_signal(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
-    sys::set_pdeathsig(spec.pdeathsig)?;
-    let gone = if created(spec, libc::CLONE_NEWPID) {
-        sys::pipe_hung_up(spec.go_read)?
-    } else {
-        sys::getppid() != spec.parent_pid
-    };
-    if gone {
-        sys::exit_group(128 + spec.pdeathsig);
-    }
-    Ok(())
-}
-
-/// setgroups([]) → setresgid → (KEEPCAPS) → setresuid (linux-facts.md §4).
-fn switch_ids(ids: IdsSpec) -> Result<(), sys::Errno> {
-    if ids.clear_groups {
-        sys::clear_groups()?;
-    }
-    sys::setresgid(ids.gid)?;
-    if ids.keep_caps {
-        sys::set_keepcaps(true)?;
-    }
-    sys::setresuid(ids.uid)
-}
-
-/// Reduces every capability set to `keep`: regain the permitted set as effective (a uid
-/// switch cleared it), drop the bounding set while CAP_SETPCAP is held, clear ambient,
-/// set effective = permitted = inheritable = kept, and raise the kept ones as ambient so
-/// that they survive the exec of a non-root target.
-fn reduce_capabilities(caps: CapsSpec) -> Result<(), sys::Errno> {
-    let current = sys::capget()?;
-    if current.effective != current.permitted {
-        sys::capset(sys::CapSets {
-            effective: current.permitted,
-            ..current
-        })?;
-    }
-    if caps.drop_bounding {
-        for cap in 0..=caps.last_cap {
-            if caps.keep & crate::caps::bit(cap) == 0 {
-                sys::capbset_drop(cap)?;
-            }
-        }
-    }
-    match sys::ambient_clear_all() {
-        // Kernels before 4.3 have no ambient set.
-        Err(libc::EINVAL) | Ok(()) => {}
-        Err(e) => return Err(e),
-    }
-    let kept = caps.keep & current.permitted;
-    sys::capset(sys::CapSets {
-        effective: kept,
-        permitted: kept,
-        inheritable: kept,
-    })?;
-    for cap in 0..=caps.last_cap {
-        if kept & crate::caps::bit(cap) != 0 {
-            sys::ambient_raise(cap)?;
-        }
-    }
-    Ok(())
-}
-
-/// Every disposition to SIG_DFL (the launcher may ignore SIGPIPE or have handlers), then
-/// an empty mask (the parent blocked everything around clone3).
-fn reset_signals() -> Result<(), sys::Errno> {
-    for sig in 1..=sys::MAX_SIGNAL {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            sys::reset_signal(sig)?;
-        }
-    }
-    sys::set_signal_mask(0).map(drop)
-}
-
-/// Closes every fd ≥ 3 not in `open_fds` with close_range over the gaps, then clears
-/// FD_CLOEXEC on the plan's kept fds.
-fn scrub_fds(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
-    let mut next: c_uint = 3;
-    for &fd in spec.open_fds {
-        let fd = fd as c_uint;
-        if fd > next {
-            sys::close_range(next, fd - 1)?;
-        }
-        next = fd.saturating_add(1);
-    }
-    sys::close_range(next, c_uint::MAX)?;
-    for &fd in spec.keep {
-        sys::set_fd_flags(fd, 0)?;
-    }
-    Ok(())
 }
 
 fn exec(spec: &ChildSpec<'_>) -> ! {

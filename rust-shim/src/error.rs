@@ -1,7 +1,7 @@
 //! Why a launch did not start: refusals (nothing ran; stable codes of DESIGN §5) and setup
 //! faults (a step failed, with its errno).
 
-use crate::plan::Step;
+use crate::step::Step;
 use serde_json::{json, Value};
 
 /// A refusal: the launch was stopped before any child ran. Each variant is one stable
@@ -140,6 +140,11 @@ impl Failure {
             }),
         }
     }
+}
+
+/// A `kernel_unsupported` refusal as a [`Failure`].
+pub fn unsupported(detail: String) -> Failure {
+    Refusal::KernelUnsupported(detail).into()
 }
 
 impl From<Refusal> for Failure {

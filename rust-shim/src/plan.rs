@@ -1,14 +1,25 @@
-//! Parsing and validating the signed payload: an in-toto Statement v1 whose predicate is a
-//! LinuxLaunchPlan v1 (docs/plan-and-shim.md). Every object is parsed strictly (unknown
-//! keys are `plan_invalid`); the result is a [`Plan`] whose strings are ready for the child.
+//! The plan envelope and the sequencing of its sections: parses the signed payload (an
+//! in-toto Statement v1 whose predicate is a LinuxLaunchPlan v1, docs/plan-and-shim.md),
+//! checks the envelope-level fields (types, version, arch, subject, target, times), reads
+//! the schedule and hands each primitive's entry and each top-level section to the
+//! mechanism that owns it (`crate::mechanism`), then checks what sections say about each
+//! other. Every object is parsed strictly (unknown keys are `plan_invalid`).
 
 use crate::digest::is_sha256_hex;
 use crate::error::Refusal;
-use crate::landlock;
+use crate::mechanism::capabilities;
+use crate::mechanism::cgroup::{self, CgroupParams};
+use crate::mechanism::identity::{self, UserNsParams};
+use crate::mechanism::landlock::{self, LandlockSection, RawLandlock};
+use crate::mechanism::namespaces::{self, NamespaceParams};
+use crate::mechanism::rlimits::{self, Rlimit};
+use crate::mechanism::scrub::{self, EnvSet, RawEnv};
+use crate::mechanism::seccomp::{self, RawSeccomp, SeccompSection};
 use crate::rfc3339;
+use crate::section::{c_string, check_resolved, invalid, strict, PlainEntry};
+use crate::step::Step;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
 use std::ffi::CString;
 
 /// The in-toto Statement type.
@@ -26,304 +37,6 @@ pub const BUILD_ARCH: &str = "aarch64";
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("charter's shim supports x86_64 and aarch64 only");
 
-/// The phase names, index = phase − 1.
-pub const PHASE_NAMES: [&str; 5] = ["identity", "visibility", "scrub", "confine", "exec"];
-
-/// A schedule primitive this shim knows. Parameters live in [`Plan`] (e.g. [`Plan::keep`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// `linux.identity.host_root.v1`: the child may hold the launcher's own ids, host root
-    /// included (without it, a root launcher's child runs as an unprivileged host id).
-    HostRoot,
-    /// `linux.identity.userns.v1`: a user namespace; the parent writes the id maps.
-    UserNs,
-    /// `linux.visibility.namespaces.v1`: net/pid/ipc/uts/cgroup namespaces.
-    Namespaces,
-    /// `linux.visibility.hostname.v1`: sethostname in the new UTS namespace.
-    Hostname,
-    /// `linux.visibility.cwd.v1`: chdir(target.cwd).
-    Cwd,
-    /// `linux.scrub.signals.v1`: default dispositions, empty mask.
-    Signals,
-    /// `linux.scrub.env.v1`: envp from `env` only.
-    Env,
-    /// `linux.scrub.fds.v1`: close all but 0, 1, 2 and `keep`.
-    Fds,
-    /// `linux.scrub.rlimits.v1`: prlimit64, soft = hard.
-    Rlimits,
-    /// `linux.scrub.cgroup.v1`: a child cgroup joined with CLONE_INTO_CGROUP.
-    Cgroup,
-    /// `linux.scrub.setsid.v1`: a new session without a controlling terminal.
-    Setsid,
-    /// `linux.scrub.pdeathsig.v1`: PR_SET_PDEATHSIG, then exit if the parent already died.
-    Pdeathsig,
-    /// `linux.scrub.ids.v1`: setgroups, setresgid, setresuid (without a user namespace).
-    Ids,
-    /// `linux.scrub.capabilities.v1`: every capability set reduced to `keep`.
-    Capabilities,
-    /// `linux.scrub.no_new_privs.v1`: PR_SET_NO_NEW_PRIVS.
-    NoNewPrivs,
-    /// `linux.confine.landlock.v1`: landlock_restrict_self with the prepared ruleset.
-    Landlock,
-    /// `linux.confine.seccomp.v1`: the plan's seccomp filter, last before exec.
-    Seccomp,
-    /// `linux.exec.execveat.v1`: execveat of the verified fd.
-    Exec,
-}
-
-impl Step {
-    /// Every known primitive, in the one order the shim runs them (and plans list them).
-    pub const ALL: [Step; 18] = [
-        Step::HostRoot,
-        Step::UserNs,
-        Step::Namespaces,
-        Step::Hostname,
-        Step::Cwd,
-        Step::Signals,
-        Step::Env,
-        Step::Fds,
-        Step::Rlimits,
-        Step::Cgroup,
-        Step::Setsid,
-        Step::Pdeathsig,
-        Step::Ids,
-        Step::Capabilities,
-        Step::NoNewPrivs,
-        Step::Landlock,
-        Step::Seccomp,
-        Step::Exec,
-    ];
-
-    /// Primitives every plan must contain (the scrub cannot be dropped by editing a plan).
-    const REQUIRED: [Step; 5] = [
-        Step::Signals,
-        Step::Env,
-        Step::Fds,
-        Step::NoNewPrivs,
-        Step::Exec,
-    ];
-
-    /// The primitive id.
-    pub fn id(self) -> &'static str {
-        match self {
-            Step::HostRoot => "linux.identity.host_root.v1",
-            Step::UserNs => "linux.identity.userns.v1",
-            Step::Namespaces => "linux.visibility.namespaces.v1",
-            Step::Hostname => "linux.visibility.hostname.v1",
-            Step::Cwd => "linux.visibility.cwd.v1",
-            Step::Signals => "linux.scrub.signals.v1",
-            Step::Env => "linux.scrub.env.v1",
-            Step::Fds => "linux.scrub.fds.v1",
-            Step::Rlimits => "linux.scrub.rlimits.v1",
-            Step::Cgroup => "linux.scrub.cgroup.v1",
-            Step::Setsid => "linux.scrub.setsid.v1",
-            Step::Pdeathsig => "linux.scrub.pdeathsig.v1",
-            Step::Ids => "linux.scrub.ids.v1",
-            Step::Capabilities => "linux.scrub.capabilities.v1",
-            Step::NoNewPrivs => "linux.scrub.no_new_privs.v1",
-            Step::Landlock => "linux.confine.landlock.v1",
-            Step::Seccomp => "linux.confine.seccomp.v1",
-            Step::Exec => "linux.exec.execveat.v1",
-        }
-    }
-
-    /// What the step does, for fault details.
-    pub fn action(self) -> &'static str {
-        match self {
-            Step::HostRoot => "Keeping the launcher's ids",
-            Step::UserNs => "Waiting for the user namespace's id maps",
-            Step::Namespaces => "Bringing up loopback in the new network namespace",
-            Step::Hostname => "Setting the hostname",
-            Step::Cwd => "Changing to the plan's cwd",
-            Step::Signals => "Resetting signal dispositions and the signal mask",
-            Step::Env => "Building the environment",
-            Step::Fds => "Closing the fds the plan does not keep",
-            Step::Rlimits => "Setting resource limits",
-            Step::Cgroup => "Joining the cgroup",
-            Step::Setsid => "Starting a new session",
-            Step::Pdeathsig => "Setting the parent-death signal",
-            Step::Ids => "Switching user and group ids",
-            Step::Capabilities => "Reducing capabilities",
-            Step::NoNewPrivs => "Setting no_new_privs",
-            Step::Landlock => "Enforcing the Landlock ruleset",
-            Step::Seccomp => "Installing the seccomp filter",
-            Step::Exec => "Executing the target",
-        }
-    }
-
-    /// The phase the primitive belongs to (1–5).
-    pub fn phase(self) -> u8 {
-        match self {
-            Step::HostRoot | Step::UserNs => 1,
-            Step::Namespaces | Step::Hostname | Step::Cwd => 2,
-            Step::Signals
-            | Step::Env
-            | Step::Fds
-            | Step::Rlimits
-            | Step::Cgroup
-            | Step::Setsid
-            | Step::Pdeathsig
-            | Step::Ids
-            | Step::Capabilities
-            | Step::NoNewPrivs => 3,
-            Step::Landlock | Step::Seccomp => 4,
-            Step::Exec => 5,
-        }
-    }
-
-    /// The step's code on the progress pipe.
-    pub fn code(self) -> u32 {
-        match self {
-            Step::Cwd => 0,
-            Step::Signals => 1,
-            Step::Env => 2,
-            Step::Fds => 3,
-            Step::NoNewPrivs => 4,
-            Step::Exec => 5,
-            Step::UserNs => 6,
-            Step::Namespaces => 7,
-            Step::Hostname => 8,
-            Step::Rlimits => 9,
-            Step::Cgroup => 10,
-            Step::Setsid => 11,
-            Step::Pdeathsig => 12,
-            Step::Ids => 13,
-            Step::Capabilities => 14,
-            Step::Landlock => 15,
-            Step::Seccomp => 16,
-            Step::HostRoot => 17,
-        }
-    }
-
-    /// The step with a given progress-pipe code.
-    pub fn from_code(code: u32) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.code() == code)
-    }
-
-    fn from_id(id: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.id() == id)
-    }
-
-    pub(crate) fn order(self) -> usize {
-        Step::ALL
-            .iter()
-            .position(|&s| s == self)
-            .unwrap_or(usize::MAX)
-    }
-}
-
-/// `enforce` of a mechanism: refuse when the host cannot, or run and record the gap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Enforce {
-    /// Refuse with `kernel_unsupported` before any child exists.
-    Required,
-    /// Run, and record `degraded` with what was skipped.
-    BestEffort,
-}
-
-/// `linux.identity.userns.v1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UserNsParams {
-    /// The uid inside (default: the launcher's euid).
-    pub uid: Option<u32>,
-    /// The gid inside (default: the launcher's egid).
-    pub gid: Option<u32>,
-    /// Enforcement.
-    pub enforce: Enforce,
-}
-
-/// `linux.visibility.namespaces.v1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NamespaceParams {
-    /// A new network namespace (loopback up).
-    pub net: bool,
-    /// A new pid namespace (the target is its pid 1).
-    pub pid: bool,
-    /// A new IPC namespace.
-    pub ipc: bool,
-    /// A new UTS namespace.
-    pub uts: bool,
-    /// A new cgroup namespace.
-    pub cgroup: bool,
-    /// Enforcement.
-    pub enforce: Enforce,
-}
-
-impl NamespaceParams {
-    /// `(name, CLONE_NEW* flag, requested)` for each namespace.
-    pub fn each(&self) -> [(&'static str, u64, bool); 5] {
-        [
-            ("net", libc::CLONE_NEWNET as u64, self.net),
-            ("pid", libc::CLONE_NEWPID as u64, self.pid),
-            ("ipc", libc::CLONE_NEWIPC as u64, self.ipc),
-            ("uts", libc::CLONE_NEWUTS as u64, self.uts),
-            ("cgroup", libc::CLONE_NEWCGROUP as u64, self.cgroup),
-        ]
-    }
-
-    /// The clone flags of the requested namespaces.
-    pub fn flags(&self) -> u64 {
-        self.each()
-            .iter()
-            .filter(|(_, _, on)| *on)
-            .fold(0, |f, (_, flag, _)| f | flag)
-    }
-}
-
-/// `linux.scrub.cgroup.v1`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CgroupParams {
-    /// `memory.max`, bytes.
-    pub memory_max: Option<u64>,
-    /// `pids.max`.
-    pub pids_max: Option<u64>,
-    /// `cpu.max` as a percentage of one CPU (> 0).
-    pub cpu_max_percent: Option<f64>,
-    /// Enforcement.
-    pub enforce: Enforce,
-}
-
-/// One resource limit of `linux.scrub.rlimits.v1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rlimit {
-    /// The plan's name (`NOFILE`).
-    pub name: &'static str,
-    /// `RLIMIT_*`.
-    pub resource: u32,
-    /// Soft and hard limit.
-    pub value: u64,
-}
-
-/// Resource names of `linux.scrub.rlimits.v1` and their `RLIMIT_*` numbers.
-pub const RLIMITS: [(&str, u32); 9] = [
-    ("AS", 9),
-    ("CORE", 4),
-    ("CPU", 0),
-    ("DATA", 2),
-    ("FSIZE", 1),
-    ("MEMLOCK", 8),
-    ("NOFILE", 7),
-    ("NPROC", 6),
-    ("STACK", 3),
-];
-
-/// One filesystem rule of the `landlock` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FsRule {
-    /// Absolute path.
-    pub path: String,
-    /// Allowed rights (mask).
-    pub access: u64,
-    /// `target` or `interpreter` for implied grants.
-    pub implied: Option<String>,
-    /// Expected sha256 of the file (implied grants).
-    pub sha256: Option<String>,
-    /// The symlink-free resolution recorded at compile time, when `path` went through a
-    /// symlink then (opened instead of `path`, see [`crate::plan_path`]).
-    pub resolved: Option<String>,
-}
-
 /// One of `target.inputs`: a file the target runs besides the exe (a script in argv).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
@@ -333,36 +46,6 @@ pub struct Input {
     pub sha256: String,
     /// The recorded symlink-free resolution, when `path` went through a symlink.
     pub resolved: Option<String>,
-}
-
-/// The top-level `landlock` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LandlockSection {
-    /// Enforcement.
-    pub enforce: Enforce,
-    /// Handled filesystem rights (mask).
-    pub handled_fs: u64,
-    /// Path rules.
-    pub fs: Vec<FsRule>,
-    /// Handled TCP rights (mask).
-    pub handled_net: u64,
-    /// Port rules: (port, rights).
-    pub net: Vec<(u16, u64)>,
-    /// Scopes (mask).
-    pub scoped: u64,
-}
-
-/// The top-level `seccomp` section, decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeccompSection {
-    /// Enforcement.
-    pub enforce: Enforce,
-    /// The program bytes (`struct sock_filter[]`, host order); length a multiple of 8.
-    pub program: Vec<u8>,
-    /// Its expected sha256 (checked at launch: `digest_mismatch`).
-    pub sha256: String,
-    /// seccomp filter flags.
-    pub flags: u32,
 }
 
 /// A verified, validated plan, in the form the launch needs.
@@ -423,15 +106,12 @@ pub struct Params {
 }
 
 impl Params {
-    /// A kept capability other than `CAP_NET_BIND_SERVICE`: without a user namespace it acts
-    /// on the host (CAP_SETUID: uid 0; CAP_CHOWN + CAP_FOWNER: a root-owned setuid file), so
-    /// it needs `linux.identity.host_root.v1`.
+    /// A kept capability that acts on the host without a user namespace
+    /// ([`capabilities::host_capability`]).
     pub fn host_capability(&self) -> Option<u32> {
         self.capabilities
-            .iter()
-            .flatten()
-            .copied()
-            .find(|&c| c != crate::caps::NET_BIND_SERVICE)
+            .as_deref()
+            .and_then(capabilities::host_capability)
     }
 }
 
@@ -478,44 +158,6 @@ struct RawPlan {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawLandlock {
-    enforce: Enforce,
-    handled_fs: Vec<String>,
-    fs: Vec<RawFsRule>,
-    handled_net: Vec<String>,
-    net: Vec<RawNetRule>,
-    scoped: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFsRule {
-    path: String,
-    access: Vec<String>,
-    implied: Option<String>,
-    sha256: Option<String>,
-    resolved: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNetRule {
-    port: u32,
-    access: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawSeccomp {
-    enforce: Enforce,
-    bpf_b64: String,
-    sha256: String,
-    instructions: u64,
-    flags: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawTarget {
     exe: String,
     sha256: String,
@@ -544,13 +186,6 @@ struct RawInput {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEnv {
-    set: BTreeMap<String, String>,
-    pass: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCompiler {
     #[serde(rename = "name")]
     _name: String,
@@ -568,145 +203,6 @@ struct EntryId {
 #[derive(Deserialize)]
 struct EntryPhase {
     phase: u8,
-}
-
-/// A primitive without parameters.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlainEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-}
-
-/// `linux.scrub.fds.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FdsEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    keep: Vec<i32>,
-}
-
-/// `linux.identity.userns.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserNsEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    uid: Option<u32>,
-    gid: Option<u32>,
-    enforce: Enforce,
-}
-
-/// `linux.visibility.namespaces.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NamespacesEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    net: bool,
-    pid: bool,
-    ipc: bool,
-    uts: bool,
-    cgroup: bool,
-    enforce: Enforce,
-}
-
-/// `linux.visibility.hostname.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HostnameEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    hostname: String,
-}
-
-/// `linux.scrub.rlimits.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RlimitsEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    limits: Vec<RawLimit>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimit {
-    resource: String,
-    value: u64,
-}
-
-/// `linux.scrub.cgroup.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CgroupEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    memory_max: Option<u64>,
-    pids_max: Option<u64>,
-    cpu_max_percent: Option<f64>,
-    enforce: Enforce,
-}
-
-/// `linux.scrub.pdeathsig.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PdeathsigEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    signal: i32,
-}
-
-/// `linux.scrub.ids.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdsEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    uid: u32,
-    gid: u32,
-}
-
-/// `linux.scrub.capabilities.v1`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CapabilitiesEntry {
-    #[serde(rename = "id")]
-    _id: String,
-    #[serde(rename = "phase")]
-    _phase: u8,
-    keep: Vec<String>,
-}
-
-fn invalid(detail: impl Into<String>) -> Refusal {
-    Refusal::PlanInvalid(detail.into())
-}
-
-fn c_string(what: &str, value: &str) -> Result<CString, Refusal> {
-    CString::new(value).map_err(|_| invalid(format!("The plan's {what} contains a NUL byte")))
-}
-
-fn env_name_ok(name: &str) -> bool {
-    !name.is_empty() && !name.contains('=') && !name.contains('\0')
 }
 
 /// Parses the verified payload and checks it against this shim and host: structure,
@@ -747,7 +243,7 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
     }
     let (steps, keep, mut params) = parse_schedule(&plan.schedule)?;
     match (steps.contains(&Step::Landlock), plan.landlock) {
-        (true, Some(raw)) => params.landlock = Some(parse_landlock(raw, &plan.target)?),
+        (true, Some(raw)) => params.landlock = Some(landlock::parse(raw, &plan.target.exe, &plan.target.sha256)?),
         (false, None) => {}
         _ => {
             return Err(invalid(
@@ -756,7 +252,7 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
         }
     }
     match (steps.contains(&Step::Seccomp), plan.seccomp) {
-        (true, Some(raw)) => params.seccomp = Some(parse_seccomp(raw)?),
+        (true, Some(raw)) => params.seccomp = Some(seccomp::parse(raw)?),
         (false, None) => {}
         _ => {
             return Err(invalid(
@@ -795,7 +291,7 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
         .iter()
         .map(|a| c_string("argv", a))
         .collect::<Result<Vec<_>, _>>()?;
-    let (env_set, env_pass) = parse_env(plan.env)?;
+    let (env_set, env_pass) = scrub::parse_env(plan.env)?;
     Ok(Plan {
         exe: target.exe,
         sha256: target.sha256,
@@ -848,17 +344,6 @@ fn check_target(subject: &[RawDescriptor], target: &RawTarget) -> Result<(), Ref
     }
 }
 
-/// A recorded resolution must be an absolute path other than the path itself.
-fn check_resolved(what: &str, path: &str, resolved: Option<&str>) -> Result<(), Refusal> {
-    match resolved {
-        Some(r) if !r.starts_with('/') || r == path => Err(invalid(format!(
-            "The {what} {path} has the resolution {r:?}; it must be another absolute path"
-        ))),
-        Some(r) => c_string(what, r).map(drop),
-        None => Ok(()),
-    }
-}
-
 fn parse_inputs(raw: Vec<RawInput>) -> Result<Vec<Input>, Refusal> {
     let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
     for input in raw {
@@ -904,156 +389,23 @@ fn check_times(plan: &RawPlan, now_ns: i128) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// `env.set` as (name, `NAME=VALUE`).
-type EnvSet = Vec<(String, CString)>;
-
-fn parse_env(env: RawEnv) -> Result<(EnvSet, Vec<String>), Refusal> {
-    let mut set = Vec::with_capacity(env.set.len());
-    for (name, value) in env.set {
-        if !env_name_ok(&name) {
-            return Err(invalid(format!(
-                "The plan's env.set has an invalid name {name:?}"
-            )));
-        }
-        let entry = c_string("env.set", &format!("{name}={value}"))?;
-        set.push((name, entry));
-    }
-    let mut pass: Vec<String> = Vec::with_capacity(env.pass.len());
-    for name in env.pass {
-        if !env_name_ok(&name) {
-            return Err(invalid(format!(
-                "The plan's env.pass has an invalid name {name:?}"
-            )));
-        }
-        if pass.contains(&name) || set.iter().any(|(n, _)| *n == name) {
-            return Err(invalid(format!(
-                "The plan's env names {name} twice (in env.set or env.pass)"
-            )));
-        }
-        pass.push(name);
-    }
-    Ok((set, pass))
-}
-
-/// An id that can name a user or group: `(uid_t)-1` means "unchanged" to the kernel.
-fn check_id(what: &str, id: u32) -> Result<u32, Refusal> {
-    if id == u32::MAX {
-        return Err(invalid(format!(
-            "The plan's {what} 4294967295 is not a valid id"
-        )));
-    }
-    Ok(id)
-}
-
-/// Reads one entry's parameters into `params`.
+/// Hands one schedule entry to the mechanism that owns its primitive, into `params`.
 fn parse_params(
     step: Step,
     json: &str,
     params: &mut Params,
     keep: &mut Vec<i32>,
 ) -> Result<(), String> {
-    fn strict<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
-    }
-    let refusal = |r: Refusal| r.detail().to_string();
     match step {
-        Step::Fds => *keep = strict::<FdsEntry>(json)?.keep,
-        Step::UserNs => {
-            let e: UserNsEntry = strict(json)?;
-            params.userns = Some(UserNsParams {
-                uid: e
-                    .uid
-                    .map(|u| check_id("user namespace uid", u))
-                    .transpose()
-                    .map_err(refusal)?,
-                gid: e
-                    .gid
-                    .map(|g| check_id("user namespace gid", g))
-                    .transpose()
-                    .map_err(refusal)?,
-                enforce: e.enforce,
-            });
-        }
-        Step::Namespaces => {
-            let e: NamespacesEntry = strict(json)?;
-            params.namespaces = Some(NamespaceParams {
-                net: e.net,
-                pid: e.pid,
-                ipc: e.ipc,
-                uts: e.uts,
-                cgroup: e.cgroup,
-                enforce: e.enforce,
-            });
-        }
-        Step::Hostname => {
-            let e: HostnameEntry = strict(json)?;
-            if e.hostname.is_empty() || e.hostname.len() > 64 {
-                return Err("hostname must have 1 to 64 bytes".into());
-            }
-            params.hostname = Some(
-                CString::new(e.hostname).map_err(|_| "hostname contains a NUL byte".to_string())?,
-            );
-        }
-        Step::Rlimits => {
-            let e: RlimitsEntry = strict(json)?;
-            for limit in e.limits {
-                let (name, resource) = RLIMITS
-                    .iter()
-                    .find(|(n, _)| *n == limit.resource)
-                    .copied()
-                    .ok_or_else(|| format!("unknown resource {:?}", limit.resource))?;
-                if params.rlimits.iter().any(|l| l.name == name) {
-                    return Err(format!("resource {name} is limited twice"));
-                }
-                params.rlimits.push(Rlimit {
-                    name,
-                    resource,
-                    value: limit.value,
-                });
-            }
-        }
-        Step::Cgroup => {
-            let e: CgroupEntry = strict(json)?;
-            if e.cpu_max_percent
-                .is_some_and(|p| !(p.is_finite() && p > 0.0))
-            {
-                return Err("cpuMaxPercent must be more than 0".into());
-            }
-            params.cgroup = Some(CgroupParams {
-                memory_max: e.memory_max,
-                pids_max: e.pids_max,
-                cpu_max_percent: e.cpu_max_percent,
-                enforce: e.enforce,
-            });
-        }
-        Step::Pdeathsig => {
-            let e: PdeathsigEntry = strict(json)?;
-            if !(1..=crate::sys::MAX_SIGNAL).contains(&e.signal) {
-                return Err(format!("signal {} is not a signal number (1-64)", e.signal));
-            }
-            params.pdeathsig = Some(e.signal);
-        }
-        Step::Ids => {
-            let e: IdsEntry = strict(json)?;
-            params.ids = Some((
-                check_id("uid", e.uid).map_err(refusal)?,
-                check_id("gid", e.gid).map_err(refusal)?,
-            ));
-        }
-        Step::Capabilities => {
-            let e: CapabilitiesEntry = strict(json)?;
-            let mut numbers = Vec::with_capacity(e.keep.len());
-            for name in &e.keep {
-                let n = crate::caps::number(name).ok_or_else(|| {
-                    format!("unknown capability {name:?} (names look like CAP_NET_BIND_SERVICE)")
-                })?;
-                if numbers.contains(&n) {
-                    return Err(format!("capability {name} is listed twice"));
-                }
-                numbers.push(n);
-            }
-            params.capabilities = Some(numbers);
-        }
+        Step::Fds => *keep = scrub::parse_fds(json)?,
+        Step::UserNs => params.userns = Some(identity::parse_userns(json)?),
+        Step::Namespaces => params.namespaces = Some(namespaces::parse(json)?),
+        Step::Hostname => params.hostname = Some(namespaces::parse_hostname(json)?),
+        Step::Rlimits => params.rlimits = rlimits::parse(json)?,
+        Step::Cgroup => params.cgroup = Some(cgroup::parse(json)?),
+        Step::Pdeathsig => params.pdeathsig = Some(scrub::parse_pdeathsig(json)?),
+        Step::Ids => params.ids = Some(identity::parse_ids(json)?),
+        Step::Capabilities => params.capabilities = Some(capabilities::parse(json)?),
         Step::HostRoot
         | Step::Cwd
         | Step::Signals
@@ -1125,11 +477,7 @@ fn parse_schedule(entries: &[Box<RawValue>]) -> Result<(Vec<Step>, Vec<i32>, Par
     if steps.last() != Some(&Step::Exec) {
         return Err(invalid("The schedule must end with linux.exec.execveat.v1"));
     }
-    if keep.first().is_some_and(|&fd| fd < 3) || keep.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(invalid(
-            "linux.scrub.fds.v1 keep must list fds of at least 3 in ascending order, each once",
-        ));
-    }
+    scrub::check_keep_order(&keep)?;
     if params.hostname.is_some() && !params.namespaces.is_some_and(|n| n.uts) {
         return Err(invalid(
             "linux.visibility.hostname.v1 needs a UTS namespace (namespaces.uts) in the same plan",
@@ -1157,143 +505,10 @@ fn parse_schedule(entries: &[Box<RawValue>]) -> Result<(Vec<Step>, Vec<i32>, Par
     Ok((steps, keep, params))
 }
 
-fn names_mask(table: &[landlock::Right], names: &[String], what: &str) -> Result<u64, Refusal> {
-    let mut seen: Vec<&String> = Vec::new();
-    for name in names {
-        if seen.contains(&name) {
-            return Err(invalid(format!(
-                "The landlock section lists {what} {name} twice"
-            )));
-        }
-        seen.push(name);
-    }
-    landlock::mask_of(table, names).map_err(|name| {
-        invalid(format!(
-            "The landlock section has an unknown {what} {name:?}"
-        ))
-    })
-}
-
-fn parse_landlock(raw: RawLandlock, target: &RawTarget) -> Result<LandlockSection, Refusal> {
-    let handled_fs = names_mask(&landlock::FS_RIGHTS, &raw.handled_fs, "filesystem right")?;
-    let handled_net = names_mask(&landlock::NET_RIGHTS, &raw.handled_net, "network right")?;
-    let scoped = names_mask(&landlock::SCOPES, &raw.scoped, "scope")?;
-    if handled_fs | handled_net | scoped == 0 {
-        return Err(invalid(
-            "The landlock section handles no right and no scope; leave linux.confine.landlock.v1 out instead",
-        ));
-    }
-    let mut fs = Vec::with_capacity(raw.fs.len());
-    for rule in raw.fs {
-        if !rule.path.starts_with('/') || rule.path.contains('\0') {
-            return Err(invalid(format!(
-                "The landlock path {:?} is not an absolute path",
-                rule.path
-            )));
-        }
-        let access = names_mask(&landlock::FS_RIGHTS, &rule.access, "filesystem right")?;
-        if access == 0 || access & !handled_fs != 0 {
-            return Err(invalid(format!(
-                "The landlock rule for {} must allow at least one right, all of them in handledFs",
-                rule.path
-            )));
-        }
-        match (rule.implied.as_deref(), &rule.sha256) {
-            (None, None) => {}
-            (Some("target" | "interpreter") | None, Some(sha)) if is_sha256_hex(sha) => {}
-            _ => {
-                return Err(invalid(format!(
-                    "The landlock rule for {} must be implied as target or interpreter with a lowercase hex sha256",
-                    rule.path
-                )))
-            }
-        }
-        if rule.implied.as_deref() == Some("target")
-            && (rule.path != target.exe || rule.sha256.as_deref() != Some(&target.sha256))
-        {
-            return Err(invalid(format!(
-                "The landlock rule for {} is implied by the target but names another file or digest",
-                rule.path
-            )));
-        }
-        if rule.implied.is_some() && rule.resolved.is_some() {
-            return Err(invalid(format!(
-                "The implied landlock rule for {} has a resolution; implied files are pinned by digest",
-                rule.path
-            )));
-        }
-        check_resolved("landlock path", &rule.path, rule.resolved.as_deref())?;
-        fs.push(FsRule {
-            path: rule.path,
-            access,
-            implied: rule.implied,
-            sha256: rule.sha256,
-            resolved: rule.resolved,
-        });
-    }
-    let mut net = Vec::with_capacity(raw.net.len());
-    for rule in raw.net {
-        let port = u16::try_from(rule.port)
-            .map_err(|_| invalid(format!("The landlock port {} is above 65535", rule.port)))?;
-        let access = names_mask(&landlock::NET_RIGHTS, &rule.access, "network right")?;
-        if access == 0 || access & !handled_net != 0 {
-            return Err(invalid(format!(
-                "The landlock rule for port {port} must allow at least one right, all of them in handledNet"
-            )));
-        }
-        net.push((port, access));
-    }
-    Ok(LandlockSection {
-        enforce: raw.enforce,
-        handled_fs,
-        fs,
-        handled_net,
-        net,
-        scoped,
-    })
-}
-
-fn parse_seccomp(raw: RawSeccomp) -> Result<SeccompSection, Refusal> {
-    let program = crate::b64::decode(&raw.bpf_b64)
-        .ok_or_else(|| invalid("The seccomp program (bpfB64) is not padded standard base64"))?;
-    let count = program.len() / 8;
-    if program.len() % 8 != 0
-        || !(1..=crate::seccomp::MAX_INSTRUCTIONS).contains(&count)
-        || raw.instructions != count as u64
-    {
-        return Err(invalid(format!(
-            "The seccomp program has {} bytes and claims {} instructions; it must be 1 to {} instructions of 8 bytes each",
-            program.len(),
-            raw.instructions,
-            crate::seccomp::MAX_INSTRUCTIONS
-        )));
-    }
-    crate::seccomp::check_program(&program).map_err(invalid)?;
-    if !is_sha256_hex(&raw.sha256) {
-        return Err(invalid("The seccomp sha256 is not lowercase hex SHA-256"));
-    }
-    let mut flags = 0;
-    for name in &raw.flags {
-        let (_, value) = crate::seccomp::FLAGS
-            .iter()
-            .find(|(n, _)| n == name)
-            .ok_or_else(|| invalid(format!("Unknown seccomp flag {name:?} (log or spec_allow)")))?;
-        if flags & value != 0 {
-            return Err(invalid(format!("The seccomp flag {name} is listed twice")));
-        }
-        flags |= value;
-    }
-    Ok(SeccompSection {
-        enforce: raw.enforce,
-        program,
-        sha256: raw.sha256,
-        flags,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::step::Enforce;
     use crate::testutil::{statement, NOW_NS};
     use serde_json::{json, Value};
 
@@ -1548,7 +763,7 @@ mod tests {
         assert_eq!(ll.fs[1].implied.as_deref(), Some("target"));
         let sc = p.seccomp.as_ref().unwrap();
         assert_eq!(sc.program.len(), 8);
-        assert_eq!(sc.flags, crate::seccomp::FLAG_LOG);
+        assert_eq!(sc.flags, seccomp::FLAG_LOG);
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn open(
     };
     // SAFETY: openat2 just returned this fd; nothing else owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let fd = crate::prepare::above_stdio(fd).map_err(|e| {
+    let fd = sys::above_stdio(fd).map_err(|e| {
         Refusal::HandleUnavailable(format!(
             "The {what} {path} cannot be kept open: {}",
             std::io::Error::from_raw_os_error(e)

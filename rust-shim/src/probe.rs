@@ -1,9 +1,9 @@
 //! What this kernel offers, as the shim sees it (`charter_probe`).
 
 use crate::caps;
-use crate::cgroup;
+use crate::mechanism::cgroup;
+use crate::mechanism::seccomp;
 use crate::plan::BUILD_ARCH;
-use crate::seccomp;
 use crate::sys::{self, CloneArgs};
 use crate::version::{shim, ABI_VERSION};
 use serde_json::{json, Value};

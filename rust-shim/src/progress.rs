@@ -13,7 +13,7 @@
 //! The write end is close-on-exec, so end of file after "ready to exec" means the exec
 //! succeeded. Encoding allocates nothing and cannot panic (it runs in the child).
 
-use crate::plan::Step;
+use crate::step::Step;
 
 /// Bytes per message.
 pub const MESSAGE_LEN: usize = 12;

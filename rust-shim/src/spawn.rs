@@ -1,11 +1,12 @@
 //! Creating the child with clone3 and following its progress until the exec succeeded.
 
-use crate::cgroup;
 use crate::child::{self, ChildSpec};
 use crate::error::{Failure, Refusal};
-use crate::plan::Step;
-use crate::prepare::{PhaseReports, Prepared, UserMap};
+use crate::mechanism::{cgroup, identity};
+use crate::prepare::Prepared;
 use crate::progress::{Message, MESSAGE_LEN};
+use crate::report::PhaseReports;
+use crate::step::Step;
 use crate::sys::{self, CloneArgs, Errno};
 use crate::transcript::{mono_ns, Transcript};
 use serde_json::json;
@@ -127,14 +128,15 @@ fn errno_text(errno: Errno) -> String {
 /// child exists) when what is left is required. Returns the pid, the pidfd and the
 /// namespace flags the child was created with.
 fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure> {
-    let ns = prepared.namespaces;
+    let user_required = prepared.identity.user_required;
+    let flags_required = prepared.namespaces.flags_required;
     let user_flag = libc::CLONE_NEWUSER as u64;
-    let mut user = ns.user.is_some();
-    let mut flags = ns.flags;
+    let mut user = prepared.identity.user.is_some();
+    let mut flags = prepared.namespaces.flags;
     let _blocked = SignalsBlocked::new()?;
     loop {
         let clone_flags = flags | if user { user_flag } else { 0 };
-        let result = clone_child(&prepared.child_spec(clone_flags), prepared.cgroup_fd());
+        let result = clone_child(&prepared.child_spec(clone_flags), prepared.cgroup.fd());
         let errno = match result {
             Ok((pid, pidfd)) => return Ok((pid, pidfd, clone_flags)),
             Err(libc::ENOSYS) => return Err(Refusal::KernelUnsupported(
@@ -155,10 +157,9 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
         // Give up what best_effort allows, namespaces first, then the cgroup. A launcher
         // that can create the other namespaces by itself gives up the user namespace alone
         // first: its pid namespace still takes the child's descendants down with it.
-        let drop_user = user && !ns.user_required;
-        let drop_flags = flags != 0
-            && !ns.flags_required
-            && !(drop_user && prepared.can_create_namespaces_alone());
+        let drop_user = user && !user_required;
+        let drop_flags =
+            flags != 0 && !flags_required && !(drop_user && prepared.can_create_namespaces_alone());
         if drop_flags || drop_user {
             prepared.record_skipped_namespaces(
                 drop_user,
@@ -173,8 +174,8 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
             }
             continue;
         }
-        if prepared.has_cgroup() && !prepared.cgroup_required {
-            prepared.drop_cgroup(format!("joining it failed: {reason}"));
+        if prepared.cgroup.placement.is_some() && !prepared.cgroup.required {
+            prepared.drop_cgroup(&format!("joining it failed: {reason}"));
             continue;
         }
         let mut wanted = Vec::new();
@@ -184,7 +185,7 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
         if flags != 0 {
             wanted.push("new namespaces".to_string());
         }
-        if prepared.has_cgroup() {
+        if prepared.cgroup.placement.is_some() {
             wanted.push("a cgroup".to_string());
         }
         if wanted.is_empty() {
@@ -201,24 +202,6 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
         ))
         .into());
     }
-}
-
-/// Writes the user namespace's `setgroups` (deny), `gid_map` and `uid_map`.
-fn write_maps(pid: i32, map: &UserMap) -> Result<(), Failure> {
-    let write = |file: &str, text: String| {
-        std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| {
-            Failure::fault(
-                Step::UserNs.id(),
-                e.raw_os_error().unwrap_or(libc::EIO),
-                &format!("Writing /proc/{pid}/{file} failed"),
-            )
-        })
-    };
-    if !map.clear_groups {
-        write("setgroups", "deny".to_string())?;
-    }
-    write("gid_map", format!("{}\n", map.gid_line()))?;
-    write("uid_map", format!("{}\n", map.uid_line()))
 }
 
 /// Reads one message; `Ok(None)` at end of file.
@@ -369,7 +352,7 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
         .and_then(|()| {
             parent.record_namespaces(clone_flags, pid);
             match &user_map {
-                Some(map) => write_maps(pid, map),
+                Some(map) => identity::write_maps(pid, map),
                 None => Ok(()),
             }
             .and_then(|()| match &user_map {

@@ -135,6 +135,18 @@ pub fn dup_cloexec_at_least(fd: c_int, min: c_int) -> Result<c_int, Errno> {
         .map(|v| v as c_int)
 }
 
+/// Moves a fresh fd above 0–2 (they may be closed in the launcher): fds 0–2 belong to
+/// the child's stdio. For the parent only (it may allocate: the `OwnedFd` drop closes).
+pub fn above_stdio(fd: std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    let moved = dup_cloexec_at_least(fd.as_raw_fd(), 3)?;
+    // SAFETY: moved is a new fd that F_DUPFD_CLOEXEC just returned; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
+}
+
 /// `pipe2(O_CLOEXEC)`: `[read end, write end]`.
 pub fn pipe_cloexec() -> Result<[c_int; 2], Errno> {
     let mut fds: [c_int; 2] = [-1, -1];

@@ -5,7 +5,7 @@ use crate::digest::{sha256_hex, to_hex};
 use crate::error::{Failure, Refusal};
 use crate::ffi;
 use crate::launch::launch;
-use crate::prepare::UNPRIVILEGED_ID;
+use crate::mechanism::identity::UNPRIVILEGED_ID;
 use crate::sys;
 use crate::testutil::{envelope, key_pair, public_key, statement};
 use serde_json::{json, Value};
@@ -563,8 +563,8 @@ fn a_required_but_impossible_cgroup_is_refused_before_any_child() {
         4,
         json!({ "id": "linux.scrub.cgroup.v1", "phase": 3, "pidsMax": 8, "enforce": "required" }),
     );
-    let pids_available = crate::cgroup::hierarchy()
-        .and_then(|h| crate::cgroup::controllers(&h))
+    let pids_available = crate::mechanism::cgroup::hierarchy()
+        .and_then(|h| crate::mechanism::cgroup::controllers(&h))
         .is_ok_and(|c| c.iter().any(|c| c == "pids"));
     if pids_available {
         // Not this project's test machines (TOOLCHAIN.md, only hugetlb in cgroup v2).

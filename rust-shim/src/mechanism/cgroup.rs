@@ -9,13 +9,61 @@
 //! root and holds processes: run the launcher in a delegated cgroup whose subtree_control
 //! already enables them).
 
-use crate::plan::CgroupParams;
+use crate::error::{unsupported, Failure};
+use crate::report::PhaseReports;
+use crate::section::strict;
+use crate::step::Enforce;
+use crate::sys;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::fs::{self, File, OpenOptions};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// `linux.scrub.cgroup.v1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CgroupParams {
+    /// `memory.max`, bytes.
+    pub memory_max: Option<u64>,
+    /// `pids.max`.
+    pub pids_max: Option<u64>,
+    /// `cpu.max` as a percentage of one CPU (> 0).
+    pub cpu_max_percent: Option<f64>,
+    /// Enforcement.
+    pub enforce: Enforce,
+}
+
+/// `linux.scrub.cgroup.v1`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CgroupEntry {
+    #[serde(rename = "id")]
+    _id: String,
+    #[serde(rename = "phase")]
+    _phase: u8,
+    memory_max: Option<u64>,
+    pids_max: Option<u64>,
+    cpu_max_percent: Option<f64>,
+    enforce: Enforce,
+}
+
+/// Parses a `linux.scrub.cgroup.v1` entry.
+pub fn parse(json: &str) -> Result<CgroupParams, String> {
+    let e: CgroupEntry = strict(json)?;
+    if e.cpu_max_percent
+        .is_some_and(|p| !(p.is_finite() && p > 0.0))
+    {
+        return Err("cpuMaxPercent must be more than 0".into());
+    }
+    Ok(CgroupParams {
+        memory_max: e.memory_max,
+        pids_max: e.pids_max,
+        cpu_max_percent: e.cpu_max_percent,
+        enforce: e.enforce,
+    })
+}
 
 /// `cpu.max` period, microseconds.
 const CPU_PERIOD_US: u64 = 100_000;
@@ -239,13 +287,72 @@ pub fn create(params: &CgroupParams, launch_id: &str) -> Result<Placement, Strin
         .custom_flags(libc::O_DIRECTORY)
         .open(&leaf.path)
         .map_err(|e| format!("opening {} failed ({e})", leaf.path.display()))?;
-    let fd = crate::prepare::above_stdio(OwnedFd::from(dir))
+    let fd = sys::above_stdio(OwnedFd::from(dir))
         .map_err(|e| format!("moving the cgroup fd failed (errno {e})"))?;
     Ok(Placement {
         leaf,
         fd,
         details: Value::Object(details),
     })
+}
+
+/// The launch's cgroup as prepared: the placement clone3 joins (none when there is
+/// none, or best_effort gave it up).
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The created cgroup.
+    pub placement: Option<Placement>,
+    /// The cgroup may not be given up if clone3 cannot join it.
+    pub required: bool,
+}
+
+/// Creates the cgroup of `params` for launch `launch_id`: refuses when `required` and the
+/// host cannot, records what `best_effort` gives up.
+pub fn prepare(
+    params: Option<&CgroupParams>,
+    launch_id: &str,
+    reports: &mut PhaseReports,
+) -> Result<Prepared, Failure> {
+    let Some(params) = params else {
+        return Ok(Prepared::default());
+    };
+    let required = params.enforce == Enforce::Required;
+    let placement = match create(params, launch_id) {
+        Ok(placement) => {
+            reports.insert(3, "cgroup", placement.details.clone());
+            Some(placement)
+        }
+        Err(reason) if required => {
+            return Err(unsupported(format!(
+                "The plan requires a cgroup v2 with limits, but {reason}; run the launcher where those controllers are delegated, or set enforce.cgroup: best_effort"
+            )))
+        }
+        Err(reason) => {
+            skip(&reason, reports);
+            None
+        }
+    };
+    Ok(Prepared {
+        placement,
+        required,
+    })
+}
+
+fn skip(reason: &str, reports: &mut PhaseReports) {
+    reports.record(3, "cgroup", json!({ "skipped": reason }), true);
+}
+
+impl Prepared {
+    /// The `CLONE_INTO_CGROUP` fd, if any.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.placement.as_ref().map(|c| c.fd.as_raw_fd())
+    }
+
+    /// Gives up the cgroup (best_effort, when clone3 cannot join it) and records why.
+    pub fn give_up(&mut self, reason: &str, reports: &mut PhaseReports) {
+        self.placement = None;
+        skip(reason, reports);
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +395,7 @@ mod tests {
             memory_max: None,
             pids_max: Some(8),
             cpu_max_percent: None,
-            enforce: crate::plan::Enforce::Required,
+            enforce: Enforce::Required,
         };
         let available = hierarchy()
             .and_then(|h| controllers(&h))

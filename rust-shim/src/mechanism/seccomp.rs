@@ -1,13 +1,39 @@
-//! seccomp: the plan's classic-BPF program, checked against its digest in the parent and
-//! installed by the child with `seccomp(SECCOMP_SET_MODE_FILTER)` as the last step before
-//! exec.
+//! seccomp (`linux.confine.seccomp.v1` with the plan's `seccomp` section): the plan's
+//! classic-BPF program, checked against its digest in the parent and installed by the
+//! child with `seccomp(SECCOMP_SET_MODE_FILTER)` as the last step before exec.
 
-use crate::digest::sha256_hex;
+use crate::digest::{is_sha256_hex, sha256_hex};
 use crate::error::Refusal;
-use crate::plan::{Enforce, SeccompSection};
+use crate::section::invalid;
+use crate::step::Enforce;
 use crate::sys;
 use libc::c_uint;
+use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// The top-level `seccomp` section, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeccompSection {
+    /// Enforcement.
+    pub enforce: Enforce,
+    /// The program bytes (`struct sock_filter[]`, host order); length a multiple of 8.
+    pub program: Vec<u8>,
+    /// Its expected sha256 (checked at launch: `digest_mismatch`).
+    pub sha256: String,
+    /// seccomp filter flags.
+    pub flags: u32,
+}
+
+/// The plan's `seccomp` section as it is written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSeccomp {
+    enforce: Enforce,
+    bpf_b64: String,
+    sha256: String,
+    instructions: u64,
+    flags: Vec<String>,
+}
 
 /// `SECCOMP_FILTER_FLAG_LOG`.
 pub const FLAG_LOG: c_uint = 1 << 1;
@@ -70,6 +96,45 @@ pub fn check_program(bytes: &[u8]) -> Result<(), String> {
         return Err("The seccomp program's last instruction is not a ret".to_string());
     }
     Ok(())
+}
+
+/// Parses and checks the `seccomp` section ([`check_program`]).
+pub fn parse(raw: RawSeccomp) -> Result<SeccompSection, Refusal> {
+    let program = crate::b64::decode(&raw.bpf_b64)
+        .ok_or_else(|| invalid("The seccomp program (bpfB64) is not padded standard base64"))?;
+    let count = program.len() / 8;
+    if program.len() % 8 != 0
+        || !(1..=MAX_INSTRUCTIONS).contains(&count)
+        || raw.instructions != count as u64
+    {
+        return Err(invalid(format!(
+            "The seccomp program has {} bytes and claims {} instructions; it must be 1 to {} instructions of 8 bytes each",
+            program.len(),
+            raw.instructions,
+            MAX_INSTRUCTIONS
+        )));
+    }
+    check_program(&program).map_err(invalid)?;
+    if !is_sha256_hex(&raw.sha256) {
+        return Err(invalid("The seccomp sha256 is not lowercase hex SHA-256"));
+    }
+    let mut flags = 0;
+    for name in &raw.flags {
+        let (_, value) = FLAGS
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| invalid(format!("Unknown seccomp flag {name:?} (log or spec_allow)")))?;
+        if flags & value != 0 {
+            return Err(invalid(format!("The seccomp flag {name} is listed twice")));
+        }
+        flags |= value;
+    }
+    Ok(SeccompSection {
+        enforce: raw.enforce,
+        program,
+        sha256: raw.sha256,
+        flags,
+    })
 }
 
 /// A verified program, ready for the child.
@@ -219,6 +284,16 @@ pub fn prepare(section: &SeccompSection) -> Result<Prepared, Refusal> {
         details: Value::Object(details),
         degraded,
     })
+}
+
+/// Child: installs the prepared program with its flags (`None`: best_effort skipped it).
+pub fn apply(program: Option<(&sys::SockFprog, c_uint)>) -> Result<(), sys::Errno> {
+    match program {
+        // SAFETY: the program points into the parent's prepared buffer, which this
+        // process has a copy of; it stays valid until exec.
+        Some((prog, flags)) => unsafe { sys::seccomp_set_filter(prog, flags) },
+        None => Ok(()),
+    }
 }
 
 impl std::fmt::Debug for Program {

@@ -1,15 +1,81 @@
-//! Landlock: right names and values per ABI, the best-effort downgrade
-//! (linux-facts.md §1), and the ruleset the parent builds before clone3 from the plan's
-//! `landlock` section. The child only calls `landlock_restrict_self` on the ruleset fd.
+//! Landlock (`linux.confine.landlock.v1` with the plan's `landlock` section): right names
+//! and values per ABI, parsing the section, the best-effort downgrade (linux-facts.md §1),
+//! and the ruleset the parent builds before clone3. The child only calls
+//! `landlock_restrict_self` on the ruleset fd.
 
+use crate::digest::is_sha256_hex;
 use crate::error::{Failure, Refusal};
 use crate::hashed_file::open_interpreter;
-use crate::plan::{Enforce, LandlockSection, Step};
 use crate::plan_path;
+use crate::section::{check_resolved, invalid};
+use crate::step::{Enforce, Step};
 use crate::sys;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// One filesystem rule of the `landlock` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsRule {
+    /// Absolute path.
+    pub path: String,
+    /// Allowed rights (mask).
+    pub access: u64,
+    /// `target` or `interpreter` for implied grants.
+    pub implied: Option<String>,
+    /// Expected sha256 of the file (implied grants).
+    pub sha256: Option<String>,
+    /// The symlink-free resolution recorded at compile time, when `path` went through a
+    /// symlink then (opened instead of `path`, see [`crate::plan_path`]).
+    pub resolved: Option<String>,
+}
+
+/// The top-level `landlock` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandlockSection {
+    /// Enforcement.
+    pub enforce: Enforce,
+    /// Handled filesystem rights (mask).
+    pub handled_fs: u64,
+    /// Path rules.
+    pub fs: Vec<FsRule>,
+    /// Handled TCP rights (mask).
+    pub handled_net: u64,
+    /// Port rules: (port, rights).
+    pub net: Vec<(u16, u64)>,
+    /// Scopes (mask).
+    pub scoped: u64,
+}
+
+/// The plan's `landlock` section as it is written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLandlock {
+    enforce: Enforce,
+    handled_fs: Vec<String>,
+    fs: Vec<RawFsRule>,
+    handled_net: Vec<String>,
+    net: Vec<RawNetRule>,
+    scoped: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFsRule {
+    path: String,
+    access: Vec<String>,
+    implied: Option<String>,
+    sha256: Option<String>,
+    resolved: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetRule {
+    port: u32,
+    access: Vec<String>,
+}
 
 /// A named right: uapi name without the prefix, lowercase; its bit; the first ABI with it.
 pub type Right = (&'static str, u64, i64);
@@ -155,6 +221,103 @@ pub fn rule_rights(allowed: u64, handled: u64, is_dir: bool) -> u64 {
     }
 }
 
+fn names_mask(table: &[Right], names: &[String], what: &str) -> Result<u64, Refusal> {
+    let mut seen: Vec<&String> = Vec::new();
+    for name in names {
+        if seen.contains(&name) {
+            return Err(invalid(format!(
+                "The landlock section lists {what} {name} twice"
+            )));
+        }
+        seen.push(name);
+    }
+    mask_of(table, names).map_err(|name| {
+        invalid(format!(
+            "The landlock section has an unknown {what} {name:?}"
+        ))
+    })
+}
+
+/// Parses the `landlock` section; an implied `target` rule must name `exe` with `exe_sha256`.
+pub fn parse(raw: RawLandlock, exe: &str, exe_sha256: &str) -> Result<LandlockSection, Refusal> {
+    let handled_fs = names_mask(&FS_RIGHTS, &raw.handled_fs, "filesystem right")?;
+    let handled_net = names_mask(&NET_RIGHTS, &raw.handled_net, "network right")?;
+    let scoped = names_mask(&SCOPES, &raw.scoped, "scope")?;
+    if handled_fs | handled_net | scoped == 0 {
+        return Err(invalid(
+            "The landlock section handles no right and no scope; leave linux.confine.landlock.v1 out instead",
+        ));
+    }
+    let mut fs = Vec::with_capacity(raw.fs.len());
+    for rule in raw.fs {
+        if !rule.path.starts_with('/') || rule.path.contains('\0') {
+            return Err(invalid(format!(
+                "The landlock path {:?} is not an absolute path",
+                rule.path
+            )));
+        }
+        let access = names_mask(&FS_RIGHTS, &rule.access, "filesystem right")?;
+        if access == 0 || access & !handled_fs != 0 {
+            return Err(invalid(format!(
+                "The landlock rule for {} must allow at least one right, all of them in handledFs",
+                rule.path
+            )));
+        }
+        match (rule.implied.as_deref(), &rule.sha256) {
+            (None, None) => {}
+            (Some("target" | "interpreter") | None, Some(sha)) if is_sha256_hex(sha) => {}
+            _ => {
+                return Err(invalid(format!(
+                    "The landlock rule for {} must be implied as target or interpreter with a lowercase hex sha256",
+                    rule.path
+                )))
+            }
+        }
+        if rule.implied.as_deref() == Some("target")
+            && (rule.path != exe || rule.sha256.as_deref() != Some(exe_sha256))
+        {
+            return Err(invalid(format!(
+                "The landlock rule for {} is implied by the target but names another file or digest",
+                rule.path
+            )));
+        }
+        if rule.implied.is_some() && rule.resolved.is_some() {
+            return Err(invalid(format!(
+                "The implied landlock rule for {} has a resolution; implied files are pinned by digest",
+                rule.path
+            )));
+        }
+        check_resolved("landlock path", &rule.path, rule.resolved.as_deref())?;
+        fs.push(FsRule {
+            path: rule.path,
+            access,
+            implied: rule.implied,
+            sha256: rule.sha256,
+            resolved: rule.resolved,
+        });
+    }
+    let mut net = Vec::with_capacity(raw.net.len());
+    for rule in raw.net {
+        let port = u16::try_from(rule.port)
+            .map_err(|_| invalid(format!("The landlock port {} is above 65535", rule.port)))?;
+        let access = names_mask(&NET_RIGHTS, &rule.access, "network right")?;
+        if access == 0 || access & !handled_net != 0 {
+            return Err(invalid(format!(
+                "The landlock rule for port {port} must allow at least one right, all of them in handledNet"
+            )));
+        }
+        net.push((port, access));
+    }
+    Ok(LandlockSection {
+        enforce: raw.enforce,
+        handled_fs,
+        fs,
+        handled_net,
+        net,
+        scoped,
+    })
+}
+
 /// The ruleset built for the child, and what the confine phase reports about it.
 pub struct Prepared {
     /// The ruleset fd (close-on-exec), or `None` when nothing can be enforced.
@@ -222,7 +385,7 @@ pub fn prepare(
             .map_err(|e| fault(e, "Creating the Landlock ruleset failed"))?;
         // SAFETY: landlock_create_ruleset just returned this fd; nothing else owns it.
         Some(
-            crate::prepare::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
+            sys::above_stdio(unsafe { OwnedFd::from_raw_fd(raw) })
                 .map_err(|e| fault(e, "Moving the Landlock ruleset fd failed"))?,
         )
     } else {
@@ -355,6 +518,15 @@ pub fn prepare(
         details: Value::Object(details),
         degraded: fitted.lossy(),
     })
+}
+
+/// Child: enforces the prepared ruleset (`-1`: none, best_effort had nothing to enforce).
+pub fn apply(ruleset_fd: libc::c_int) -> Result<(), sys::Errno> {
+    if ruleset_fd >= 0 {
+        sys::landlock_restrict_self(ruleset_fd)
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
