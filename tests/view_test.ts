@@ -135,6 +135,8 @@ for (
       `echo pids=$(ls /proc | grep -E '^[0-9]+$' | tr '\\n' ' ')`,
       `echo dev=$(ls /dev | tr '\\n' ' ')`,
       `echo blockdevs=$(find /dev -type b | wc -l)`,
+      `echo pts=$(ls /dev/pts)`,
+      `echo fds=$(ls /proc/self/fd | tr '\\n' ' ')`,
       `echo file=$(cat /charter/motd)`,
       `echo file-write=$(${P} write:/charter/motd)`,
       `echo bin=$(readlink /bin)`,
@@ -155,7 +157,7 @@ for (
       },
       { kind: "tmpfs", target: "/tmp", sizeBytes: 1 << 20, flags: NOEXEC },
       { kind: "proc", target: "/proc", flags: NOEXEC },
-      { kind: "dev", target: "/dev", devpts: false, flags: ["nosuid", "noexec"] },
+      { kind: "dev", target: "/dev", devpts: true, flags: ["nosuid", "noexec"] },
     ];
     const s = viewOf(c.statement, { mode: "listed", enforce: "required", mounts });
     s.predicate.target.cwd = w;
@@ -177,7 +179,14 @@ for (
     );
     const pids = f.pids.trim().split(" ").map(Number);
     assert.ok(pids.includes(1) && pids.every((p) => p < 20), `only the sandbox's pids: ${f.pids}`);
-    assert.equal(f.dev.trim(), "fd full null random shm stderr stdin stdout tty urandom zero");
+    assert.equal(
+      f.dev.trim(),
+      "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero",
+    );
+    assert.equal(f.pts, "ptmx", "a private devpts instance");
+    // No fd of the launcher's (a host directory would lead out of the view): ls's own
+    // directory fd besides stdio.
+    assert.equal(f.fds.trim(), "0 1 2 3");
     assert.equal(f.blockdevs, "0");
     assert.equal(f.file, "hello view");
     assert.equal(f["file-write"], "EROFS");
