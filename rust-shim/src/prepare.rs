@@ -269,7 +269,10 @@ pub fn prepare(
     )?;
     let view = view::prepare(
         params.view.as_ref(),
-        cwd.as_ref().map(|fd| (plan.cwd.as_str(), fd.as_raw_fd())),
+        cwd.as_ref().map(|fd| {
+            let resolved = plan.cwd_resolved.as_deref().unwrap_or(&plan.cwd);
+            (plan.cwd.as_str(), resolved, fd.as_raw_fd())
+        }),
         identity.user.is_some(),
         caps::has(&launcher, caps::SYS_ADMIN),
         &mut reports,

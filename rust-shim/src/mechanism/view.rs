@@ -900,8 +900,9 @@ fn host(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Whether the view shows the host's `path` at `path`: in a host view always; in a listed
-/// view when the innermost entry holding it binds its source at the same place.
+/// Whether the view shows the host's (symlink-free) `path` at `path`: in a host view
+/// always; in a listed view when the innermost entry holding it binds its source (as
+/// resolved) at the same place.
 fn shows_host_path(section: &Section, path: &str) -> bool {
     match section.mode {
         Mode::Host => true,
@@ -910,13 +911,19 @@ fn shows_host_path(section: &Section, path: &str) -> bool {
             .iter()
             .rev()
             .find(|m| within(path, &m.target))
-            .is_some_and(|m| matches!(&m.kind, Kind::Bind { source, .. } if *source == m.target)),
+            .is_some_and(|m| {
+                matches!(&m.kind, Kind::Bind { source, resolved }
+                    if *resolved.as_ref().unwrap_or(source) == m.target)
+            }),
     }
 }
 
-/// Builds the child's sequence for `section`: `cwd` is `target.cwd` with the `(dev, ino)`
-/// the parent opened, when the plan has a cwd step.
-fn build(section: &Section, cwd: Option<(&str, u64, u64)>) -> Result<Build, Refusal> {
+/// `target.cwd` as the parent opened it: the path, its recorded resolution (or the path)
+/// and the `(dev, ino)` of what was opened.
+type OpenedCwd<'a> = (&'a str, &'a str, u64, u64);
+
+/// Builds the child's sequence for `section`, and the cwd step's when the plan has one.
+fn build(section: &Section, cwd: Option<OpenedCwd<'_>>) -> Result<Build, Refusal> {
     let mut b = Builder {
         ops: Vec::new(),
         checked: Vec::new(),
@@ -929,9 +936,9 @@ fn build(section: &Section, cwd: Option<(&str, u64, u64)>) -> Result<Build, Refu
         Mode::Host => host(section, &mut b)?,
     }
     let cwd = match cwd {
-        Some((path, dev, ino)) => {
+        Some((path, resolved, dev, ino)) => {
             b.checked.push(format!("cwd {path}"));
-            let id = shows_host_path(section, path).then_some((dev, ino));
+            let id = shows_host_path(section, resolved).then_some((dev, ino));
             Some((c(path)?, id))
         }
         None => None,
@@ -960,10 +967,11 @@ pub struct Prepared {
 /// The filesystem view: refused (`required`) or given up for the host's (`best_effort`,
 /// `details.view = {mode: "host", requested, errno}`) when this launcher cannot create a
 /// mount namespace; otherwise the child's build, with `details.view` recorded. `cwd` is
-/// `target.cwd` and the parent's fd of it, when the plan has a cwd step.
+/// `target.cwd`, its recorded resolution (or itself) and the parent's fd of it, when the
+/// plan has a cwd step.
 pub fn prepare(
     section: Option<&Section>,
-    cwd: Option<(&str, libc::c_int)>,
+    cwd: Option<(&str, &str, libc::c_int)>,
     with_user_namespace: bool,
     cap_sys_admin: bool,
     reports: &mut PhaseReports,
@@ -987,10 +995,10 @@ pub fn prepare(
         Some((_, errno)) => prepared.give_up(errno, reports),
         None => {
             let cwd = match cwd {
-                Some((path, fd)) => {
+                Some((path, resolved, fd)) => {
                     let (dev, ino, _) = sys::stat_id(fd, c"", libc::AT_EMPTY_PATH)
                         .map_err(|e| Failure::fault(Step::Cwd.id(), e, "Examining the cwd failed"))?;
-                    Some((path, dev, ino))
+                    Some((path, resolved, dev, ino))
                 }
                 None => None,
             };
@@ -1289,7 +1297,7 @@ mod tests {
         v["mounts"][3] = json!({ "kind": "bind", "source": "/etc", "target": "/etc",
             "flags": ["ro", "nosuid", "nodev"] });
         let section = parse_value(&v).unwrap();
-        let prepared = build(&section, Some(("/usr", 1, 2))).unwrap();
+        let prepared = build(&section, Some(("/usr", "/usr", 1, 2))).unwrap();
         let ops: Vec<&Op> = prepared.ops.iter().map(|(op, _)| op).collect();
         assert_eq!(ops[0], &Op::Private, "MS_PRIVATE before any mount");
         let mkdirs: Vec<&CStr> = ops
