@@ -17,6 +17,7 @@ import {
   launchStatement,
   phase,
   probe,
+  PYTHON,
   shellPolicy,
 } from "./probes/probe.ts";
 
@@ -295,6 +296,52 @@ for (
     assert.equal(last(r.records).reason, "path_changed");
   });
 }
+
+Deno.test("view (root): a source swapped between the parent's check and the bind is path_changed from the child", async () => {
+  using dir = fixture();
+  // Two root-owned directories that a racer keeps exchanging (renameat2 RENAME_EXCHANGE):
+  // no symlink and no foreign writer, so only the child's check after the bind can notice.
+  for (const name of ["src", "other"]) {
+    Deno.mkdirSync(`${dir}/${name}`);
+    Deno.writeTextFileSync(`${dir}/${name}/marker`, `${name}\n`);
+  }
+  const racer = new Deno.Command(PYTHON, {
+    args: [
+      "-c",
+      "import ctypes, sys\n" +
+      "libc = ctypes.CDLL(None)\n" +
+      "a, b = sys.argv[1].encode(), sys.argv[2].encode()\n" +
+      "while True: libc.renameat2(-100, a, -100, b, 2)\n",
+      `${dir}/src`,
+      `${dir}/other`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const c = await compiled(String(dir), shellPolicy("cat /data/marker", UNIX));
+    const s = withView(c.statement, {
+      mode: "listed",
+      enforce: "required",
+      mounts: [...baseMounts(), { kind: "bind", source: `${dir}/src`, target: "/data", flags: RO }],
+    });
+    let fromChild = 0;
+    for (let i = 0; i < 20 && fromChild === 0; i++) {
+      const r = await launchStatement(String(dir), c, s, `race${i}`);
+      assert.ok(r.code === 0 || r.code === 125, r.stderr);
+      const created = r.records.some((x) => x.event === "child_created");
+      if (r.code === 125 && created) {
+        assert.equal(r.records.find((x) => x.event === "setup_refused")?.reason, "path_changed");
+        assert.ok(!r.records.some((x) => x.event === "ready_to_exec"), "the target never ran");
+        fromChild++;
+      }
+    }
+    assert.ok(fromChild > 0, "the child's check after the bind caught a swap");
+  } finally {
+    racer.kill();
+    await racer.status;
+  }
+});
 
 Deno.test("view (unprivileged): without a user namespace, required refuses and best_effort falls back to the host", async () => {
   using dir = fixture();
