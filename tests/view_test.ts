@@ -218,13 +218,16 @@ for (
     assert.deepEqual(view.mounts[1], { kind: "symlink", target: "/bin", link: "usr/bin" });
   });
 
-  Deno.test(`view (${who}): hide makes a directory and a pathname socket inaccessible`, async () => {
+  Deno.test(`view (${who}): hide makes a directory, a file and a pathname socket inaccessible`, async () => {
     using dir = fixture();
     const hidden = `${dir}/hidden`;
     Deno.mkdirSync(hidden);
     Deno.writeTextFileSync(`${hidden}/secret`, "secret\n");
     Deno.chmodSync(hidden, 0o755);
     Deno.chmodSync(`${hidden}/secret`, 0o644);
+    const plain = `${dir}/plain`;
+    Deno.writeTextFileSync(plain, "plain\n");
+    Deno.chmodSync(plain, 0o644);
     const sock = `${dir}/sock`;
     const open = `${dir}/open`;
     using _a = listenUnix(sock);
@@ -232,6 +235,7 @@ for (
     const script = [
       `echo secret=$(${probe()} read:${hidden}/secret)`,
       `echo list=$(ls ${hidden} 2>&1 >/dev/null | grep -c denied)`,
+      `echo plain=$(${probe()} read:${plain})`,
       `echo sock=$(${probe()} unix:${sock})`,
       `echo open=$(${probe()} unix:${open})`,
     ].join("; ");
@@ -240,15 +244,62 @@ for (
     const s = viewOf(c.statement, {
       mode: "host",
       enforce: "required",
-      mounts: [hide(hidden), hide(sock)],
+      mounts: [hide(hidden), hide(plain), hide(sock)],
     });
     const r = await launchStatement(String(dir), c, s, "hide", options);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(last(r.records)));
     const f = fields(r.lines);
     assert.equal(f.secret, "EACCES", "the hidden directory is a tmpfs of mode 0000");
     assert.equal(f.list, "1", "and cannot even be listed");
+    assert.equal(f.plain, "EACCES", "a hidden file is /dev/null on a nodev mount");
     assert.equal(f.sock, "ECONNREFUSED", "the hidden socket is /dev/null now");
     assert.equal(f.open, "ok", "a socket that is not hidden still connects (the probe works)");
+  });
+
+  Deno.test(`view (${who}): a file entry in a bound host tree covers the host's file and creates nothing there`, async () => {
+    using dir = fixture();
+    const conf = `${dir}/etc`;
+    Deno.mkdirSync(conf);
+    Deno.chmodSync(conf, 0o777);
+    Deno.writeTextFileSync(`${conf}/app.conf`, "host\n");
+    Deno.chmodSync(`${conf}/app.conf`, 0o666);
+    const c = await compiled(String(dir), shellPolicy(`cat ${conf}/app.conf`, extra));
+    const file = (target: string) => ({
+      kind: "file",
+      target,
+      contentB64: btoa("view\n"),
+      flags: [...RO, "noexec"],
+    });
+    const view = (files: ViewMount[]) =>
+      viewOf(c.statement, {
+        mode: "listed",
+        enforce: "required",
+        mounts: [
+          ...baseMounts(),
+          { kind: "bind", source: conf, target: conf, flags: NOEXEC },
+          ...files,
+        ],
+      });
+    const r = await launchStatement(String(dir), c, view([file(`${conf}/app.conf`)]), "f", options);
+    assert.equal(r.code, 0, r.stderr + JSON.stringify(last(r.records)));
+    assert.deepEqual(r.lines, ["view"]);
+    assert.equal(
+      Deno.readTextFileSync(`${conf}/app.conf`),
+      "host\n",
+      "the host's file is untouched",
+    );
+    // No mount point in a host tree: the shim does not create one (it would write to the
+    // host, here a writable directory), the launch faults instead.
+    const missing = await launchStatement(
+      String(dir),
+      c,
+      view([file(`${conf}/new.conf`)]),
+      "m",
+      options,
+    );
+    assert.equal(missing.code, 126, missing.stderr);
+    assert.equal(last(missing.records).event, "child_exited");
+    assert.throws(() => Deno.statSync(`${conf}/new.conf`), "nothing was created on the host");
   });
 
   Deno.test(`view (${who}): a bind source swapped for a symlink after compiling is path_changed`, async () => {
