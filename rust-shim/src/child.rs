@@ -11,6 +11,8 @@
 
 use crate::mechanism::capabilities::{self, CapsSpec};
 use crate::mechanism::identity::{self, IdsSpec};
+use crate::mechanism::landlock::InViewRule;
+use crate::mechanism::view::{self, Broken};
 use crate::mechanism::{cwd, landlock, namespaces, rlimits, scrub, seccomp};
 use crate::progress::Message;
 use crate::step::Step;
@@ -71,6 +73,10 @@ pub struct ChildSpec<'a> {
     pub caps: Option<CapsSpec>,
     /// The Landlock ruleset (-1: none).
     pub landlock_fd: c_int,
+    /// Landlock rules on paths of the view, added once it is built.
+    pub landlock_in_view: &'a [InViewRule],
+    /// The filesystem view, when the child has its own mount namespace to build it in.
+    pub view: Option<&'a view::Build>,
     /// The seccomp program and flags.
     pub seccomp: Option<(&'a sys::SockFprog, c_uint)>,
 }
@@ -111,8 +117,19 @@ pub fn run(spec: &ChildSpec<'_>) -> ! {
         if step == Step::Exec {
             exec(spec);
         }
-        if let Err(errno) = apply(spec, step) {
-            fault(spec, step, errno);
+        let result = match (step, spec.view) {
+            (Step::View, Some(v)) => view::apply(v, created(spec, libc::CLONE_NEWPID)),
+            (Step::Cwd, Some(v)) => enter_view_cwd(spec, v),
+            _ => apply(spec, step).map_err(Broken::Errno),
+        };
+        match result {
+            Ok(()) => {}
+            Err(Broken::Errno(errno)) => fault(spec, step, errno),
+            Err(Broken::Changed(check)) => {
+                // A failed report changes nothing: exit either way.
+                let _ = sys::write_all(spec.progress_fd, &Message::PathChanged(check).encode());
+                sys::exit_group(126)
+            }
         }
     }
     // Unreachable for a validated plan, whose schedule ends in execveat.
@@ -148,18 +165,42 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
         Step::Ids => spec.ids.map_or(Ok(()), identity::switch_ids),
         Step::Capabilities => spec.caps.map_or(Ok(()), capabilities::apply),
         Step::NoNewPrivs => sys::set_no_new_privs(),
-        Step::Landlock => landlock::apply(spec.landlock_fd),
+        Step::Landlock => {
+            let in_view = if spec.view.is_some() {
+                spec.landlock_in_view
+            } else {
+                &[]
+            };
+            landlock::apply(spec.landlock_fd, in_view)
+        }
         Step::Seccomp => seccomp::apply(spec.seccomp),
         // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); a skipped user namespace or
         // pdeathsig (best_effort) has nothing to do; host root is decided by the parent
         // (the maps, or no fallback ids).
-        Step::HostRoot | Step::UserNs | Step::Cgroup | Step::Pdeathsig | Step::Exec => Ok(()),
+        // Without a mount namespace (best_effort gave it up) there is no view to build.
+        Step::HostRoot
+        | Step::UserNs
+        | Step::View
+        | Step::Cgroup
+        | Step::Pdeathsig
+        | Step::Exec => Ok(()),
     }
 }
 
 /// Blocks until the parent releases the child (one byte on the rendezvous pipe). End of
 /// file: the parent gave up or died; exit quietly, the parent reports (or nobody is left
 /// to tell).
+/// `linux.visibility.cwd.v1` in a view: by path inside the new root, never through the
+/// parent's fd (a directory outside the root would lead out of the view), which the child
+/// then closes.
+fn enter_view_cwd(spec: &ChildSpec<'_>, v: &view::Build) -> Result<(), Broken> {
+    view::enter_cwd(v)?;
+    if spec.cwd_fd >= 0 {
+        sys::close(spec.cwd_fd)?;
+    }
+    Ok(())
+}
+
 fn wait_for_release(spec: &ChildSpec<'_>) -> Result<(), sys::Errno> {
     let mut byte = [0u8; 1];
     match sys::read(spec.go_read, &mut byte)? {

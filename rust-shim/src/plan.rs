@@ -15,6 +15,7 @@ use crate::mechanism::namespaces::{self, NamespaceParams};
 use crate::mechanism::rlimits::{self, Rlimit};
 use crate::mechanism::scrub::{self, EnvSet, RawEnv};
 use crate::mechanism::seccomp::{self, RawSeccomp, SeccompSection};
+use crate::mechanism::view;
 use crate::rfc3339;
 use crate::section::{c_string, check_resolved, invalid, strict, PlainEntry};
 use crate::step::Step;
@@ -103,6 +104,8 @@ pub struct Params {
     pub landlock: Option<LandlockSection>,
     /// `seccomp` with `linux.confine.seccomp.v1`.
     pub seccomp: Option<SeccompSection>,
+    /// `view` with `linux.visibility.view.v1`.
+    pub view: Option<view::Section>,
 }
 
 impl Params {
@@ -154,6 +157,7 @@ struct RawPlan {
     not_after: Option<String>,
     landlock: Option<RawLandlock>,
     seccomp: Option<RawSeccomp>,
+    view: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -259,6 +263,24 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
                 "The plan has linux.confine.seccomp.v1 without a seccomp section or the other way round",
             ))
         }
+    }
+    match (steps.contains(&Step::View), plan.view) {
+        (true, Some(raw)) => params.view = Some(view::parse(raw.get())?),
+        (false, None) => {}
+        _ => return Err(invalid(
+            "The plan has linux.visibility.view.v1 without a view section or the other way round",
+        )),
+    }
+    let in_view = params
+        .landlock
+        .iter()
+        .flat_map(|l| &l.fs)
+        .find(|r| r.in_view);
+    if let Some(rule) = in_view.filter(|_| params.view.is_none()) {
+        return Err(invalid(format!(
+            "The landlock rule for {} is inView, but the plan has no filesystem view",
+            rule.path
+        )));
     }
     let target = plan.target;
     if target.argv.is_empty() {
@@ -407,6 +429,7 @@ fn parse_params(
         Step::Ids => params.ids = Some(identity::parse_ids(json)?),
         Step::Capabilities => params.capabilities = Some(capabilities::parse(json)?),
         Step::HostRoot
+        | Step::View
         | Step::Cwd
         | Step::Signals
         | Step::Env

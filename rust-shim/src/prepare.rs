@@ -13,7 +13,9 @@ use crate::child::ChildSpec;
 use crate::error::{Failure, Refusal};
 use crate::hashed_file::{self, HashedFile};
 use crate::mechanism::identity::{self, UserMap};
-use crate::mechanism::{capabilities, cgroup, cwd, landlock, namespaces, rlimits, scrub, seccomp};
+use crate::mechanism::{
+    capabilities, cgroup, cwd, landlock, namespaces, rlimits, scrub, seccomp, view,
+};
 use crate::plan::{Input, Plan};
 use crate::plan_path;
 use crate::report::PhaseReports;
@@ -72,12 +74,15 @@ pub struct Prepared {
     pub identity: identity::Prepared,
     /// The other namespaces and the hostname.
     pub namespaces: namespaces::Prepared,
+    /// The filesystem view.
+    pub view: view::Prepared,
     rlimits: Vec<(c_uint, u64)>,
     /// The cgroup to join.
     pub cgroup: cgroup::Prepared,
     pdeathsig: i32,
     capabilities: capabilities::Prepared,
     landlock: Option<OwnedFd>,
+    landlock_in_view: Vec<landlock::InViewRule>,
     seccomp: Option<seccomp::Program>,
     reports: PhaseReports,
 }
@@ -262,6 +267,16 @@ pub fn prepare(
         &launcher,
         &mut reports,
     )?;
+    let view = view::prepare(
+        params.view.as_ref(),
+        cwd.as_ref().map(|fd| {
+            let resolved = plan.cwd_resolved.as_deref().unwrap_or(&plan.cwd);
+            (plan.cwd.as_str(), resolved, fd.as_raw_fd())
+        }),
+        identity.user.is_some(),
+        caps::has(&launcher, caps::SYS_ADMIN),
+        &mut reports,
+    )?;
     let rlimits = if plan.steps.contains(&Step::Rlimits) {
         rlimits::prepare(&params.rlimits, &launcher, &mut reports)
     } else {
@@ -291,6 +306,7 @@ pub fn prepare(
         steps.insert(at, Step::Ids);
     }
     let capabilities = capabilities::prepare(params.capabilities.as_deref());
+    let mut landlock_in_view = Vec::new();
     let landlock = match &params.landlock {
         Some(section) => {
             let abi = sys::landlock_abi().unwrap_or(0);
@@ -306,6 +322,7 @@ pub fn prepare(
                 &copied_inputs,
             )?;
             reports.record(4, "landlock", prepared.details, prepared.degraded);
+            landlock_in_view = prepared.in_view;
             prepared.ruleset
         }
         None => None,
@@ -369,11 +386,13 @@ pub fn prepare(
         parent_pid: sys::getpid(),
         identity,
         namespaces,
+        view,
         rlimits,
         cgroup,
         pdeathsig: scrub.pdeathsig,
         capabilities,
         landlock,
+        landlock_in_view,
         seccomp,
         reports,
     })
@@ -394,6 +413,8 @@ pub struct ParentSide {
     /// The child reports [`crate::progress::Message::Dumpable`] before the parent may
     /// touch its `/proc` files.
     pub dumpable_for_maps: bool,
+    /// What each check of the view names (`path_changed` details).
+    pub view_checked: Vec<String>,
 }
 
 impl ParentSide {
@@ -419,6 +440,12 @@ impl Prepared {
     /// Whether the launcher can create namespaces other than a user namespace by itself.
     pub fn can_create_namespaces_alone(&self) -> bool {
         caps::has(&self.launcher_caps, caps::SYS_ADMIN)
+    }
+
+    /// Gives up the view for the host's (best_effort, when clone3 refused the mount
+    /// namespace with `errno`) and records it.
+    pub fn give_up_view(&mut self, errno: sys::Errno) {
+        self.view.give_up(errno, &mut self.reports);
     }
 
     /// Gives up the cgroup (best_effort, when clone3 cannot join it) and records why.
@@ -467,6 +494,12 @@ impl Prepared {
                 &self.launcher_caps,
             ),
             landlock_fd: self.landlock.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+            landlock_in_view: &self.landlock_in_view,
+            view: self
+                .view
+                .build
+                .as_ref()
+                .filter(|_| clone_flags & libc::CLONE_NEWNS as u64 != 0),
             seccomp: self.seccomp.as_ref().map(|p| (p.fprog(), p.flags)),
         }
     }
@@ -477,6 +510,7 @@ impl Prepared {
     /// the parent keeps.
     pub fn into_parent_side(mut self, clone_flags: u64) -> ParentSide {
         self.namespaces.resolve(clone_flags, &mut self.reports);
+        self.view.resolve(clone_flags, &mut self.reports);
         self.capabilities.resolve(
             clone_flags,
             self.keeps_setpcap(clone_flags),
@@ -485,6 +519,7 @@ impl Prepared {
         );
         let user_map = self.identity.resolve(clone_flags, &mut self.reports);
         ParentSide {
+            view_checked: self.view.checked(),
             dumpable_for_maps: self
                 .identity
                 .dumpable_for_maps(clone_flags, &self.launcher_caps),

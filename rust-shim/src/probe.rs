@@ -50,6 +50,7 @@ fn namespaces() -> Value {
         ("ipc", libc::CLONE_NEWIPC),
         ("uts", libc::CLONE_NEWUTS),
         ("cgroup", libc::CLONE_NEWCGROUP),
+        ("mnt", libc::CLONE_NEWNS),
     ];
     let user_ok = can_clone(user);
     let mut out = serde_json::Map::new();
@@ -87,7 +88,8 @@ fn cgroup_report() -> Value {
 }
 
 /// The probe report: arch, kernel release, Landlock ABI (0 when unavailable), seccomp
-/// (filter mode, return actions, filter flags), which namespaces this user can create,
+/// (filter mode, return actions, filter flags), which namespaces this user can create
+/// (mnt: the filesystem view, which also needs mount_setattr),
 /// the cgroup v2 hierarchy and the controllers available to the launcher's cgroup,
 /// whether clone3, close_range and pidfds work, the user-namespace limit (null when
 /// unreadable), and the highest capability number.
@@ -111,6 +113,7 @@ pub fn report() -> Value {
             "spec_allow": seccomp::flag_available(seccomp::FLAG_SPEC_ALLOW),
         },
         "namespaces": namespaces(),
+        "mountSetattr": sys::has_mount_setattr(),
         "cgroup": cgroup_report(),
         "capLastCap": caps::last_cap(),
         "shim": { "abi": ABI_VERSION, "build": shim() },
@@ -132,6 +135,8 @@ mod tests {
         assert_eq!(report["seccompFilter"], true);
         assert_eq!(report["namespaces"]["user"], true);
         assert_eq!(report["namespaces"]["net"], true);
+        assert_eq!(report["namespaces"]["mnt"], true);
+        assert_eq!(report["mountSetattr"], true);
         assert_eq!(report["cgroup"]["v2"], true);
     }
 }

@@ -9,6 +9,7 @@
 //! | 2    | ready to exec   | 0                       | 0     |
 //! | 3    | fault           | step code ([`Step::code`]) | errno |
 //! | 4    | dumpable        | 0                       | 0     |
+//! | 5    | path changed    | check number of the view | 0     |
 //!
 //! The write end is close-on-exec, so end of file after "ready to exec" means the exec
 //! succeeded. Encoding allocates nothing and cannot panic (it runs in the child).
@@ -22,6 +23,7 @@ const KIND_PHASE_DONE: u32 = 1;
 const KIND_READY: u32 = 2;
 const KIND_FAULT: u32 = 3;
 const KIND_DUMPABLE: u32 = 4;
+const KIND_PATH_CHANGED: u32 = 5;
 
 /// One message from the child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub enum Message {
     /// The child made itself dumpable so that an unprivileged launcher can write its id
     /// maps and read its namespaces (it inherits the launcher's non-dumpable state).
     Dumpable,
+    /// A path of the filesystem view is another inode than the one the parent opened (a
+    /// rename or symlink swapped it since); the child exits with 126.
+    PathChanged(u32),
     /// A step failed; the child exits with 126 (127 for execveat `ENOENT`).
     Fault {
         /// The failed step.
@@ -49,6 +54,7 @@ impl Message {
             Message::PhaseDone(phase) => (KIND_PHASE_DONE, u32::from(phase), 0),
             Message::ReadyToExec => (KIND_READY, 0, 0),
             Message::Dumpable => (KIND_DUMPABLE, 0, 0),
+            Message::PathChanged(check) => (KIND_PATH_CHANGED, check, 0),
             Message::Fault { step, errno } => (KIND_FAULT, step.code(), errno),
         };
         let (k, a, e) = (kind.to_ne_bytes(), arg.to_ne_bytes(), errno.to_ne_bytes());
@@ -69,6 +75,7 @@ impl Message {
             (KIND_PHASE_DONE, 1..=5, 0) => Some(Message::PhaseDone(arg as u8)),
             (KIND_READY, 0, 0) => Some(Message::ReadyToExec),
             (KIND_DUMPABLE, 0, 0) => Some(Message::Dumpable),
+            (KIND_PATH_CHANGED, check, 0) => Some(Message::PathChanged(check)),
             (KIND_FAULT, code, errno) => Some(Message::Fault {
                 step: Step::from_code(code)?,
                 errno,
@@ -89,6 +96,7 @@ mod tests {
             Message::PhaseDone(5),
             Message::ReadyToExec,
             Message::Dumpable,
+            Message::PathChanged(3),
             Message::Fault {
                 step: Step::Exec,
                 errno: libc::ENOENT,

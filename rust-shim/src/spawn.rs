@@ -135,7 +135,7 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
     let mut flags = prepared.namespaces.flags;
     let _blocked = SignalsBlocked::new()?;
     loop {
-        let clone_flags = flags | if user { user_flag } else { 0 };
+        let clone_flags = flags | prepared.view.flag() | if user { user_flag } else { 0 };
         let result = clone_child(&prepared.child_spec(clone_flags), prepared.cgroup.fd());
         let errno = match result {
             Ok((pid, pidfd)) => return Ok((pid, pidfd, clone_flags)),
@@ -158,8 +158,12 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
         // that can create the other namespaces by itself gives up the user namespace alone
         // first: its pid namespace still takes the child's descendants down with it.
         let drop_user = user && !user_required;
-        let drop_flags =
-            flags != 0 && !flags_required && !(drop_user && prepared.can_create_namespaces_alone());
+        let alone = drop_user && prepared.can_create_namespaces_alone();
+        let drop_flags = flags != 0 && !flags_required && !alone;
+        let drop_view = prepared.view.flag() != 0 && !prepared.view.required && !alone;
+        if drop_view {
+            prepared.give_up_view(errno);
+        }
         if drop_flags || drop_user {
             prepared.record_skipped_namespaces(
                 drop_user,
@@ -174,6 +178,9 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
             }
             continue;
         }
+        if drop_view {
+            continue;
+        }
         if prepared.cgroup.placement.is_some() && !prepared.cgroup.required {
             prepared.drop_cgroup(&format!("joining it failed: {reason}"));
             continue;
@@ -184,6 +191,9 @@ fn create_child(prepared: &mut Prepared) -> Result<(i32, OwnedFd, u64), Failure>
         }
         if flags != 0 {
             wanted.push("new namespaces".to_string());
+        }
+        if prepared.view.flag() != 0 {
+            wanted.push("a mount namespace (the filesystem view)".to_string());
         }
         if prepared.cgroup.placement.is_some() {
             wanted.push("a cgroup".to_string());
@@ -268,6 +278,7 @@ fn follow(
     progress: &OwnedFd,
     go: &OwnedFd,
     phases: &PhaseReports,
+    view_checked: &[String],
     transcript: &mut Transcript,
 ) -> Result<(), Stop> {
     let confined = phases
@@ -297,6 +308,14 @@ fn follow(
                     _ => format!("{} failed", step.action()),
                 };
                 return Err(Stop::ChildFault(Failure::fault(step.id(), errno, &what)));
+            }
+            Some(Message::PathChanged(check)) if !ready => {
+                let what = view_checked
+                    .get(check as usize)
+                    .map_or("path of the filesystem view", String::as_str);
+                return Err(Stop::ChildFault(Failure::Refused(Refusal::PathChanged(format!(
+                    "The {what} is another file than the one the launcher opened: it was renamed or replaced by a symlink since; restore it or recompile and re-sign the plan"
+                )))));
             }
             Some(Message::PhaseDone(phase)) if phase == next_phase && !ready => {
                 transcript
@@ -368,6 +387,7 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
                 &parent.progress_read,
                 &parent.go_write,
                 &parent.reports,
+                &parent.view_checked,
                 transcript,
             )
         });

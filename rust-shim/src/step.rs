@@ -20,6 +20,8 @@ pub enum Step {
     Namespaces,
     /// `linux.visibility.hostname.v1`: sethostname in the new UTS namespace.
     Hostname,
+    /// `linux.visibility.view.v1`: the filesystem view (the `view` section).
+    View,
     /// `linux.visibility.cwd.v1`: chdir(target.cwd).
     Cwd,
     /// `linux.scrub.signals.v1`: default dispositions, empty mask.
@@ -52,11 +54,12 @@ pub enum Step {
 
 impl Step {
     /// Every known primitive, in the one order the shim runs them (and plans list them).
-    pub const ALL: [Step; 18] = [
+    pub const ALL: [Step; 19] = [
         Step::HostRoot,
         Step::UserNs,
         Step::Namespaces,
         Step::Hostname,
+        Step::View,
         Step::Cwd,
         Step::Signals,
         Step::Env,
@@ -89,6 +92,7 @@ impl Step {
             Step::UserNs => "linux.identity.userns.v1",
             Step::Namespaces => "linux.visibility.namespaces.v1",
             Step::Hostname => "linux.visibility.hostname.v1",
+            Step::View => "linux.visibility.view.v1",
             Step::Cwd => "linux.visibility.cwd.v1",
             Step::Signals => "linux.scrub.signals.v1",
             Step::Env => "linux.scrub.env.v1",
@@ -113,6 +117,7 @@ impl Step {
             Step::UserNs => "Waiting for the user namespace's id maps",
             Step::Namespaces => "Bringing up loopback in the new network namespace",
             Step::Hostname => "Setting the hostname",
+            Step::View => "Building the filesystem view",
             Step::Cwd => "Changing to the plan's cwd",
             Step::Signals => "Resetting signal dispositions and the signal mask",
             Step::Env => "Building the environment",
@@ -134,7 +139,7 @@ impl Step {
     pub fn phase(self) -> u8 {
         match self {
             Step::HostRoot | Step::UserNs => 1,
-            Step::Namespaces | Step::Hostname | Step::Cwd => 2,
+            Step::Namespaces | Step::Hostname | Step::View | Step::Cwd => 2,
             Step::Signals
             | Step::Env
             | Step::Fds
@@ -171,6 +176,7 @@ impl Step {
             Step::Landlock => 15,
             Step::Seccomp => 16,
             Step::HostRoot => 17,
+            Step::View => 18,
         }
     }
 

@@ -940,3 +940,176 @@ pub fn xattr_size(fd: c_int, name: &CStr) -> Result<usize, Errno> {
     })
     .map(|n| n as usize)
 }
+
+/// `mount(source, target, fstype, flags, data)`; `None` passes NULL.
+pub fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: libc::c_ulong,
+    data: Option<&CStr>,
+) -> Result<(), Errno> {
+    let ptr = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: every pointer is NULL or a valid NUL-terminated string outliving the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount,
+            ptr(source),
+            target.as_ptr(),
+            ptr(fstype),
+            flags,
+            ptr(data),
+        )
+    })
+    .map(drop)
+}
+
+/// `umount2(target, flags)`.
+pub fn umount2(target: &CStr, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: target is a valid NUL-terminated string outliving the call.
+    check(unsafe { libc::syscall(libc::SYS_umount2, target.as_ptr(), flags) }).map(drop)
+}
+
+/// `pivot_root(new_root, put_old)`.
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
+    // SAFETY: both are valid NUL-terminated strings outliving the call.
+    check(unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) })
+        .map(drop)
+}
+
+/// `struct mount_attr` (`MOUNT_ATTR_SIZE_VER0`, 32 bytes).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<MountAttr>() == 32);
+
+/// `AT_RECURSIVE`: mount_setattr on the whole mount tree.
+pub const AT_RECURSIVE: c_uint = 0x8000;
+
+/// `mount_setattr(AT_FDCWD, path, flags, {attr_set, 0, 0, 0})` (Linux 5.12): sets
+/// `MOUNT_ATTR_*` bits on the mount at `path` (`AT_RECURSIVE`: and every mount below it).
+pub fn mount_setattr(path: &CStr, flags: c_uint, attr_set: u64) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: path is a valid NUL-terminated string and attr a valid mount_attr of the
+    // size passed; both outlive the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
+/// Whether this kernel has mount_setattr: a call with an invalid fd says `EBADF`, a
+/// kernel without it `ENOSYS`.
+pub fn has_mount_setattr() -> bool {
+    // SAFETY: NULL path and attr with size 0: the kernel rejects the call before reading.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            -1 as c_int,
+            std::ptr::null::<c_char>(),
+            0 as c_uint,
+            std::ptr::null::<MountAttr>(),
+            0usize,
+        )
+    };
+    check(ret) != Err(libc::ENOSYS)
+}
+
+/// `mkdirat(AT_FDCWD, path, mode)`.
+pub fn mkdir(path: &CStr, mode: u32) -> Result<(), Errno> {
+    // SAFETY: path is a valid NUL-terminated string outliving the call.
+    check(unsafe { libc::syscall(libc::SYS_mkdirat, libc::AT_FDCWD, path.as_ptr(), mode) })
+        .map(drop)
+}
+
+/// `mknodat(AT_FDCWD, path, S_IFREG | mode, 0)`: an empty regular file (no fd needed).
+pub fn make_empty_file(path: &CStr, mode: u32) -> Result<(), Errno> {
+    // SAFETY: path is a valid NUL-terminated string outliving the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mknodat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::S_IFREG | mode,
+            0 as libc::dev_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `symlinkat(link, AT_FDCWD, path)`: `path` becomes a symlink with content `link`.
+pub fn symlink(link: &CStr, path: &CStr) -> Result<(), Errno> {
+    // SAFETY: both are valid NUL-terminated strings outliving the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_symlinkat,
+            link.as_ptr(),
+            libc::AT_FDCWD,
+            path.as_ptr(),
+        )
+    })
+    .map(drop)
+}
+
+/// `openat(AT_FDCWD, path, flags | O_CLOEXEC, mode)`: a new fd.
+pub fn open_at(path: &CStr, flags: c_int, mode: u32) -> Result<c_int, Errno> {
+    // SAFETY: path is a valid NUL-terminated string outliving the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            mode,
+        )
+    })
+    .map(|fd| fd as c_int)
+}
+
+/// `chdir(path)`.
+pub fn chdir(path: &CStr) -> Result<(), Errno> {
+    // SAFETY: path is a valid NUL-terminated string outliving the call.
+    check(unsafe { libc::syscall(libc::SYS_chdir, path.as_ptr()) }).map(drop)
+}
+
+/// `umask(mask)`: returns the previous mask.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: umask takes an integer and cannot fail.
+    unsafe { libc::syscall(libc::SYS_umask, mask) as u32 }
+}
+
+/// `(st_dev, st_ino, st_mode)` of `path` relative to `dir` (`AT_FDCWD` or an fd) with
+/// `flags` (`AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`): `newfstatat`.
+pub fn stat_id(dir: c_int, path: &CStr, flags: c_int) -> Result<(u64, u64, u32), Errno> {
+    // SAFETY: an all-zero struct stat is valid plain data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: path is a valid NUL-terminated string and st a writable struct stat; both
+    // outlive the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            dir,
+            path.as_ptr(),
+            &mut st as *mut libc::stat,
+            flags,
+        )
+    })?;
+    Ok((st.st_dev, st.st_ino, st.st_mode))
+}

@@ -53,6 +53,7 @@ static const char *name(int e) {
   case ENOTTY: return "ENOTTY";
   case ESRCH: return "ESRCH";
   case EADDRINUSE: return "EADDRINUSE";
+  case EROFS: return "EROFS";
   case ENETUNREACH: return "ENETUNREACH";
   case EAFNOSUPPORT: return "EAFNOSUPPORT";
   case EPROTONOSUPPORT: return "EPROTONOSUPPORT";

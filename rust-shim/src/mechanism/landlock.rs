@@ -12,6 +12,7 @@ use crate::step::{Enforce, Step};
 use crate::sys;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -29,6 +30,9 @@ pub struct FsRule {
     /// The symlink-free resolution recorded at compile time, when `path` went through a
     /// symlink then (opened instead of `path`, see [`crate::plan_path`]).
     pub resolved: Option<String>,
+    /// A path that exists only in the filesystem view (`inView`): the child opens it once
+    /// the view is built.
+    pub in_view: bool,
 }
 
 /// The top-level `landlock` section.
@@ -68,6 +72,8 @@ struct RawFsRule {
     implied: Option<String>,
     sha256: Option<String>,
     resolved: Option<String>,
+    #[serde(rename = "inView")]
+    in_view: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -288,12 +294,20 @@ pub fn parse(raw: RawLandlock, exe: &str, exe_sha256: &str) -> Result<LandlockSe
             )));
         }
         check_resolved("landlock path", &rule.path, rule.resolved.as_deref())?;
+        let in_view = rule.in_view.unwrap_or(false);
+        if in_view && (rule.implied.is_some() || rule.resolved.is_some()) {
+            return Err(invalid(format!(
+                "The landlock rule for {} is inView and implied or resolved; a view path is opened in the view only",
+                rule.path
+            )));
+        }
         fs.push(FsRule {
             path: rule.path,
             access,
             implied: rule.implied,
             sha256: rule.sha256,
             resolved: rule.resolved,
+            in_view,
         });
     }
     let mut net = Vec::with_capacity(raw.net.len());
@@ -318,10 +332,47 @@ pub fn parse(raw: RawLandlock, exe: &str, exe_sha256: &str) -> Result<LandlockSe
     })
 }
 
+/// A `landlock.fs` rule on a path that exists only in the filesystem view (`inView`):
+/// the child opens it once the view is built and adds it to the ruleset
+/// ([`add_in_view_rules`]).
+#[derive(Debug)]
+pub struct InViewRule {
+    /// The path in the view.
+    pub path: CString,
+    /// Its rights when it is a directory (0: none left, no rule).
+    pub dir_rights: u64,
+    /// Its rights otherwise.
+    pub file_rights: u64,
+}
+
+/// Child: adds the `inView` rules to `ruleset` (raw syscalls only), each path opened
+/// `O_PATH | O_NOFOLLOW`, its rights picked by its type, closed again.
+fn add_in_view_rules(ruleset: libc::c_int, rules: &[InViewRule]) -> Result<(), sys::Errno> {
+    for rule in rules {
+        let fd = sys::open_at(&rule.path, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+        let added = sys::stat_id(fd, c"", libc::AT_EMPTY_PATH).and_then(|(_, _, mode)| {
+            let rights = if mode & libc::S_IFMT == libc::S_IFDIR {
+                rule.dir_rights
+            } else {
+                rule.file_rights
+            };
+            match rights {
+                0 => Ok(()),
+                r => sys::landlock_add_path_rule(ruleset, fd, r),
+            }
+        });
+        sys::close(fd)?;
+        added?;
+    }
+    Ok(())
+}
+
 /// The ruleset built for the child, and what the confine phase reports about it.
 pub struct Prepared {
     /// The ruleset fd (close-on-exec), or `None` when nothing can be enforced.
     pub ruleset: Option<OwnedFd>,
+    /// The `inView` rules the child adds once the view is built.
+    pub in_view: Vec<InViewRule>,
     /// `details.landlock` of the confine phase.
     pub details: Value,
     /// Whether less than the plan asked for is enforced.
@@ -408,7 +459,22 @@ pub fn prepare(
     let mut absent: Vec<&str> = Vec::new();
     let mut paths: Vec<Value> = Vec::new();
     let mut exe_rights = 0u64;
+    let mut in_view = Vec::new();
     for (index, rule) in section.fs.iter().enumerate() {
+        if rule.in_view {
+            let path = CString::new(rule.path.as_str()).map_err(|_| {
+                invalid(format!(
+                    "The landlock path {:?} contains a NUL byte",
+                    rule.path
+                ))
+            })?;
+            in_view.push(InViewRule {
+                path,
+                dir_rights: rule_rights(rule.access, fitted.fs, true),
+                file_rights: rule_rights(rule.access, fitted.fs, false),
+            });
+            continue;
+        }
         if rule.path == exe_path && rule.sha256.is_some() {
             exe_rights |= rule.access;
             continue;
@@ -480,6 +546,15 @@ pub fn prepare(
     }
     details.insert("absentPaths".into(), json!(absent));
     details.insert("paths".into(), json!(paths));
+    let in_view_paths: Vec<&str> = section
+        .fs
+        .iter()
+        .filter(|r| r.in_view)
+        .map(|r| r.path.as_str())
+        .collect();
+    if !in_view_paths.is_empty() {
+        details.insert("inViewPaths".into(), json!(in_view_paths));
+    }
     let Some(ruleset) = ruleset else {
         details.insert("fsRules".into(), json!(0));
         details.insert("netRules".into(), json!(0));
@@ -493,6 +568,7 @@ pub fn prepare(
         );
         return Ok(Prepared {
             ruleset: None,
+            in_view: Vec::new(),
             details: Value::Object(details),
             degraded: true,
         });
@@ -515,14 +591,17 @@ pub fn prepare(
     details.insert("netRules".into(), json!(net_rules));
     Ok(Prepared {
         ruleset: Some(ruleset),
+        in_view,
         details: Value::Object(details),
         degraded: fitted.lossy(),
     })
 }
 
-/// Child: enforces the prepared ruleset (`-1`: none, best_effort had nothing to enforce).
-pub fn apply(ruleset_fd: libc::c_int) -> Result<(), sys::Errno> {
+/// Child: enforces the prepared ruleset (`-1`: none, best_effort had nothing to enforce),
+/// after adding the `inView` rules (empty when no view was built).
+pub fn apply(ruleset_fd: libc::c_int, in_view: &[InViewRule]) -> Result<(), sys::Errno> {
     if ruleset_fd >= 0 {
+        add_in_view_rules(ruleset_fd, in_view)?;
         sys::landlock_restrict_self(ruleset_fd)
     } else {
         Ok(())

@@ -11,3 +11,4 @@ pub mod namespaces;
 pub mod rlimits;
 pub mod scrub;
 pub mod seccomp;
+pub mod view;
