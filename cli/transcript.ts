@@ -9,8 +9,8 @@ import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealPublicKeyPath } from "./seal_key.ts";
 import { type Command, printError } from "./command.ts";
-import { OCSF_VERSION, toOcsf } from "../audit/ocsf.ts";
-import { splitTranscript, type TranscriptRecord } from "../audit/transcript_record.ts";
+import { OCSF_VERSION, OCSF_VERSIONS, type OcsfVersion, toOcsf } from "../audit/ocsf.ts";
+import { splitTranscript } from "../audit/transcript_record.ts";
 
 /** The transcript verify command. */
 export const transcriptVerifyCommand: Command = {
@@ -102,22 +102,37 @@ export const transcriptExportCommand: Command = {
   name: "transcript export",
   help: `Usage: charter transcript export --format ocsf TRANSCRIPT.jsonl [--plan plan.dsse.json]
 
-Writes one OCSF ${OCSF_VERSION} Process Activity event (class_uid 1007) per line: Launch
-(100701) for child_created and exec_succeeded, Launch with status Failure for refusals
-(disposition Blocked) and setup faults, Terminate (100702) with the exit code for
-child_exited. metadata.correlation_uid is the launchId, metadata.sequence the seq. With
---plan, events also carry the command line. Export does not verify: run
+Writes one OCSF Process Activity event (class_uid 1007) per line, one Launch and one
+Terminate per process: Launch (100701) for exec_succeeded (action Allowed), or Launch with
+status Failure for the refusal (action Denied, disposition Blocked, status_code the
+refusal code) or setup fault (disposition Error, status_code the step) that stopped the
+launch; Terminate (100702) for child_exited, with exit_code when the process exited and
+the signal in status_detail when one killed it. metadata.correlation_uid is the launchId,
+metadata.sequence the seq, unmapped.charter the record. Export does not verify: run
 "transcript verify" for that.
 
 Options:
-  --format ocsf   the output format (required; ocsf is the only one)
-  --plan FILE     the launched plan, for the command line
-  -h, --help      show this help`,
+  --format ocsf          the output format (required; ocsf is the only one)
+  --ocsf-version V       the OCSF schema version: ${
+    OCSF_VERSIONS.join(" or ")
+  } (default ${OCSF_VERSION})
+  --plan FILE            the launched plan, for the command line and the child's user
+  --hostname NAME        the host the launches ran on (default: this machine's hostname)
+  -h, --help             show this help`,
   async run(argv) {
-    const args = parseCommand(argv, { format: { type: "string" }, plan: { type: "string" } });
+    const args = parseCommand(argv, {
+      format: { type: "string" },
+      "ocsf-version": { type: "string" },
+      plan: { type: "string" },
+      hostname: { type: "string" },
+    });
     if (args.help) return console.log(this.help), 0;
     if (stringFlag(args.values, "format", true) !== "ocsf") {
       throw new UsageError("--format must be ocsf");
+    }
+    const version = stringFlag(args.values, "ocsf-version") ?? OCSF_VERSION;
+    if (!(OCSF_VERSIONS as readonly string[]).includes(version)) {
+      throw new UsageError(`--ocsf-version must be one of ${OCSF_VERSIONS.join(", ")}`);
     }
     if (args.positionals.length !== 1) {
       throw new UsageError("transcript export takes one transcript file; see --help");
@@ -137,9 +152,12 @@ Options:
     const plan = planPath
       ? (await readPlan(await Deno.readFile(planPath))).statement.predicate
       : undefined;
-    for (const event of toOcsf(lines.map((l) => l.record as TranscriptRecord), plan)) {
-      console.log(JSON.stringify(event));
-    }
+    const events = toOcsf(lines.map((l) => l.record), {
+      plan,
+      version: version as OcsfVersion,
+      hostname: stringFlag(args.values, "hostname"),
+    });
+    for (const event of events) console.log(JSON.stringify(event));
     return 0;
   },
 };
