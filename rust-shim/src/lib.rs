@@ -26,6 +26,7 @@ mod spawn;
 mod sys;
 mod transcript;
 mod transcript_file;
+mod transcript_socket;
 mod version;
 mod wait;
 

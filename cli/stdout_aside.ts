@@ -1,0 +1,34 @@
+/**
+ * `--transcript -`: the transcript takes the launcher's stdout and everything else that
+ * would have gone there (the child's stdout, the launcher's own output) goes to stderr,
+ * so stdout carries JSON Lines and nothing else.
+ *
+ * @module
+ */
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * Moves stdout out of the way: returns a close-on-exec duplicate of the original stdout
+ * (for the transcript) and points fd 1 at stderr, which the child inherits as its stdout.
+ *
+ * @example
+ * ```ts ignore
+ * import { moveStdoutAside } from "./stdout_aside.ts";
+ * const transcriptFd = moveStdoutAside(); // then launch with { fd: transcriptFd }
+ * ```
+ */
+export function moveStdoutAside(): number {
+  const libc = Deno.dlopen("libc.so.6", {
+    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    dup2: { parameters: ["i32", "i32"], result: "i32" },
+  });
+  try {
+    const saved = libc.symbols.fcntl(1, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0) throw new Error("duplicating stdout for the transcript failed");
+    if (libc.symbols.dup2(2, 1) < 0) throw new Error("pointing stdout at stderr failed");
+    return saved;
+  } finally {
+    libc.close();
+  }
+}

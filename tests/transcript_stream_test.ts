@@ -1,0 +1,221 @@
+/**
+ * Transcript streams: `--transcript -` is JSON Lines on stdout and nothing else; a real
+ * rsyslogd and a journal-protocol receiver get one whole message per record, and what they
+ * wrote verifies (chain and seal). A record larger than the receiver keeps whole stops the
+ * launch before the target runs.
+ */
+import assert from "node:assert/strict";
+import { charter, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+
+/** A policy whose child writes to both of its streams and leaves a marker. */
+function noisy(dir: string): string {
+  return writePolicy(
+    dir,
+    "p.yaml",
+    shPolicy(`echo child-out; echo child-err >&2; : > ${dir}/ran; exit 4`),
+  );
+}
+
+/** Waits until `check` holds, for at most 10 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
+function text(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+async function verify(dir: string, transcript: string) {
+  const r = await charter(["transcript", "verify", transcript, "--plan", `${dir}/plan.json`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /ok, 13 records, exited with code 4; .*sealed by SHA256:/);
+}
+
+Deno.test("--transcript - writes only JSON Lines to stdout; the child's stdout goes to stderr", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    "-",
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  const lines = r.stdout.split("\n");
+  assert.equal(lines.pop(), "");
+  // Every line of stdout is a record; the child's output is all on stderr.
+  for (const line of lines) assert.equal(JSON.parse(line).v, 1, line);
+  assert.deepEqual(r.stderr.split("\n").filter((l) => l), ["child-out", "child-err"]);
+  Deno.writeTextFileSync(`${dir}/t.jsonl`, r.stdout);
+  await verify(String(dir), `${dir}/t.jsonl`);
+});
+
+Deno.test("--transcript - as an unprivileged launcher: stdout is the records only", async () => {
+  using dir = tempDir();
+  Deno.chmodSync(String(dir), 0o777);
+  const r = await charter(
+    ["launch", noisy(String(dir)), "--no-seal", "--transcript", "-"],
+    { unprivileged: true },
+  );
+  assert.equal(r.code, 4, r.stderr);
+  const events = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).event);
+  assert.deepEqual([events[0], events.at(-1)], ["launcher_started", "child_exited"]);
+  assert.deepEqual(r.stderr.split("\n").filter((l) => l), ["child-out", "child-err"]);
+});
+
+Deno.test("--transcript-fd N writes to an inherited fd", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--no-seal",
+    "--transcript-fd",
+    "2",
+  ]);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /"event":"child_exited"/);
+  const flags = await charter(["launch", "p.yaml", "--transcript-fd", "2", "--control-fd", "2"]);
+  assert.equal(flags.code, 125);
+  assert.match(flags.stderr, /give one of --transcript, --transcript-fd, --control-fd/);
+});
+
+/** Starts rsyslogd on a private socket; its messages' text goes to `out`, one per line. */
+function rsyslog(dir: string): { socket: string; out: string } & AsyncDisposable {
+  const socket = `${dir}/log`;
+  const out = `${dir}/syslog.out`;
+  Deno.writeTextFileSync(
+    `${dir}/rsyslog.conf`,
+    `global(maxMessageSize="65536" workDirectory="${dir}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="${socket}" UseSpecialParser="off" ParseHostname="on")
+template(name="text" type="string" string="%msg%\\n")
+*.* action(type="omfile" file="${out}" template="text")
+`,
+  );
+  const daemon = new Deno.Command("rsyslogd", {
+    args: ["-n", "-f", `${dir}/rsyslog.conf`, "-i", `${dir}/rsyslogd.pid`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    socket,
+    out,
+    async [Symbol.asyncDispose]() {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+    },
+  };
+}
+
+Deno.test("a real rsyslogd receives one whole message per record, and what it wrote verifies", async () => {
+  using dir = tempDir();
+  await using daemon = rsyslog(String(dir));
+  await until(() => existsSocket(daemon.socket), "rsyslogd");
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    `syslog:${daemon.socket}`,
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  await until(() => text(daemon.out).includes('"transcript_sealed"'), "the seal in rsyslog");
+  await verify(String(dir), daemon.out);
+});
+
+Deno.test("a record larger than the receiver keeps whole stops the launch before the exec", async () => {
+  using dir = tempDir();
+  await using daemon = rsyslog(String(dir));
+  await until(() => existsSocket(daemon.socket), "rsyslogd");
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--transcript",
+    `syslog:${daemon.socket}`,
+    "--transcript-max-bytes",
+    "600",
+  ]);
+  assert.equal(r.code, 126, r.stderr);
+  assert.match(r.stderr, /setup failed at transcript \(errno 90\)/);
+  assert.throws(() => Deno.statSync(`${dir}/ran`), "the target ran");
+});
+
+Deno.test("a launch to a socket nobody listens on is refused before any child", async () => {
+  using dir = tempDir();
+  const r = await charter(["launch", noisy(String(dir)), "--transcript", `syslog:${dir}/none`]);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /transcript socket .* cannot be connected/);
+  assert.throws(() => Deno.statSync(`${dir}/ran`));
+});
+
+/** A journal native-protocol receiver: writes each entry's MESSAGE as a line. */
+const JOURNAL_RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "w")
+print("ready", flush=True)
+while True:
+    data = s.recv(1 << 20)
+    fields = {}
+    for line in data.decode().split("\\n")[:-1]:
+        key, _, value = line.partition("=")
+        assert key not in fields, key
+        fields[key] = value
+    assert fields["SYSLOG_IDENTIFIER"] == "charter", fields
+    out.write(fields["CHARTER_SEQ"] + " " + fields["CHARTER_EVENT"] + " " + fields["MESSAGE"] + "\\n")
+    out.flush()
+`;
+
+Deno.test("journald: one entry per record with its fields, and the messages verify", async () => {
+  using dir = tempDir();
+  const socket = `${dir}/journal.socket`;
+  const received = `${dir}/journal.out`;
+  const receiver = new Deno.Command("python3", {
+    args: ["-c", JOURNAL_RECEIVER, socket, received],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const reader = receiver.stdout.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
+    reader.releaseLock();
+    const r = await charter([
+      "launch",
+      noisy(String(dir)),
+      "--plan-out",
+      `${dir}/plan.json`,
+      "--transcript",
+      `journald:${socket}`,
+    ]);
+    assert.equal(r.code, 4, r.stderr);
+    await until(() => text(received).includes('"transcript_sealed"'), "the seal");
+    const entries = text(received).trimEnd().split("\n").map((l) => l.split(" "));
+    const messages = entries.map(([seq, event, ...json]) => {
+      const record = JSON.parse(json.join(" "));
+      assert.equal(record.seq, Number(seq));
+      assert.equal(record.event, event);
+      return json.join(" ");
+    });
+    Deno.writeTextFileSync(`${dir}/t.jsonl`, messages.join("\n") + "\n");
+    await verify(String(dir), `${dir}/t.jsonl`);
+  } finally {
+    receiver.kill();
+    await receiver.status;
+  }
+});
+
+function existsSocket(path: string): boolean {
+  try {
+    return Deno.statSync(path).isSocket === true;
+  } catch {
+    return false;
+  }
+}
