@@ -4,7 +4,7 @@
  * @module
  */
 import { readPlan } from "../audit/verify_plan.ts";
-import { verifyTranscriptFile } from "../audit/verify_transcript.ts";
+import { verifyTranscriptStream } from "../audit/verify_transcript.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealPublicKeyPath } from "./seal_key.ts";
@@ -66,21 +66,23 @@ Options:
     );
     const file = args.positionals[0];
     const launchId = stringFlag(args.values, "launch-id");
-    const reports = await verifyTranscriptFile(await Deno.readFile(file), {
+    const facts = {
       payload: plan.payload,
       plan: plan.statement.predicate,
       trustedKeyIds: trusted?.map((k) => k.keyid),
       ...(sealPaths.length > 0 ? { sealKeys: await readTrustedKeys(sealPaths) } : {}),
       requireSeal: !allowUnsealed,
-    }, launchId);
-    if (reports.length === 0) {
-      console.error(`${file}: no launch ${launchId} in this transcript`);
-      return 1;
-    }
+    };
     const signed = plan.verifiedBy
       ? `signed by ${plan.verifiedBy.keyid}`
       : "signature not checked (no --trust)";
-    for (const report of reports) {
+    // Streamed: memory holds the launches in progress, not the file.
+    using transcript = await Deno.open(file);
+    let launches = 0;
+    let allOk = true;
+    for await (const report of verifyTranscriptStream(transcript.readable, facts, launchId)) {
+      launches++;
+      allOk &&= report.ok;
       for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
       if (!report.ok) continue;
       const seal = report.seal === "absent"
@@ -88,12 +90,15 @@ Options:
         : report.seal === "unchecked"
         ? "sealed (seal signature not checked: no --seal-key)"
         : `sealed by ${report.seal.signer}`;
-      const which = reports.length > 1 ? `:${report.firstLine}: launch ${report.launchId}` : "";
       console.log(
-        `${file}${which}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
+        `${file}:${report.firstLine}: launch ${report.launchId}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
       );
     }
-    return reports.every((r) => r.ok) ? 0 : 1;
+    if (launches === 0) {
+      console.error(`${file}: no launch ${launchId} in this transcript`);
+      return 1;
+    }
+    return allOk ? 0 : 1;
   },
 };
 

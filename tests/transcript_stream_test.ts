@@ -33,7 +33,7 @@ function text(path: string): string {
 async function verify(dir: string, transcript: string) {
   const r = await charter(["transcript", "verify", transcript, "--plan", `${dir}/plan.json`]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /ok, 13 records, exited with code 4; .*sealed by SHA256:/);
+  assert.match(r.stdout, /launch [0-9a-f]{32}: ok, 13 records, exited with code 4; .*sealed by SHA256:/);
 }
 
 Deno.test("--transcript - writes only JSON Lines to stdout; the child's stdout goes to stderr", async () => {
