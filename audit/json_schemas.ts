@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { toJsonSchema } from "@valibot/to-json-schema";
-import type * as v from "valibot";
+import { toJsonSchema } from "npm:@valibot/to-json-schema@1.8.0";
+import type * as v from "npm:valibot@1.5.0";
 import { PlanStatementSchema } from "../compiler/plan_schema.ts";
 import { PolicySchema } from "../policy/schema.ts";
 import { TranscriptRecordSchema } from "./transcript_schema.ts";
