@@ -16,7 +16,8 @@ import { join } from "node:path";
 // deno-lint-ignore no-explicit-any -- schema sources are free-form JSON
 type Json = any;
 
-interface Attribute {
+/** A compiled attribute: its dictionary entry merged with every definition's. */
+export interface Attribute {
   type: string;
   is_array?: boolean;
   requirement?: string;
@@ -26,7 +27,8 @@ interface Attribute {
   "@deprecated"?: unknown;
 }
 
-interface Compiled {
+/** A compiled class or object. */
+export interface Compiled {
   attributes: Record<string, Attribute>;
   constraints: Record<string, string[]>;
 }
@@ -152,6 +154,27 @@ export class OcsfSchema {
     return compiled;
   }
 
+  /** A class (by name, such as process_activity) or an object, compiled. */
+  compiled(kind: "class" | "object", name: string): Compiled {
+    if (kind === "object") return this.#object(name);
+    const definition = this.#events.get(name);
+    if (!definition) throw new Error(`schema: no class ${name}`);
+    return this.#class(definition);
+  }
+
+  #class(definition: Json): Compiled {
+    const chained = this.#chain(definition, this.#events);
+    const attributes = this.#resolve(chained.attributes);
+    attributes.class_uid.enum = { [String(1000 + definition.uid)]: {} };
+    attributes.category_uid.enum = { "1": {} };
+    // type_uid's values are generated: class_uid × 100 + each activity_id.
+    const classUid = 1000 + definition.uid;
+    attributes.type_uid.enum = Object.fromEntries(
+      Object.keys(attributes.activity_id.enum ?? {}).map((a) => [String(classUid * 100 + +a), {}]),
+    );
+    return { attributes, constraints: chained.constraints };
+  }
+
   /** Validates one event; the class comes from its class_uid. */
   validate(event: Json): OcsfReport {
     const report: OcsfReport = { errors: [], warnings: [] };
@@ -162,10 +185,7 @@ export class OcsfSchema {
       report.errors.push(`class_uid ${event?.class_uid} is not a System Activity class`);
       return report;
     }
-    const chained = this.#chain(definition, this.#events);
-    const attributes = this.#resolve(chained.attributes);
-    attributes.class_uid.enum = { [String(1000 + definition.uid)]: {} };
-    attributes.category_uid.enum = { "1": {} };
+    const compiled = this.#class(definition);
     const declared: string[] = Array.isArray(event.metadata?.profiles)
       ? event.metadata.profiles
       : [];
@@ -177,7 +197,7 @@ export class OcsfSchema {
       }
     }
     const profiles = new Set(declared);
-    this.#check("", event, { attributes, constraints: chained.constraints }, profiles, report);
+    this.#check("", event, compiled, profiles, report);
     const activity = event.activity_id;
     if (event.type_uid !== event.class_uid * 100 + activity) {
       report.errors.push(`type_uid ${event.type_uid} is not class_uid × 100 + activity_id`);
