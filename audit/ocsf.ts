@@ -184,7 +184,9 @@ export function toOcsf(
       name,
       uid: r.launchId,
       ...(created ? { pid: created.pid as number, created_time: ms(created.time) } : {}),
-      ...(plan ? { cmd_line: shellQuoteArgv(plan.target.argv) } : {}),
+      // Arguments appended at launch (extra_args) are in no record: no command line then,
+      // rather than one that may be short.
+      ...(plan && !plan.target.extraArgs ? { cmd_line: shellQuoteArgv(plan.target.argv) } : {}),
       ...(exe
         ? {
           file: {

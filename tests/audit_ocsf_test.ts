@@ -6,7 +6,8 @@
  * knows filled in.
  */
 import assert from "node:assert/strict";
-import { OCSF_VERSIONS } from "../audit/ocsf.ts";
+import { OCSF_VERSIONS, toOcsf } from "../audit/ocsf.ts";
+import { splitTranscript } from "../audit/transcript_record.ts";
 import { REFUSAL_CODES } from "../audit/refusal_codes.ts";
 import { readPlan } from "../audit/verify_plan.ts";
 import { OcsfSchema } from "./ocsf_validator.ts";
@@ -125,6 +126,12 @@ Deno.test("a sealed launch that exits 3 exports one Launch and one Terminate, va
   assert.equal(start.process.user.uid, "65534");
   const launchId = JSON.parse(records.split("\n")[0]).launchId;
   assert.equal(start.process.uid, launchId);
+  // A plan that lets the launcher append arguments: the records do not say which.
+  const plan = (await readPlan(Deno.readFileSync(l.plan))).statement.predicate;
+  plan.target.extraArgs = true;
+  const lines = splitTranscript(Deno.readFileSync(l.transcript)).map((line) => line.record);
+  const [open] = toOcsf(lines, { plan });
+  assert.ok(!("cmd_line" in (open.process as OcsfEvent)), JSON.stringify(open.process));
 });
 
 Deno.test("a death by signal exports exit_code only as reported: none, the signal apart", async () => {
