@@ -6,7 +6,18 @@
  * @module
  */
 
+import { UsageError } from "./args.ts";
+
 const F_DUPFD_CLOEXEC = 1030;
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [Deno.statSync(a), Deno.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Moves stdout out of the way: returns a close-on-exec duplicate of the original stdout
@@ -19,6 +30,12 @@ const F_DUPFD_CLOEXEC = 1030;
  * ```
  */
 export function moveStdoutAside(): number {
+  if (!Deno.stdout.isTerminal() && sameFile("/proc/self/fd/1", "/proc/self/fd/2")) {
+    // The child's stdout, moved to stderr, would land among the records all the same.
+    throw new UsageError(
+      "--transcript -: stdout and stderr are the same file, so the child's output would mix with the records; send stderr elsewhere (2>FILE) or use --transcript FILE",
+    );
+  }
   const libc = Deno.dlopen("libc.so.6", {
     fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
     dup2: { parameters: ["i32", "i32"], result: "i32" },

@@ -5,7 +5,15 @@
  * launch before the target runs.
  */
 import assert from "node:assert/strict";
-import { charter, shPolicy, tempDir, writePolicy } from "./helpers.ts";
+import {
+  charter,
+  charterArgv,
+  run,
+  shellQuote,
+  shPolicy,
+  tempDir,
+  writePolicy,
+} from "./helpers.ts";
 
 /** A policy whose child writes to both of its streams and leaves a marker. */
 function noisy(dir: string): string {
@@ -33,7 +41,10 @@ function text(path: string): string {
 async function verify(dir: string, transcript: string) {
   const r = await charter(["transcript", "verify", transcript, "--plan", `${dir}/plan.json`]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /launch [0-9a-f]{32}: ok, 13 records, exited with code 4; .*sealed by SHA256:/);
+  assert.match(
+    r.stdout,
+    /launch [0-9a-f]{32}: ok, 13 records, exited with code 4; .*sealed by SHA256:/,
+  );
 }
 
 Deno.test("--transcript - writes only JSON Lines to stdout; the child's stdout goes to stderr", async () => {
@@ -54,6 +65,15 @@ Deno.test("--transcript - writes only JSON Lines to stdout; the child's stdout g
   assert.deepEqual(r.stderr.split("\n").filter((l) => l), ["child-out", "child-err"]);
   Deno.writeTextFileSync(`${dir}/t.jsonl`, r.stdout);
   await verify(String(dir), `${dir}/t.jsonl`);
+});
+
+Deno.test("--transcript - with stdout and stderr one file is refused: the child's output would mix in", async () => {
+  using dir = tempDir();
+  const argv = charterArgv(["launch", noisy(String(dir)), "--no-seal", "--transcript", "-"]);
+  const r = await run("sh", ["-c", `${shellQuote(argv)} > ${dir}/out 2>&1`]);
+  assert.equal(r.code, 125);
+  assert.match(Deno.readTextFileSync(`${dir}/out`), /stdout and stderr are the same file/);
+  assert.throws(() => Deno.statSync(`${dir}/ran`), "the target ran");
 });
 
 Deno.test("--transcript - as an unprivileged launcher: stdout is the records only", async () => {
