@@ -140,23 +140,34 @@ export function toOcsf(
   records: readonly (TranscriptRecord | { error: string })[],
   options: OcsfOptions = {},
 ): OcsfEvent[] {
-  const version = options.version ?? OCSF_VERSION;
-  const hostname = options.hostname ?? Deno.hostname();
-  const plan = options.plan;
-  const launches = new Map<string, LaunchFacts>();
   records.forEach((r, i) => {
     if ("error" in r && typeof r.error === "string" && !("event" in r)) {
       throw new Error(`record ${i + 1} is not a transcript record: ${r.error}`);
     }
   });
-  const all = records as TranscriptRecord[];
-  for (const r of all) {
-    const facts = launches.get(r.launchId) ?? {};
-    launches.set(r.launchId, facts);
-    if (r.event === "launcher_started") facts.started = r;
-    if (r.event === "handles_verified") facts.handles = r;
-    if (r.event === "child_created") facts.created = r;
-  }
+  const exportRecord = ocsfExporter(options);
+  return (records as TranscriptRecord[]).flatMap(exportRecord);
+}
+
+/**
+ * The mapping of {@linkcode toOcsf} one record at a time, for transcripts read as a
+ * stream: the events a record makes, from the facts of its launch's earlier records
+ * (kept until the launch's seal).
+ *
+ * @example
+ * ```ts ignore
+ * import { ocsfExporter, readTranscriptLines } from "./mod.ts";
+ * const exportRecord = ocsfExporter({ hostname: "builder" });
+ * for await (const { record } of readTranscriptLines(file.readable)) {
+ *   if (!("error" in record)) for (const e of exportRecord(record)) console.log(JSON.stringify(e));
+ * }
+ * ```
+ */
+export function ocsfExporter(options: OcsfOptions = {}): (record: TranscriptRecord) => OcsfEvent[] {
+  const version = options.version ?? OCSF_VERSION;
+  const hostname = options.hostname ?? Deno.hostname();
+  const plan = options.plan;
+  const launches = new Map<string, LaunchFacts>();
 
   const device = {
     ...(isHostname(hostname) ? { hostname } : { name: hostname }),
@@ -289,8 +300,15 @@ export function toOcsf(
     };
   };
 
-  const out: OcsfEvent[] = [];
-  for (const r of all) {
+  return (r) => {
+    const facts = launches.get(r.launchId) ?? {};
+    launches.set(r.launchId, facts);
+    if (r.event === "launcher_started") facts.started = r;
+    if (r.event === "handles_verified") facts.handles = r;
+    if (r.event === "child_created") facts.created = r;
+    // Nothing follows a seal: its launch's facts are no longer needed.
+    if (r.event === "transcript_sealed") launches.delete(r.launchId);
+    const out: OcsfEvent[] = [];
     if (r.event === "exec_succeeded") {
       out.push(event(r, LAUNCH, {
         status: 1,
@@ -325,8 +343,8 @@ export function toOcsf(
           }),
       }));
     }
-  }
-  return out;
+    return out;
+  };
 }
 
 function ms(time: unknown): number {

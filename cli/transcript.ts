@@ -9,8 +9,8 @@ import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealPublicKeyPath } from "./seal_key.ts";
 import { type Command, printError } from "./command.ts";
-import { OCSF_VERSION, OCSF_VERSIONS, type OcsfVersion, toOcsf } from "../audit/ocsf.ts";
-import { splitTranscript } from "../audit/transcript_record.ts";
+import { OCSF_VERSION, OCSF_VERSIONS, ocsfExporter, type OcsfVersion } from "../audit/ocsf.ts";
+import { readTranscriptLines, type TranscriptRecord } from "../audit/transcript_record.ts";
 
 /** The transcript verify command. */
 export const transcriptVerifyCommand: Command = {
@@ -143,26 +143,32 @@ Options:
       throw new UsageError("transcript export takes one transcript file; see --help");
     }
     const file = args.positionals[0];
-    const lines = splitTranscript(await Deno.readFile(file));
-    const broken = lines.find((l) => "error" in l.record);
-    if (broken) {
-      printError(
-        `${file}:${broken.line}: the line is ${
-          (broken.record as { error: string }).error
-        }; nothing exported`,
-      );
-      return 1;
+    // Two streamed passes: nothing is exported from a file with a broken line, and memory
+    // holds a line and the launches in progress, not the file.
+    {
+      using transcript = await Deno.open(file);
+      for await (const { line, record } of readTranscriptLines(transcript.readable)) {
+        if ("error" in record) {
+          printError(`${file}:${line}: the line is ${record.error}; nothing exported`);
+          return 1;
+        }
+      }
     }
     const planPath = stringFlag(args.values, "plan");
     const plan = planPath
       ? (await readPlan(await Deno.readFile(planPath))).statement.predicate
       : undefined;
-    const events = toOcsf(lines.map((l) => l.record), {
+    const exportRecord = ocsfExporter({
       plan,
       version: version as OcsfVersion,
       hostname: stringFlag(args.values, "hostname"),
     });
-    for (const event of events) console.log(JSON.stringify(event));
+    using transcript = await Deno.open(file);
+    for await (const { record } of readTranscriptLines(transcript.readable)) {
+      for (const event of exportRecord(record as TranscriptRecord)) {
+        console.log(JSON.stringify(event));
+      }
+    }
     return 0;
   },
 };

@@ -292,3 +292,18 @@ Deno.test("the validator compiles the class and every object as ocsf-lib's compi
     }
   }
 });
+
+Deno.test("export refuses a transcript with a broken line and exports nothing", async () => {
+  using dir = tempDir();
+  const l = await launch(String(dir), "exit 0");
+  const text = Deno.readTextFileSync(l.transcript);
+  // The last line cut short: a torn write.
+  Deno.writeTextFileSync(l.transcript, text.slice(0, -20));
+  const r = await charter(["transcript", "export", "--format", "ocsf", l.transcript]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.match(
+    r.stderr,
+    /:13: the line is the last line has no LF \(truncated\?\); nothing exported/,
+  );
+});
