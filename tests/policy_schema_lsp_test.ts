@@ -21,7 +21,8 @@ class LspClient implements AsyncDisposable {
 
   constructor() {
     this.#server = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", SERVER, "--stdio"],
+      // No lock or config of ours: the server is a test peer, not a dependency of charter.
+      args: ["run", "-A", "--quiet", "--no-lock", "--no-config", SERVER, "--stdio"],
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
