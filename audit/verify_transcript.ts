@@ -179,7 +179,9 @@ class LaunchVerifier {
     const index = ++this.#records;
     const expectedPrev = this.#prev;
     this.#prev = createHash("sha256").update(lineBytes).digest("hex");
-    const before = this.#written.copy().digest("hex");
+    // What a seal covers: every byte before its own line (digested only for a seal).
+    const sealed = !("error" in record) && record.event === "transcript_sealed";
+    const before = sealed ? this.#written.copy().digest("hex") : "";
     this.#written.update(lineBytes).update(LF);
     if ("error" in record) {
       report("json", `the line is ${record.error}`);
