@@ -1,8 +1,8 @@
 /**
  * Transcript streams: `--transcript -` is JSON Lines on stdout and nothing else; a real
- * rsyslogd and a journal-protocol receiver get one whole message per record, and what they
- * wrote verifies (chain and seal). A record larger than the receiver keeps whole stops the
- * launch before the target runs.
+ * rsyslogd and a real systemd-journald (in a journal namespace of its own) get one whole
+ * message per record, and what they wrote verifies (chain and seal). A record larger than
+ * the receiver keeps whole stops the launch before the target runs.
  */
 import assert from "node:assert/strict";
 import {
@@ -175,61 +175,70 @@ Deno.test("a launch to a socket nobody listens on is refused before any child", 
   assert.throws(() => Deno.statSync(`${dir}/ran`));
 });
 
-/** A journal native-protocol receiver: writes each entry's MESSAGE as a line. */
-const JOURNAL_RECEIVER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-out = open(sys.argv[2], "w")
-print("ready", flush=True)
-while True:
-    data = s.recv(1 << 20)
-    fields = {}
-    for line in data.decode().split("\\n")[:-1]:
-        key, _, value = line.partition("=")
-        assert key not in fields, key
-        fields[key] = value
-    assert fields["SYSLOG_IDENTIFIER"] == "charter", fields
-    out.write(fields["CHARTER_SEQ"] + " " + fields["CHARTER_EVENT"] + " " + fields["MESSAGE"] + "\\n")
-    out.flush()
-`;
-
-Deno.test("journald: one entry per record with its fields, and the messages verify", async () => {
-  using dir = tempDir();
-  const socket = `${dir}/journal.socket`;
-  const received = `${dir}/journal.out`;
-  const receiver = new Deno.Command("python3", {
-    args: ["-c", JOURNAL_RECEIVER, socket, received],
-    stdout: "piped",
-    stderr: "inherit",
+/** A real systemd-journald in a journal namespace of its own (sockets under /run/systemd). */
+function journald(): { namespace: string; socket: string } & AsyncDisposable {
+  const namespace = `charter-test-${crypto.randomUUID().slice(0, 8)}`;
+  const daemon = new Deno.Command("/lib/systemd/systemd-journald", {
+    args: [namespace],
+    stdout: "null",
+    stderr: "null",
   }).spawn();
-  try {
-    const reader = receiver.stdout.getReader();
-    assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
-    reader.releaseLock();
-    const r = await charter([
-      "launch",
-      noisy(String(dir)),
-      "--plan-out",
-      `${dir}/plan.json`,
-      "--transcript",
-      `journald:${socket}`,
-    ]);
-    assert.equal(r.code, 4, r.stderr);
-    await until(() => text(received).includes('"transcript_sealed"'), "the seal");
-    const entries = text(received).trimEnd().split("\n").map((l) => l.split(" "));
-    const messages = entries.map(([seq, event, ...json]) => {
-      const record = JSON.parse(json.join(" "));
-      assert.equal(record.seq, Number(seq));
-      assert.equal(record.event, event);
-      return json.join(" ");
-    });
-    Deno.writeTextFileSync(`${dir}/t.jsonl`, messages.join("\n") + "\n");
-    await verify(String(dir), `${dir}/t.jsonl`);
-  } finally {
-    receiver.kill();
-    await receiver.status;
+  return {
+    namespace,
+    socket: `/run/systemd/journal.${namespace}/socket`,
+    async [Symbol.asyncDispose]() {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+      Deno.removeSync(`/run/systemd/journal.${namespace}`, { recursive: true });
+      // Its files: volatile, or persistent where /var/log/journal exists.
+      for (const store of ["/run/log/journal", "/var/log/journal"]) {
+        const entries = (() => {
+          try {
+            return [...Deno.readDirSync(store)];
+          } catch {
+            return [];
+          }
+        })();
+        for (const e of entries.filter((e) => e.name.endsWith(`.${namespace}`))) {
+          Deno.removeSync(`${store}/${e.name}`, { recursive: true });
+        }
+      }
+    },
+  };
+}
+
+Deno.test("a real journald keeps one entry per record with its fields, and the messages verify", async () => {
+  using dir = tempDir();
+  await using journal = journald();
+  await until(() => existsSocket(journal.socket), "journald");
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    `journald:${journal.socket}`,
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  const read = () =>
+    new Deno.Command("journalctl", {
+      args: [`--namespace=${journal.namespace}`, "-t", "charter", "-o", "json", "--no-pager"],
+    }).outputSync();
+  let entries: Record<string, string>[] = [];
+  await until(() => {
+    const out = new TextDecoder().decode(read().stdout).trim();
+    entries = out ? out.split("\n").map((l) => JSON.parse(l)) : [];
+    return entries.some((e) => e.CHARTER_EVENT === "transcript_sealed");
+  }, "the seal in the journal");
+  for (const e of entries) {
+    const record = JSON.parse(e.MESSAGE);
+    assert.equal(e.CHARTER_SEQ, String(record.seq));
+    assert.equal(e.CHARTER_EVENT, record.event);
+    assert.equal(e.CHARTER_LAUNCH_ID, record.launchId);
+    assert.equal(e.SYSLOG_FACILITY, "10");
   }
+  Deno.writeTextFileSync(`${dir}/t.jsonl`, entries.map((e) => e.MESSAGE + "\n").join(""));
+  await verify(String(dir), `${dir}/t.jsonl`);
 });
 
 function existsSocket(path: string): boolean {
