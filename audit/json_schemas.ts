@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { toJsonSchema } from "@valibot/to-json-schema";
-import type * as v from "valibot";
+import { toJsonSchema } from "npm:@valibot/to-json-schema@1.8.0";
+import type * as v from "npm:valibot@1.5.0";
 import { PlanStatementSchema } from "../compiler/plan_schema.ts";
 import { PolicySchema } from "../policy/schema.ts";
 import { TranscriptRecordSchema } from "./transcript_schema.ts";
+import { annotatePolicySchema } from "./policy_schema_docs.ts";
 
 function draft07(schema: v.GenericSchema, name: string, title: string): Record<string, unknown> {
   const body = toJsonSchema(schema, { errorMode: "ignore" }) as Record<string, unknown>;
@@ -19,6 +20,16 @@ function draft07(schema: v.GenericSchema, name: string, title: string): Record<s
     title,
     ...body,
   };
+}
+
+/** The policy schema, with the documentation, enums and cross-key rules editors use. */
+function policySchema(): Record<string, unknown> {
+  const schema = draft07(PolicySchema, "policy.schema.json", "charter policy (v1)");
+  annotatePolicySchema(
+    schema,
+    Deno.readTextFileSync(new URL("../docs/policy-language.md", import.meta.url)),
+  );
+  return schema;
 }
 
 /**
@@ -33,7 +44,7 @@ function draft07(schema: v.GenericSchema, name: string, title: string): Record<s
  */
 export function generatedSchemas(): Record<string, Record<string, unknown>> {
   return {
-    "policy.schema.json": draft07(PolicySchema, "policy.schema.json", "charter policy (v1)"),
+    "policy.schema.json": policySchema(),
     "plan.schema.json": draft07(
       PlanStatementSchema,
       "plan.schema.json",

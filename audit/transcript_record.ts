@@ -87,6 +87,62 @@ export function splitTranscript(bytes: Uint8Array): TranscriptLine[] {
   return lines;
 }
 
+/**
+ * Splits a stream of transcript bytes into lines as they arrive, as
+ * {@linkcode splitTranscript} does for bytes in memory: only the line being read is held.
+ *
+ * @example
+ * ```ts ignore
+ * import { readTranscriptLines } from "./transcript_record.ts";
+ * using file = await Deno.open("t.jsonl");
+ * for await (const line of readTranscriptLines(file.readable)) console.log(line.line);
+ * ```
+ */
+export async function* readTranscriptLines(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<TranscriptLine> {
+  let pending: Uint8Array[] = [];
+  let pendingLength = 0;
+  let offset = 0;
+  let line = 0;
+  const take = (tail: Uint8Array): Uint8Array => {
+    if (pending.length === 0) return tail;
+    const out = new Uint8Array(pendingLength + tail.length);
+    let at = 0;
+    for (const p of pending) out.set(p, at), at += p.length;
+    out.set(tail, at);
+    pending = [];
+    pendingLength = 0;
+    return out;
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(0x0a, start);
+      if (end < 0) break;
+      const bytes = take(chunk.slice(start, end));
+      yield { line: ++line, offset, bytes, record: parseRecord(bytes) };
+      offset += bytes.length + 1;
+      start = end + 1;
+    }
+    if (start < chunk.length) {
+      // The stream may reuse its buffer: keep a copy of the unfinished line.
+      const rest = chunk.slice(start);
+      pending.push(rest);
+      pendingLength += rest.length;
+    }
+  }
+  if (pendingLength > 0) {
+    const bytes = take(new Uint8Array());
+    yield {
+      line: ++line,
+      offset,
+      bytes,
+      record: { error: "the last line has no LF (truncated?)" },
+    };
+  }
+}
+
 function parseRecord(bytes: Uint8Array): TranscriptRecord | { error: string } {
   let text: string;
   try {

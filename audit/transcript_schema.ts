@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import * as v from "npm:valibot@1.5.0";
 import { REFUSAL_CODES } from "./refusal_codes.ts";
 
 const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"));

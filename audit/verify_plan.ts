@@ -6,7 +6,7 @@
 import { EnvelopeError, envelopePayload, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
-import * as v from "valibot";
+import * as v from "npm:valibot@1.5.0";
 import type { PlanStatement } from "../compiler/plan.ts";
 import { PlanStatementSchema } from "../compiler/plan_schema.ts";
 import { checkReviewable, decodeProgram } from "../compiler/seccomp/mod.ts";

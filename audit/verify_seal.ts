@@ -4,8 +4,7 @@
  *
  * @module
  */
-import canonicalize from "canonicalize";
-import { sha256Hex } from "../crypto/digest.ts";
+import canonicalize from "npm:canonicalize@5.1.0";
 import { EnvelopeError, parseEnvelope, verifyEnvelope } from "../crypto/dsse.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 
@@ -18,8 +17,8 @@ export interface SealContext {
   launchId: string;
   /** The plan payload's sha256. */
   planSha256: string;
-  /** Every byte before the seal's line. */
-  before: Uint8Array;
+  /** sha256 (hex) of every byte before the seal's line. */
+  beforeSha256: string;
   /** Number of records before the seal. */
   records: number;
   /** sha256 of the last line before the seal. */
@@ -95,7 +94,7 @@ export async function checkSeal(seal: unknown, context: SealContext): Promise<Se
       );
     }
   };
-  expect("the transcript digest", subject?.digest?.sha256, await sha256Hex(context.before));
+  expect("the transcript digest", subject?.digest?.sha256, context.beforeSha256);
   expect("the subject", subject?.name, `transcript:${context.launchId}`);
   expect("the launch", p.launchId, context.launchId);
   expect("the plan digest", p.planSha256, context.planSha256);

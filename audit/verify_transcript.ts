@@ -12,10 +12,12 @@ import { type LauncherIds, phaseDetailProblems } from "./phase_details.ts";
 import { recordProblems } from "./transcript_schema.ts";
 import { checkSeal } from "./verify_seal.ts";
 import {
+  readTranscriptLines,
   splitTranscript,
   type TranscriptLine,
   type TranscriptRecord,
 } from "./transcript_record.ts";
+import { createHash } from "node:crypto";
 
 /** A rule a transcript broke, on a given line. */
 export interface TranscriptProblem {
@@ -134,7 +136,192 @@ function describeOutcome(o: Outcome): string | undefined {
 }
 
 /**
- * Verifies transcript bytes against the plan they claim to have launched.
+ * Verifies the records of one launch as they arrive: memory is what one launch's state
+ * takes (its problems, an incremental digest), never its records.
+ */
+class LaunchVerifier {
+  readonly #plan: PlanFacts;
+  readonly #planSha256: string;
+  readonly #problems: TranscriptProblem[] = [];
+  /** Every byte of the launch's own lines so far: what a seal covers. */
+  readonly #written = createHash("sha256");
+  #launcher: LauncherIds | undefined;
+  #lastMono = -Infinity;
+  #state = "start";
+  #launchId: string | undefined;
+  #prev: string;
+  #outcome: Outcome = {};
+  #childCreated = false;
+  #seal: TranscriptReport["seal"] = "absent";
+  #records = 0;
+
+  constructor(plan: PlanFacts, planSha256: string) {
+    this.#plan = plan;
+    this.#planSha256 = planSha256;
+    this.#prev = planSha256;
+  }
+
+  /** True once the launch is sealed: nothing may follow. */
+  get sealed(): boolean {
+    return this.#state === "transcript_sealed";
+  }
+
+  #report(line: number, rule: string, message: string) {
+    this.#problems.push({ line, rule, message });
+  }
+
+  /** Checks the launch's next line; `line` is where it is in the file, for reports. */
+  async push({ line, bytes: lineBytes, record }: TranscriptLine): Promise<void> {
+    const report = (rule: string, message: string) => this.#report(line, rule, message);
+    const plan = this.#plan;
+    const planSha256 = this.#planSha256;
+    const { target } = plan.plan;
+    const index = ++this.#records;
+    const expectedPrev = this.#prev;
+    this.#prev = createHash("sha256").update(lineBytes).digest("hex");
+    // What a seal covers: every byte before its own line (digested only for a seal).
+    const sealed = !("error" in record) && record.event === "transcript_sealed";
+    const before = sealed ? this.#written.copy().digest("hex") : "";
+    this.#written.update(lineBytes).update(LF);
+    if ("error" in record) {
+      report("json", `the line is ${record.error}`);
+      return;
+    }
+    const found = fieldProblems(record);
+    for (const message of found) report("fields", message);
+    if ((record.monoNs as number) < this.#lastMono) report("time", "monoNs went backwards");
+    this.#lastMono = record.monoNs as number;
+    if (record.prev !== expectedPrev) {
+      report(
+        "chain",
+        `prev is ${record.prev}, expected ${expectedPrev} (${
+          index === 1 ? "the plan payload's sha256" : "the sha256 of the previous line"
+        })`,
+      );
+    }
+    if (record.seq !== index - 1) report("seq", `seq is ${record.seq}, expected ${index - 1}`);
+    if (typeof record.launchId !== "string" || !LAUNCH_ID.test(record.launchId)) {
+      report("launch_id", "launchId is not 128-bit lowercase hex");
+    } else if (this.#launchId === undefined) {
+      this.#launchId = record.launchId;
+    } else if (record.launchId !== this.#launchId) {
+      report("launch_id", `launchId ${record.launchId} differs from ${this.#launchId}`);
+    }
+    const state = this.#state;
+    const next = stateOf(record);
+    if (!(NEXT[state] ?? []).includes(next)) {
+      report(
+        "order",
+        `${next} cannot follow ${state}${TERMINAL.has(state) ? " (the launch had ended)" : ""}`,
+      );
+    } else if (state === "setup_faulted" && (next === "child_exited") !== this.#childCreated) {
+      report(
+        "order",
+        this.#childCreated
+          ? `${next} cannot come before the child's exit`
+          : "child_exited without a child",
+      );
+    }
+    this.#state = next;
+    if (record.event === "plan_verified" && record.planSha256 !== planSha256) {
+      report(
+        "digest",
+        `planSha256 ${record.planSha256} is not the plan's payload digest ${planSha256}`,
+      );
+    }
+    if (
+      record.event === "plan_verified" && plan.trustedKeyIds &&
+      !plan.trustedKeyIds.includes(String(record.keyid))
+    ) {
+      report("signer", `the plan was verified with ${record.keyid}, which is not a trusted key`);
+    }
+    if (record.event === "handles_verified") {
+      if (!HEX64.test(String(record.exeSha256)) || record.exeSha256 !== target.sha256) {
+        report(
+          "digest",
+          `exeSha256 ${record.exeSha256} is not the plan's target digest ${target.sha256}`,
+        );
+      }
+      if (record.exe !== target.exe) {
+        report("digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
+      }
+      const interpreters = JSON.stringify(record.interpreters ?? []);
+      if (interpreters !== JSON.stringify(target.interpreters ?? [])) {
+        report("digest", "the interpreters verified are not the plan's target.interpreters");
+      }
+      const opened = (record.inputs ?? []) as { path?: unknown; sha256?: unknown }[];
+      const expected = target.inputs ?? [];
+      const same = opened.length === expected.length &&
+        expected.every((input, i) =>
+          opened[i].path === input.path && opened[i].sha256 === input.sha256
+        );
+      if (!same) {
+        report("digest", "the inputs opened are not the plan's target.inputs with their digests");
+      }
+    }
+    if (record.event === "launcher_started") {
+      this.#launcher = { uid: record.uid as number, gid: record.gid as number };
+    }
+    if (record.event === "phase_resolved" && this.#launcher && found.length === 0) {
+      const phase = record as unknown as Parameters<typeof phaseDetailProblems>[0];
+      for (const message of phaseDetailProblems(phase, plan.plan, this.#launcher)) {
+        report("details", `phase ${record.phase}: ${message}`);
+      }
+    }
+    if (record.event === "child_created") this.#childCreated = true;
+    if (OUTCOME_EVENTS.includes(record.event)) this.#outcome = outcomeFields(record);
+    if (record.event === "transcript_sealed") {
+      const check = await checkSeal(record.seal, {
+        launchId: String(record.launchId),
+        planSha256,
+        beforeSha256: before,
+        records: index - 1,
+        head: expectedPrev,
+        outcome: this.#outcome,
+        sealedAt: { time: record.time, monoNs: record.monoNs },
+        keys: plan.sealKeys,
+      });
+      for (const message of check.problems) report("seal", message);
+      this.#seal = check.signer ? { signer: check.signer } : "unchecked";
+    }
+  }
+
+  /** The report once no more lines come. */
+  finish(): TranscriptReport {
+    const report = (rule: string, message: string) => this.#report(0, rule, message);
+    const { requireSeal } = this.#plan;
+    const state = this.#state;
+    // A fault before the child existed ends the launch; after, the child's exit must follow.
+    if (state === "setup_faulted" && this.#childCreated) {
+      report("incomplete", "the transcript ends after setup_faulted, before the child's exit");
+    }
+    if (requireSeal && this.#seal === "absent") {
+      report(
+        "seal",
+        "the transcript has no seal: nothing protects its last line (--allow-unsealed accepts that)",
+      );
+    } else if (requireSeal && this.#seal === "unchecked") {
+      report(
+        "seal",
+        "the seal cannot be checked: no seal key was given, and this host has none (--seal-key)",
+      );
+    }
+    if (this.#records === 0) report("incomplete", "the transcript is empty");
+    else if (!TERMINAL.has(state) && !(state === "setup_faulted" && !this.#childCreated)) {
+      report("incomplete", `the transcript ends after ${state}, before the launch ended`);
+    }
+    return {
+      ok: this.#problems.length === 0,
+      problems: this.#problems,
+      outcome: describeOutcome(this.#outcome),
+      records: this.#records,
+      seal: this.#seal,
+    };
+  }
+}
+
+/**
+ * Verifies transcript bytes of one launch against the plan they claim to have launched.
  *
  * @example
  * ```ts ignore
@@ -147,172 +334,9 @@ export async function verifyTranscript(
   bytes: Uint8Array,
   plan: PlanFacts,
 ): Promise<TranscriptReport> {
-  const problems: TranscriptProblem[] = [];
-  const report = (line: number, rule: string, message: string) =>
-    problems.push({ line, rule, message });
-  const planSha256 = await sha256Hex(plan.payload);
-  const { target } = plan.plan;
-  let launcher: LauncherIds | undefined;
-  let lastMono = -Infinity;
-  const lines = splitTranscript(bytes);
-  let state = "start";
-  let launchId: string | undefined;
-  let prev = planSha256;
-  let outcome: Outcome = {};
-  let childCreated = false;
-  let seal: TranscriptReport["seal"] = "absent";
-
-  for (const { line, offset, bytes: lineBytes, record } of lines) {
-    const expectedPrev = prev;
-    prev = await sha256Hex(lineBytes);
-    if ("error" in record) {
-      report(line, "json", `the line is ${record.error}`);
-      continue;
-    }
-    const found = fieldProblems(record);
-    for (const message of found) report(line, "fields", message);
-    if ((record.monoNs as number) < lastMono) report(line, "time", "monoNs went backwards");
-    lastMono = record.monoNs as number;
-    if (record.prev !== expectedPrev) {
-      report(
-        line,
-        "chain",
-        `prev is ${record.prev}, expected ${expectedPrev} (${
-          line === 1 ? "the plan payload's sha256" : "the sha256 of the previous line"
-        })`,
-      );
-    }
-    if (record.seq !== line - 1) {
-      report(line, "seq", `seq is ${record.seq}, expected ${line - 1}`);
-    }
-    if (typeof record.launchId !== "string" || !LAUNCH_ID.test(record.launchId)) {
-      report(line, "launch_id", "launchId is not 128-bit lowercase hex");
-    } else if (launchId === undefined) {
-      launchId = record.launchId;
-    } else if (record.launchId !== launchId) {
-      report(
-        line,
-        "launch_id",
-        `launchId ${record.launchId} differs from ${launchId}`,
-      );
-    }
-    const next = stateOf(record);
-    if (!(NEXT[state] ?? []).includes(next)) {
-      report(
-        line,
-        "order",
-        `${next} cannot follow ${state}${TERMINAL.has(state) ? " (the launch had ended)" : ""}`,
-      );
-    } else if (state === "setup_faulted" && (next === "child_exited") !== childCreated) {
-      report(
-        line,
-        "order",
-        childCreated
-          ? `${next} cannot come before the child's exit`
-          : "child_exited without a child",
-      );
-    }
-    state = next;
-    if (record.event === "plan_verified" && record.planSha256 !== planSha256) {
-      report(
-        line,
-        "digest",
-        `planSha256 ${record.planSha256} is not the plan's payload digest ${planSha256}`,
-      );
-    }
-    if (
-      record.event === "plan_verified" && plan.trustedKeyIds &&
-      !plan.trustedKeyIds.includes(String(record.keyid))
-    ) {
-      report(
-        line,
-        "signer",
-        `the plan was verified with ${record.keyid}, which is not a trusted key`,
-      );
-    }
-    if (record.event === "handles_verified") {
-      if (!HEX64.test(String(record.exeSha256)) || record.exeSha256 !== target.sha256) {
-        report(
-          line,
-          "digest",
-          `exeSha256 ${record.exeSha256} is not the plan's target digest ${target.sha256}`,
-        );
-      }
-      if (record.exe !== target.exe) {
-        report(line, "digest", `exe ${record.exe} is not the plan's target ${target.exe}`);
-      }
-      const interpreters = JSON.stringify(record.interpreters ?? []);
-      if (interpreters !== JSON.stringify(target.interpreters ?? [])) {
-        report(line, "digest", "the interpreters verified are not the plan's target.interpreters");
-      }
-      const opened = (record.inputs ?? []) as { path?: unknown; sha256?: unknown }[];
-      const expected = target.inputs ?? [];
-      const same = opened.length === expected.length &&
-        expected.every((input, i) =>
-          opened[i].path === input.path && opened[i].sha256 === input.sha256
-        );
-      if (!same) {
-        report(
-          line,
-          "digest",
-          "the inputs opened are not the plan's target.inputs with their digests",
-        );
-      }
-    }
-    if (record.event === "launcher_started") {
-      launcher = { uid: record.uid as number, gid: record.gid as number };
-    }
-    if (record.event === "phase_resolved" && launcher && found.length === 0) {
-      const phase = record as unknown as Parameters<typeof phaseDetailProblems>[0];
-      for (const message of phaseDetailProblems(phase, plan.plan, launcher)) {
-        report(line, "details", `phase ${record.phase}: ${message}`);
-      }
-    }
-    if (record.event === "child_created") childCreated = true;
-    if (OUTCOME_EVENTS.includes(record.event)) outcome = outcomeFields(record);
-    if (record.event === "transcript_sealed") {
-      const check = await checkSeal(record.seal, {
-        launchId: String(record.launchId),
-        planSha256,
-        before: bytes.subarray(0, offset),
-        records: line - 1,
-        head: expectedPrev,
-        outcome,
-        sealedAt: { time: record.time, monoNs: record.monoNs },
-        keys: plan.sealKeys,
-      });
-      for (const message of check.problems) report(line, "seal", message);
-      seal = check.signer ? { signer: check.signer } : "unchecked";
-    }
-  }
-  // A fault before the child existed ends the launch; after, the child's exit must follow.
-  if (state === "setup_faulted" && childCreated) {
-    report(0, "incomplete", "the transcript ends after setup_faulted, before the child's exit");
-  }
-  if (plan.requireSeal && seal === "absent") {
-    report(
-      0,
-      "seal",
-      "the transcript has no seal: nothing protects its last line (--allow-unsealed accepts that)",
-    );
-  } else if (plan.requireSeal && seal === "unchecked") {
-    report(
-      0,
-      "seal",
-      "the seal cannot be checked: no seal key was given, and this host has none (--seal-key)",
-    );
-  }
-  if (lines.length === 0) report(0, "incomplete", "the transcript is empty");
-  else if (!TERMINAL.has(state) && !(state === "setup_faulted" && !childCreated)) {
-    report(0, "incomplete", `the transcript ends after ${state}, before the launch ended`);
-  }
-  return {
-    ok: problems.length === 0,
-    problems,
-    outcome: describeOutcome(outcome),
-    records: lines.length,
-    seal,
-  };
+  const launch = new LaunchVerifier(plan, await sha256Hex(plan.payload));
+  for (const line of splitTranscript(bytes)) await launch.push(line);
+  return launch.finish();
 }
 
 /** One launch found in a transcript file, and its report. */
@@ -326,11 +350,93 @@ export interface LaunchReport extends TranscriptReport {
 const LF = new Uint8Array([0x0a]);
 
 /**
- * Verifies a transcript file that may hold several launches, also interleaved (parallel
- * launches append to one file, each record in one write): records are grouped by their
- * `launchId`, and each launch is verified on its own against the plan, with line numbers
- * of the whole file. Lines that belong to no launch (not JSON, no launch id) are reported
- * as a report of their own. With `launchId`, only that launch is verified.
+ * Verifies a transcript stream that may hold several launches, also interleaved
+ * (parallel launches append to one file, each record in one write), as it is read:
+ * records are grouped by their `launchId` and each launch is verified on its own against
+ * the plan, with line numbers of the whole stream. A launch's report is yielded when its
+ * seal has been checked, the others' at the end. Memory is bounded by the launches in
+ * progress at one time, never by the records: 100,000 sealed launches verify in the
+ * memory of one. Lines that belong to no launch (not JSON, no launch id), and records of
+ * a launch after its seal, are reported in reports of their own. With `launchId`, only
+ * that launch is verified.
+ *
+ * @example
+ * ```ts ignore
+ * import { verifyTranscriptStream } from "./verify_transcript.ts";
+ * using file = await Deno.open("t.jsonl");
+ * for await (const launch of verifyTranscriptStream(file.readable, facts)) console.log(launch.ok);
+ * ```
+ */
+export async function* verifyTranscriptStream(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  plan: PlanFacts,
+  launchId?: string,
+): AsyncGenerator<LaunchReport> {
+  const planSha256 = await sha256Hex(plan.payload);
+  const open = new Map<string, { verifier: LaunchVerifier; firstLine: number }>();
+  const sealed = new Set<string>();
+  const stray: TranscriptProblem[] = [];
+  let firstStray = 0;
+  for await (const line of readTranscriptLines(chunks)) {
+    const id = "error" in line.record ? undefined : line.record.launchId;
+    if (typeof id !== "string") {
+      const { record } = line;
+      firstStray ||= line.line;
+      stray.push({
+        line: line.line,
+        rule: "error" in record ? "json" : "launch_id",
+        message: "error" in record
+          ? `the line is ${record.error}`
+          : "the record has no launchId, so it belongs to no launch",
+      });
+      continue;
+    }
+    if (launchId !== undefined && id !== launchId) continue;
+    if (sealed.has(id)) {
+      yield {
+        ok: false,
+        problems: [{
+          line: line.line,
+          rule: "order",
+          message: `a record of launch ${id} after its seal`,
+        }],
+        records: 1,
+        seal: "absent",
+        launchId: id,
+        firstLine: line.line,
+      };
+      continue;
+    }
+    let launch = open.get(id);
+    if (!launch) {
+      launch = { verifier: new LaunchVerifier(plan, planSha256), firstLine: line.line };
+      open.set(id, launch);
+    }
+    await launch.verifier.push(line);
+    if (launch.verifier.sealed) {
+      open.delete(id);
+      // Ids of sealed launches are kept (16 bytes of hex each) to catch records after a seal.
+      sealed.add(id);
+      yield { ...launch.verifier.finish(), launchId: id, firstLine: launch.firstLine };
+    }
+  }
+  for (const [id, launch] of open) {
+    yield { ...launch.verifier.finish(), launchId: id, firstLine: launch.firstLine };
+  }
+  if (launchId === undefined && stray.length > 0) {
+    yield {
+      ok: false,
+      problems: stray,
+      records: stray.length,
+      seal: "absent",
+      firstLine: firstStray,
+    };
+  }
+}
+
+/**
+ * Verifies transcript bytes in memory that may hold several launches (see
+ * {@linkcode verifyTranscriptStream}); the reports come in the order the launches start.
  *
  * @example
  * ```ts ignore
@@ -343,50 +449,9 @@ export async function verifyTranscriptFile(
   plan: PlanFacts,
   launchId?: string,
 ): Promise<LaunchReport[]> {
-  const launches = new Map<string, TranscriptLine[]>();
-  const stray: TranscriptLine[] = [];
-  for (const line of splitTranscript(bytes)) {
-    const id = "error" in line.record ? undefined : line.record.launchId;
-    if (typeof id !== "string") stray.push(line);
-    else if (launches.has(id)) launches.get(id)!.push(line);
-    else launches.set(id, [line]);
-  }
   const reports: LaunchReport[] = [];
-  for (const [id, lines] of launches) {
-    if (launchId !== undefined && id !== launchId) continue;
-    // The launch's own lines, as the shim wrote them: what its chain and seal cover.
-    const own = new Uint8Array(lines.reduce((n, l) => n + l.bytes.length + 1, 0));
-    let at = 0;
-    for (const l of lines) {
-      own.set(l.bytes, at);
-      own.set(LF, at + l.bytes.length);
-      at += l.bytes.length + 1;
-    }
-    const report = await verifyTranscript(own, plan);
-    reports.push({
-      ...report,
-      problems: report.problems.map((p) => ({
-        ...p,
-        line: p.line === 0 ? 0 : lines[p.line - 1].line,
-      })),
-      launchId: id,
-      firstLine: lines[0].line,
-    });
-  }
-  if (launchId === undefined && stray.length > 0) {
-    reports.push({
-      ok: false,
-      problems: stray.map(({ line, record }) => ({
-        line,
-        rule: "error" in record ? "json" : "launch_id",
-        message: "error" in record
-          ? `the line is ${record.error}`
-          : "the record has no launchId, so it belongs to no launch",
-      })),
-      records: stray.length,
-      seal: "absent",
-      firstLine: stray[0].line,
-    });
+  for await (const report of verifyTranscriptStream([bytes], plan, launchId)) {
+    reports.push(report);
   }
   return reports.sort((a, b) => a.firstLine - b.firstLine);
 }

@@ -21,6 +21,7 @@ import { childFileAccess, sealKeyExposure } from "./child_file_access.ts";
 import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
+import { openTranscriptDestination } from "./transcript_destination.ts";
 
 /** Exit status when the child ran but the transcript could not be completed. */
 export const TRANSCRIPT_FAILED = 126;
@@ -113,8 +114,16 @@ written (the child's own status is then printed); 127 the target does not exist.
 Options:
   --key FILE          sign a policy with this key instead of an ephemeral one
   --trust FILE|DIR    trusted public key(s) for a plan; repeatable; a directory adds its *.pub
-  --transcript FILE   append the transcript (JSON Lines) to FILE ("-": stderr)
-    --control-fd N      write the transcript to inherited fd N
+  --transcript FILE   append the transcript (JSON Lines) to FILE; "-": to stdout, and
+                      the child's stdout and charter's own output go to stderr instead;
+                      "syslog:[SOCKET]": one RFC 5424 message per record to SOCKET
+                      (default /dev/log); "journald:[SOCKET]": one journal entry per
+                      record, native protocol (default /run/systemd/journal/socket)
+  --transcript-fd N   write the transcript to inherited fd N (also --control-fd N)
+  --transcript-max-bytes N
+                      syslog/journald: the largest message the receiver keeps whole
+                      (default 8192, rsyslog's default, for syslog; 131072 for journald);
+                      a larger record stops the launch (126 before the exec)
     --plan-out FILE     with a policy: also write the compiled plan, which the transcript
                       chains to (for "transcript verify --plan FILE")
   --transcript-key K  seal the transcript with this Ed25519 key (PKCS#8 PEM) instead of
@@ -129,6 +138,8 @@ Options:
       trust: { type: "string", multiple: true },
       transcript: { type: "string" },
       "control-fd": { type: "string" },
+      "transcript-fd": { type: "string" },
+      "transcript-max-bytes": { type: "string" },
       "transcript-key": { type: "string" },
       "no-seal": { type: "boolean" },
       "plan-out": { type: "string" },
@@ -139,13 +150,12 @@ Options:
     }
     const input = args.positionals[0];
     const transcriptPath = stringFlag(args.values, "transcript");
-    const controlFd = stringFlag(args.values, "control-fd");
-    if (transcriptPath !== undefined && controlFd !== undefined) {
-      throw new UsageError("give --transcript or --control-fd, not both");
-    }
-    if (controlFd !== undefined && !/^\d+$/.test(controlFd)) {
-      throw new UsageError("--control-fd takes an fd number");
-    }
+    const destination = openTranscriptDestination({
+      transcript: transcriptPath,
+      controlFd: stringFlag(args.values, "control-fd"),
+      transcriptFd: stringFlag(args.values, "transcript-fd"),
+      maxBytes: stringFlag(args.values, "transcript-max-bytes"),
+    });
     const noSeal = args.values["no-seal"] === true;
     const sealKeyPath = stringFlag(args.values, "transcript-key");
     if (noSeal && sealKeyPath !== undefined) {
@@ -186,13 +196,6 @@ Options:
       const planOut = stringFlag(args.values, "plan-out");
       if (planOut !== undefined) await Deno.writeFile(planOut, envelope);
     }
-    const destination = transcriptPath === "-"
-      ? { fd: 2 }
-      : transcriptPath !== undefined
-      ? { path: transcriptPath }
-      : controlFd !== undefined
-      ? { fd: Number(controlFd) }
-      : null;
     using shim = Shim.open();
     // Nothing to seal without a destination.
     let seal = noSeal || destination === null
@@ -208,9 +211,9 @@ Options:
     }
     if (plan) {
       const landlockAbi = () => Number(shim.probe().landlockAbi ?? 0);
-      const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
-        ? undefined
-        : regularFileFacts(transcriptPath);
+      const transcriptFile = destination && "path" in destination
+        ? regularFileFacts(destination.path)
+        : undefined;
       let exposed: string | undefined;
       try {
         const read = seal && sealKeyExposure(plan, {

@@ -4,13 +4,13 @@
  * @module
  */
 import { readPlan } from "../audit/verify_plan.ts";
-import { verifyTranscriptFile } from "../audit/verify_transcript.ts";
+import { verifyTranscriptStream } from "../audit/verify_transcript.ts";
 import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealPublicKeyPath } from "./seal_key.ts";
 import { type Command, printError } from "./command.ts";
-import { OCSF_VERSION, toOcsf } from "../audit/ocsf.ts";
-import { splitTranscript, type TranscriptRecord } from "../audit/transcript_record.ts";
+import { OCSF_VERSION, OCSF_VERSIONS, ocsfExporter, type OcsfVersion } from "../audit/ocsf.ts";
+import { readTranscriptLines, type TranscriptRecord } from "../audit/transcript_record.ts";
 
 /** The transcript verify command. */
 export const transcriptVerifyCommand: Command = {
@@ -66,21 +66,23 @@ Options:
     );
     const file = args.positionals[0];
     const launchId = stringFlag(args.values, "launch-id");
-    const reports = await verifyTranscriptFile(await Deno.readFile(file), {
+    const facts = {
       payload: plan.payload,
       plan: plan.statement.predicate,
       trustedKeyIds: trusted?.map((k) => k.keyid),
       ...(sealPaths.length > 0 ? { sealKeys: await readTrustedKeys(sealPaths) } : {}),
       requireSeal: !allowUnsealed,
-    }, launchId);
-    if (reports.length === 0) {
-      console.error(`${file}: no launch ${launchId} in this transcript`);
-      return 1;
-    }
+    };
     const signed = plan.verifiedBy
       ? `signed by ${plan.verifiedBy.keyid}`
       : "signature not checked (no --trust)";
-    for (const report of reports) {
+    // Streamed: memory holds the launches in progress, not the file.
+    using transcript = await Deno.open(file);
+    let launches = 0;
+    let allOk = true;
+    for await (const report of verifyTranscriptStream(transcript.readable, facts, launchId)) {
+      launches++;
+      allOk &&= report.ok;
       for (const p of report.problems) console.error(`${file}:${p.line}: ${p.rule}: ${p.message}`);
       if (!report.ok) continue;
       const seal = report.seal === "absent"
@@ -88,12 +90,15 @@ Options:
         : report.seal === "unchecked"
         ? "sealed (seal signature not checked: no --seal-key)"
         : `sealed by ${report.seal.signer}`;
-      const which = reports.length > 1 ? `:${report.firstLine}: launch ${report.launchId}` : "";
       console.log(
-        `${file}${which}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
+        `${file}:${report.firstLine}: launch ${report.launchId}: ok, ${report.records} records, ${report.outcome}; plan ${signed}; ${seal}`,
       );
     }
-    return reports.every((r) => r.ok) ? 0 : 1;
+    if (launches === 0) {
+      console.error(`${file}: no launch ${launchId} in this transcript`);
+      return 1;
+    }
+    return allOk ? 0 : 1;
   },
 };
 
@@ -102,43 +107,67 @@ export const transcriptExportCommand: Command = {
   name: "transcript export",
   help: `Usage: charter transcript export --format ocsf TRANSCRIPT.jsonl [--plan plan.dsse.json]
 
-Writes one OCSF ${OCSF_VERSION} Process Activity event (class_uid 1007) per line: Launch
-(100701) for child_created and exec_succeeded, Launch with status Failure for refusals
-(disposition Blocked) and setup faults, Terminate (100702) with the exit code for
-child_exited. metadata.correlation_uid is the launchId, metadata.sequence the seq. With
---plan, events also carry the command line. Export does not verify: run
+Writes one OCSF Process Activity event (class_uid 1007) per line, one Launch and one
+Terminate per process: Launch (100701) for exec_succeeded (action Allowed), or Launch with
+status Failure for the refusal (action Denied, disposition Blocked, status_code the
+refusal code) or setup fault (disposition Error, status_code the step) that stopped the
+launch; Terminate (100702) for child_exited, with exit_code when the process exited and
+the signal in status_detail when one killed it. metadata.correlation_uid is the launchId,
+metadata.sequence the seq, unmapped.charter the record. Export does not verify: run
 "transcript verify" for that.
 
 Options:
-  --format ocsf   the output format (required; ocsf is the only one)
-  --plan FILE     the launched plan, for the command line
-  -h, --help      show this help`,
+  --format ocsf          the output format (required; ocsf is the only one)
+  --ocsf-version V       the OCSF schema version: ${
+    OCSF_VERSIONS.join(" or ")
+  } (default ${OCSF_VERSION})
+  --plan FILE            the launched plan, for the command line and the child's user
+  --hostname NAME        the host the launches ran on (default: this machine's hostname)
+  -h, --help             show this help`,
   async run(argv) {
-    const args = parseCommand(argv, { format: { type: "string" }, plan: { type: "string" } });
+    const args = parseCommand(argv, {
+      format: { type: "string" },
+      "ocsf-version": { type: "string" },
+      plan: { type: "string" },
+      hostname: { type: "string" },
+    });
     if (args.help) return console.log(this.help), 0;
     if (stringFlag(args.values, "format", true) !== "ocsf") {
       throw new UsageError("--format must be ocsf");
+    }
+    const version = stringFlag(args.values, "ocsf-version") ?? OCSF_VERSION;
+    if (!(OCSF_VERSIONS as readonly string[]).includes(version)) {
+      throw new UsageError(`--ocsf-version must be one of ${OCSF_VERSIONS.join(", ")}`);
     }
     if (args.positionals.length !== 1) {
       throw new UsageError("transcript export takes one transcript file; see --help");
     }
     const file = args.positionals[0];
-    const lines = splitTranscript(await Deno.readFile(file));
-    const broken = lines.find((l) => "error" in l.record);
-    if (broken) {
-      printError(
-        `${file}:${broken.line}: the line is ${
-          (broken.record as { error: string }).error
-        }; nothing exported`,
-      );
-      return 1;
+    // Two streamed passes: nothing is exported from a file with a broken line, and memory
+    // holds a line and the launches in progress, not the file.
+    {
+      using transcript = await Deno.open(file);
+      for await (const { line, record } of readTranscriptLines(transcript.readable)) {
+        if ("error" in record) {
+          printError(`${file}:${line}: the line is ${record.error}; nothing exported`);
+          return 1;
+        }
+      }
     }
     const planPath = stringFlag(args.values, "plan");
     const plan = planPath
       ? (await readPlan(await Deno.readFile(planPath))).statement.predicate
       : undefined;
-    for (const event of toOcsf(lines.map((l) => l.record as TranscriptRecord), plan)) {
-      console.log(JSON.stringify(event));
+    const exportRecord = ocsfExporter({
+      plan,
+      version: version as OcsfVersion,
+      hostname: stringFlag(args.values, "hostname"),
+    });
+    using transcript = await Deno.open(file);
+    for await (const { record } of readTranscriptLines(transcript.readable)) {
+      for (const event of exportRecord(record as TranscriptRecord)) {
+        console.log(JSON.stringify(event));
+      }
     }
     return 0;
   },

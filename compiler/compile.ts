@@ -4,7 +4,7 @@
  *
  * @module
  */
-import canonicalize from "canonicalize";
+import canonicalize from "npm:canonicalize@5.1.0";
 import { sha256Hex } from "../crypto/digest.ts";
 import { type DsseEnvelope, signEnvelope } from "../crypto/dsse.ts";
 import type { SigningKey } from "../crypto/keys.ts";

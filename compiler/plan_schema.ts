@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import * as v from "npm:valibot@1.5.0";
 import type { LinuxLaunchPlan, PlanStatement } from "./plan.ts";
 import { LANDLOCK_FS_RIGHTS, PLAN_PREDICATE_TYPE, STATEMENT_TYPE } from "./plan.ts";
 

@@ -25,7 +25,11 @@ export interface LaunchRequest {
   /** Raw 32-byte Ed25519 public keys, lowercase hex. */
   trustedKeys: string[];
   /** Where the shim writes the transcript; `null` keeps it nowhere. */
-  transcript: { path: string } | { fd: number } | null;
+  transcript:
+    | { path: string }
+    | { fd: number }
+    | { socket: string; protocol: "syslog" | "journald"; maxBytes?: number }
+    | null;
   /** Arguments appended to the plan's argv (only if the plan allows it). */
   extraArgs: string[];
   /** An Ed25519 PKCS#8 key (standard base64) with which the shim seals the transcript. */

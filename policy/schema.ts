@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import * as v from "npm:valibot@1.5.0";
 import { CAPABILITIES } from "./capabilities.ts";
 import { quoteValue } from "./diagnostic.ts";
 import { NETWORK_PROTOCOLS } from "./network_protocols.ts";

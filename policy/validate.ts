@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import * as v from "npm:valibot@1.5.0";
 import { type Diagnostic, quoteValue } from "./diagnostic.ts";
 import { provenanceKey, type ProvenanceMap } from "./merge.ts";
 import { PolicySchema } from "./schema.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isMap, isSeq, LineCounter, parseDocument, visit } from "yaml";
+import { isMap, isSeq, LineCounter, parseDocument, visit } from "npm:yaml@2.9.1";
 import type { Diagnostic } from "./diagnostic.ts";
 
 /** A key path into a policy document. */

@@ -91,7 +91,8 @@ cache_modules() {
 
 # What the test suite needs besides Deno and the shim: peers it compares against
 # (libseccomp's resolver and Python bindings), jq and openssl for the auditor docs, and
-# setpriv for the unprivileged tests.
+# setpriv for the unprivileged tests, rsyslog and systemd-journald as real log receivers of
+# transcripts.
 install_test_tools() {
   local missing=()
   command -v scmp_sys_resolver >/dev/null 2>&1 || missing+=(seccomp)
@@ -100,6 +101,8 @@ install_test_tools() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
   command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
+  [ -x /lib/systemd/systemd-journald ] || missing+=(systemd)
   apt_install "test tools" "${missing[@]}"
 }
 

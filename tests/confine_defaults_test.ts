@@ -108,12 +108,12 @@ for f in ("mem", "environ"):
     // No namespace and no Landlock domain (which denies ptrace access by itself): for an
     // unprivileged launcher the child has its uid, and only the launcher's non-dumpable
     // state stands between them. Such a child could write any transcript file of the
-    // launcher's, so the transcript goes to stderr.
+    // launcher's, so the transcript goes to the launcher's stderr.
     const bare =
       "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
       "enforce: { landlock: off }\n";
     const policy = writePolicy(String(dir), "bare.yaml", pythonPolicy(script, bare));
-    const b = await charter(["launch", policy, "--no-seal", "--transcript", "-"], options);
+    const b = await charter(["launch", policy, "--no-seal", "--transcript-fd", "2"], options);
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(b.stdout.trim().split("\n"), ["EACCES", "EACCES"], bare);
   });

@@ -1,5 +1,5 @@
 /**
- * Transcript destinations: a file, an inherited control fd, stderr; and destinations
+ * Transcript destinations: a file, an inherited control fd; and destinations
  * that fail (disk full, a reader that goes away) never lose a launch silently.
  */
 import assert from "node:assert/strict";
@@ -15,21 +15,6 @@ import {
   tempDir,
   writePolicy,
 } from "./helpers.ts";
-
-Deno.test("--transcript - writes the records to stderr", async () => {
-  using dir = tempDir();
-  const r = await charter([
-    "launch",
-    writePolicy(String(dir), "p.yaml", shPolicy("exit 0")),
-    "--no-seal",
-    "--transcript",
-    "-",
-  ]);
-  assert.equal(r.code, 0);
-  const events = r.stderr.trim().split("\n").map((l) => JSON.parse(l).event);
-  assert.equal(events[0], "launcher_started");
-  assert.equal(events.at(-1), "child_exited");
-});
 
 Deno.test("--transcript FILE appends: two launches, two chains", async () => {
   using dir = tempDir();

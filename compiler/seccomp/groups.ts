@@ -136,6 +136,19 @@ export function checkSyscallName(name: string, path: string): string {
   });
 }
 
+/**
+ * Every syscall name charter knows: of some supported architecture or some group, sorted.
+ *
+ * @example
+ * ```ts
+ * import { knownSyscallNames } from "./groups.ts";
+ * console.log(knownSyscallNames().includes("openat")); // true
+ * ```
+ */
+export function knownSyscallNames(): string[] {
+  return [...KNOWN_NAMES].sort();
+}
+
 const KNOWN_NAMES: ReadonlySet<string> = new Set([
   ...allSyscallNames(),
   ...Object.values(SYSTEMD_SYSCALL_GROUPS).flat().filter((m) => !m.startsWith("@")),

@@ -60,6 +60,7 @@ mod step;
 mod sys;
 mod transcript;
 mod transcript_file;
+mod transcript_socket;
 mod version;
 mod wait;
 

@@ -23,6 +23,17 @@ pub enum Destination {
         /// The fd number.
         fd: i32,
     },
+    /// A log daemon's Unix datagram socket: one message per record.
+    #[serde(rename_all = "camelCase")]
+    Socket {
+        /// The socket's path (`/dev/log`, `/run/systemd/journal/socket`).
+        socket: String,
+        /// How records are framed.
+        protocol: crate::transcript_socket::Protocol,
+        /// The largest message the receiver keeps whole (default 8192).
+        #[serde(default)]
+        max_bytes: Option<usize>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -115,6 +126,17 @@ mod tests {
         assert_eq!(r.extra_args, [CString::new("x").unwrap()]);
         let r = parse(br#"{"trustedKeys":[],"transcript":{"fd":3}}"#).unwrap();
         assert_eq!(r.transcript, Some(Destination::Fd { fd: 3 }));
+        let r =
+            parse(br#"{"trustedKeys":[],"transcript":{"socket":"/dev/log","protocol":"syslog"}}"#)
+                .unwrap();
+        assert_eq!(
+            r.transcript,
+            Some(Destination::Socket {
+                socket: "/dev/log".into(),
+                protocol: crate::transcript_socket::Protocol::Syslog,
+                max_bytes: None
+            })
+        );
         let r = parse(br#"{"trustedKeys":[],"transcript":null,"extraArgs":[]}"#).unwrap();
         assert_eq!(r.transcript, None);
     }

@@ -8,6 +8,7 @@ use crate::rfc3339;
 use crate::seal::{SealFacts, Sealer};
 use crate::sys::{self, Errno};
 use crate::transcript_file::{self, Slot, Stage};
+use crate::transcript_socket::SocketSink;
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -20,6 +21,8 @@ enum Sink {
     File(File),
     /// The launcher's fd, never closed by the shim.
     Fd(i32),
+    /// A log daemon's socket the shim connected: one datagram per record.
+    Socket(SocketSink),
     /// No destination: the chain is computed and the records dropped.
     Nowhere,
     /// After [`Transcript::finish`].
@@ -31,6 +34,7 @@ impl Sink {
         match self {
             Sink::File(f) => Some(f.as_raw_fd()),
             Sink::Fd(fd) => Some(*fd),
+            Sink::Socket(s) => Some(s.fd()),
             Sink::Nowhere | Sink::Closed => None,
         }
     }
@@ -126,6 +130,18 @@ impl Transcript {
             None => Sink::Nowhere,
             Some(Destination::Path { path }) => open_path(path)?,
             Some(&Destination::Fd { fd }) => open_fd(fd)?,
+            Some(Destination::Socket {
+                socket,
+                protocol,
+                max_bytes,
+            }) => Sink::Socket(SocketSink::connect(socket, *protocol, *max_bytes).map_err(
+                |e| {
+                    Refusal::HandleUnavailable(format!(
+                        "The transcript socket {socket} cannot be connected: {}; is the log daemon running?",
+                        std::io::Error::from_raw_os_error(e)
+                    ))
+                },
+            )?),
         };
         let regular = match sink.fd() {
             Some(fd) => transcript_file::is_regular(fd).map_err(|e| {
@@ -226,7 +242,8 @@ impl Transcript {
         map.insert("v".into(), 1.into());
         map.insert("launchId".into(), self.launch_id.clone().into());
         map.insert("seq".into(), self.seq.into());
-        map.insert("time".into(), rfc3339::format_micros(realtime_ns).into());
+        let time = rfc3339::format_micros(realtime_ns);
+        map.insert("time".into(), time.clone().into());
         map.insert("monoNs".into(), mono.into());
         map.insert("event".into(), event.into());
         map.insert("prev".into(), self.prev.clone().into());
@@ -246,6 +263,10 @@ impl Transcript {
         line.push(b'\n');
         self.written.update(&line);
         let written = match (&self.sink, self.sink.fd()) {
+            (Sink::Socket(s), _) => {
+                let body = &line[..line.len() - 1];
+                s.send(&s.frame(body, event, &time, &self.launch_id, self.seq - 1))
+            }
             (_, Some(fd)) if self.regular => transcript_file::append(fd, &line, stage),
             (_, Some(fd)) => sys::write_all(fd, &line),
             (Sink::Closed, None) => Err(libc::EBADF),

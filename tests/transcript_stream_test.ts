@@ -1,0 +1,250 @@
+/**
+ * Transcript streams: `--transcript -` is JSON Lines on stdout and nothing else; a real
+ * rsyslogd and a real systemd-journald (in a journal namespace of its own) get one whole
+ * message per record, and what they wrote verifies (chain and seal). A record larger than
+ * the receiver keeps whole stops the launch before the target runs.
+ */
+import assert from "node:assert/strict";
+import {
+  charter,
+  charterArgv,
+  run,
+  shellQuote,
+  shPolicy,
+  tempDir,
+  writePolicy,
+} from "./helpers.ts";
+
+/** A policy whose child writes to both of its streams and leaves a marker. */
+function noisy(dir: string): string {
+  return writePolicy(
+    dir,
+    "p.yaml",
+    shPolicy(`echo child-out; echo child-err >&2; : > ${dir}/ran; exit 4`),
+  );
+}
+
+/** Waits until `check` holds, for at most 10 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
+function text(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+async function verify(dir: string, transcript: string) {
+  const r = await charter(["transcript", "verify", transcript, "--plan", `${dir}/plan.json`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /launch [0-9a-f]{32}: ok, 13 records, exited with code 4; .*sealed by SHA256:/,
+  );
+}
+
+Deno.test("--transcript - writes only JSON Lines to stdout; the child's stdout goes to stderr", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    "-",
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  const lines = r.stdout.split("\n");
+  assert.equal(lines.pop(), "");
+  // Every line of stdout is a record; the child's output is all on stderr.
+  for (const line of lines) assert.equal(JSON.parse(line).v, 1, line);
+  assert.deepEqual(r.stderr.split("\n").filter((l) => l), ["child-out", "child-err"]);
+  Deno.writeTextFileSync(`${dir}/t.jsonl`, r.stdout);
+  await verify(String(dir), `${dir}/t.jsonl`);
+});
+
+Deno.test("--transcript - with stdout and stderr one file is refused: the child's output would mix in", async () => {
+  using dir = tempDir();
+  const argv = charterArgv(["launch", noisy(String(dir)), "--no-seal", "--transcript", "-"]);
+  const r = await run("sh", ["-c", `${shellQuote(argv)} > ${dir}/out 2>&1`]);
+  assert.equal(r.code, 125);
+  assert.match(Deno.readTextFileSync(`${dir}/out`), /stdout and stderr are the same file/);
+  assert.throws(() => Deno.statSync(`${dir}/ran`), "the target ran");
+});
+
+Deno.test("--transcript - as an unprivileged launcher: stdout is the records only", async () => {
+  using dir = tempDir();
+  Deno.chmodSync(String(dir), 0o777);
+  const r = await charter(
+    ["launch", noisy(String(dir)), "--no-seal", "--transcript", "-"],
+    { unprivileged: true },
+  );
+  assert.equal(r.code, 4, r.stderr);
+  const events = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).event);
+  assert.deepEqual([events[0], events.at(-1)], ["launcher_started", "child_exited"]);
+  assert.deepEqual(r.stderr.split("\n").filter((l) => l), ["child-out", "child-err"]);
+});
+
+Deno.test("--transcript-fd N writes to an inherited fd", async () => {
+  using dir = tempDir();
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--no-seal",
+    "--transcript-fd",
+    "2",
+  ]);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /"event":"child_exited"/);
+  const flags = await charter(["launch", "p.yaml", "--transcript-fd", "2", "--control-fd", "2"]);
+  assert.equal(flags.code, 125);
+  assert.match(flags.stderr, /give one of --transcript, --transcript-fd, --control-fd/);
+});
+
+/** Starts rsyslogd on a private socket; its messages' text goes to `out`, one per line. */
+function rsyslog(dir: string): { socket: string; out: string } & AsyncDisposable {
+  const socket = `${dir}/log`;
+  const out = `${dir}/syslog.out`;
+  Deno.writeTextFileSync(
+    `${dir}/rsyslog.conf`,
+    `global(maxMessageSize="65536" workDirectory="${dir}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="${socket}" UseSpecialParser="off" ParseHostname="on")
+template(name="text" type="string" string="%msg%\\n")
+*.* action(type="omfile" file="${out}" template="text")
+`,
+  );
+  const daemon = new Deno.Command("rsyslogd", {
+    args: ["-n", "-f", `${dir}/rsyslog.conf`, "-i", `${dir}/rsyslogd.pid`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    socket,
+    out,
+    async [Symbol.asyncDispose]() {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+    },
+  };
+}
+
+Deno.test("a real rsyslogd receives one whole message per record, and what it wrote verifies", async () => {
+  using dir = tempDir();
+  await using daemon = rsyslog(String(dir));
+  await until(() => existsSocket(daemon.socket), "rsyslogd");
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    `syslog:${daemon.socket}`,
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  await until(() => text(daemon.out).includes('"transcript_sealed"'), "the seal in rsyslog");
+  await verify(String(dir), daemon.out);
+});
+
+Deno.test("a record larger than the receiver keeps whole stops the launch before the exec", async () => {
+  using dir = tempDir();
+  await using daemon = rsyslog(String(dir));
+  await until(() => existsSocket(daemon.socket), "rsyslogd");
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--transcript",
+    `syslog:${daemon.socket}`,
+    "--transcript-max-bytes",
+    "600",
+  ]);
+  assert.equal(r.code, 126, r.stderr);
+  assert.match(r.stderr, /setup failed at transcript \(errno 90\)/);
+  assert.throws(() => Deno.statSync(`${dir}/ran`), "the target ran");
+});
+
+Deno.test("a launch to a socket nobody listens on is refused before any child", async () => {
+  using dir = tempDir();
+  const r = await charter(["launch", noisy(String(dir)), "--transcript", `syslog:${dir}/none`]);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /transcript socket .* cannot be connected/);
+  assert.throws(() => Deno.statSync(`${dir}/ran`));
+});
+
+/** A real systemd-journald in a journal namespace of its own (sockets under /run/systemd). */
+function journald(): { namespace: string; socket: string } & AsyncDisposable {
+  const namespace = `charter-test-${crypto.randomUUID().slice(0, 8)}`;
+  const daemon = new Deno.Command("/lib/systemd/systemd-journald", {
+    args: [namespace],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    namespace,
+    socket: `/run/systemd/journal.${namespace}/socket`,
+    async [Symbol.asyncDispose]() {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+      Deno.removeSync(`/run/systemd/journal.${namespace}`, { recursive: true });
+      // Its files: volatile, or persistent where /var/log/journal exists.
+      for (const store of ["/run/log/journal", "/var/log/journal"]) {
+        const entries = (() => {
+          try {
+            return [...Deno.readDirSync(store)];
+          } catch {
+            return [];
+          }
+        })();
+        for (const e of entries.filter((e) => e.name.endsWith(`.${namespace}`))) {
+          Deno.removeSync(`${store}/${e.name}`, { recursive: true });
+        }
+      }
+    },
+  };
+}
+
+Deno.test("a real journald keeps one entry per record with its fields, and the messages verify", async () => {
+  using dir = tempDir();
+  await using journal = journald();
+  await until(() => existsSocket(journal.socket), "journald");
+  const r = await charter([
+    "launch",
+    noisy(String(dir)),
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    `journald:${journal.socket}`,
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  const read = () =>
+    new Deno.Command("journalctl", {
+      args: [`--namespace=${journal.namespace}`, "-t", "charter", "-o", "json", "--no-pager"],
+    }).outputSync();
+  let entries: Record<string, string>[] = [];
+  await until(() => {
+    const out = new TextDecoder().decode(read().stdout).trim();
+    entries = out ? out.split("\n").map((l) => JSON.parse(l)) : [];
+    return entries.some((e) => e.CHARTER_EVENT === "transcript_sealed");
+  }, "the seal in the journal");
+  for (const e of entries) {
+    const record = JSON.parse(e.MESSAGE);
+    assert.equal(e.CHARTER_SEQ, String(record.seq));
+    assert.equal(e.CHARTER_EVENT, record.event);
+    assert.equal(e.CHARTER_LAUNCH_ID, record.launchId);
+    assert.equal(e.SYSLOG_FACILITY, "10");
+  }
+  Deno.writeTextFileSync(`${dir}/t.jsonl`, entries.map((e) => e.MESSAGE + "\n").join(""));
+  await verify(String(dir), `${dir}/t.jsonl`);
+});
+
+function existsSocket(path: string): boolean {
+  try {
+    return Deno.statSync(path).isSocket === true;
+  } catch {
+    return false;
+  }
+}
