@@ -1,0 +1,144 @@
+/**
+ * The recording filter of `charter learn`: the policy's own seccomp program with every
+ * denial turned into a user notification, behind a prefix that also notifies the calls
+ * whose path or address the recorder reads (open, exec, connect, …). The shim's supervisor
+ * answers each notification after recording it: CONTINUE, unless the baseline program
+ * denies the call, which then fails as it would under any policy (learn mode never runs
+ * what only `syscalls.unsafe_allow` can let run).
+ *
+ * @module
+ */
+import { toBase64 } from "../crypto/digest.ts";
+import { SECCOMP_DATA_ARCH, SECCOMP_DATA_NR } from "./seccomp/arch.ts";
+import { BPF_ABS, BPF_JA, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W } from "./seccomp/bpf.ts";
+import {
+  applyBaseline,
+  auditArch,
+  compileSeccomp,
+  decodeProgram,
+  encodeProgram,
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_LOG,
+  SECCOMP_RET_USER_NOTIF,
+  type SeccompArch,
+  type SockFilter,
+  syscallNumber,
+} from "./seccomp/mod.ts";
+
+/** Where a watched syscall keeps a path: the path argument and its dirfd argument. */
+export type PathArg = readonly [path: number, dirfd: number | null];
+
+/** What the recorder reads for one watched syscall. */
+export interface WatchedSyscall {
+  /** The syscall name. */
+  name: string;
+  /** Path arguments, resolved against their dirfd (or the caller's cwd). */
+  paths: readonly PathArg[];
+  /** A `struct sockaddr` argument and its length argument (connect, bind). */
+  sockaddr?: readonly [addr: number, len: number];
+}
+
+/**
+ * The syscalls whose path or address decide a Landlock right, with where their paths
+ * live. Landlock checks none of stat, access, readlink or chdir, so they are not watched.
+ */
+export const WATCHED_SYSCALLS: readonly WatchedSyscall[] = [
+  { name: "open", paths: [[0, null]] },
+  { name: "creat", paths: [[0, null]] },
+  { name: "openat", paths: [[1, 0]] },
+  { name: "openat2", paths: [[1, 0]] },
+  { name: "execve", paths: [[0, null]] },
+  { name: "execveat", paths: [[1, 0]] },
+  { name: "truncate", paths: [[0, null]] },
+  { name: "mkdir", paths: [[0, null]] },
+  { name: "mkdirat", paths: [[1, 0]] },
+  { name: "mknod", paths: [[0, null]] },
+  { name: "mknodat", paths: [[1, 0]] },
+  { name: "rmdir", paths: [[0, null]] },
+  { name: "unlink", paths: [[0, null]] },
+  { name: "unlinkat", paths: [[1, 0]] },
+  { name: "rename", paths: [[0, null], [1, null]] },
+  { name: "renameat", paths: [[1, 0], [3, 2]] },
+  { name: "renameat2", paths: [[1, 0], [3, 2]] },
+  { name: "link", paths: [[0, null], [1, null]] },
+  { name: "linkat", paths: [[1, 0], [3, 2]] },
+  { name: "symlink", paths: [[1, null]] },
+  { name: "symlinkat", paths: [[2, 1]] },
+  { name: "connect", paths: [], sockaddr: [1, 2] },
+  { name: "bind", paths: [], sockaddr: [1, 2] },
+  { name: "kill", paths: [] },
+  { name: "tkill", paths: [] },
+  { name: "tgkill", paths: [] },
+];
+
+/** The plan's `learn` section: what the shim installs and reads in learn mode. */
+export interface LearnPlan {
+  /** The recording filter (base64 `struct sock_filter[]`). */
+  notifyBpfB64: string;
+  /** The baseline alone: a call it denies is answered with its errno, never continued. */
+  baselineBpfB64: string;
+  /** Per watched syscall number: path arguments (path, dirfd or -1) and sockaddr arguments. */
+  watch: { nr: number; paths: number[][]; sockaddr?: number[] }[];
+}
+
+function isDenial(ret: number): boolean {
+  const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
+  return action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG;
+}
+
+/**
+ * Turns a compiled program into the recording one: every `ret` that denies (errno, kill,
+ * trap) notifies instead; a prefix notifies the watched syscall numbers. Prepending keeps
+ * the program's relative jumps valid.
+ */
+function recordingProgram(program: readonly SockFilter[], arch: SeccompArch, nrs: number[]) {
+  const RET = BPF_RET | BPF_K;
+  const body = program.map((i) =>
+    i.code === RET && isDenial(i.k) ? { ...i, k: SECCOMP_RET_USER_NOTIF } : i
+  );
+  // ld arch; jne → body; ld nr; jeq nr_i → notify …; ja body; notify: ret USER_NOTIF; body
+  const n = nrs.length;
+  const prefix: SockFilter[] = [
+    { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: SECCOMP_DATA_ARCH },
+    { code: BPF_JMP | BPF_JEQ | BPF_K, jt: 0, jf: n + 3, k: auditArch(arch) },
+    { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: SECCOMP_DATA_NR },
+    ...nrs.map((nr, i) => ({ code: BPF_JMP | BPF_JEQ | BPF_K, jt: n - i, jf: 0, k: nr })),
+    { code: BPF_JMP | BPF_JA, jt: 0, jf: 0, k: 1 },
+    { code: RET, jt: 0, jf: 0, k: SECCOMP_RET_USER_NOTIF },
+  ];
+  return [...prefix, ...body];
+}
+
+/**
+ * Builds the `learn` section for a plan whose seccomp program is `bpf` (the plan's own,
+ * baseline and network rules included).
+ *
+ * @example
+ * ```ts
+ * import { compileSeccomp, encodeProgram } from "./seccomp/mod.ts";
+ * import { learnPlan } from "./learn_filter.ts";
+ * const bpf = encodeProgram(compileSeccomp({ default: "allow" }, "x86_64").program);
+ * console.log(learnPlan(bpf, "x86_64", []).watch.length > 10); // true
+ * ```
+ */
+export function learnPlan(
+  bpf: Uint8Array,
+  arch: SeccompArch,
+  unsafeAllow: readonly string[],
+): LearnPlan {
+  const watch = WATCHED_SYSCALLS.flatMap((w) => {
+    const nr = syscallNumber(arch, w.name);
+    if (nr === undefined) return [];
+    return [{
+      nr,
+      paths: w.paths.map(([path, dirfd]) => [path, dirfd ?? -1]),
+      ...(w.sockaddr ? { sockaddr: [...w.sockaddr] } : {}),
+    }];
+  });
+  const notify = recordingProgram(decodeProgram(bpf), arch, watch.map((w) => w.nr));
+  const baseline = applyBaseline({ default: "allow" }, arch, { unsafeAllow });
+  const baselineProgram = compileSeccomp(baseline.policy, arch, baseline.options).program;
+  const b64 = (p: SockFilter[]) => toBase64(encodeProgram(p));
+  return { notifyBpfB64: b64(notify), baselineBpfB64: b64(baselineProgram), watch };
+}
