@@ -8,9 +8,20 @@
  *
  * @module
  */
-import { toBase64 } from "../crypto/digest.ts";
+import { fromBase64, sha256Hex, toBase64 } from "../crypto/digest.ts";
+import type { LearnSection, LinuxLaunchPlan, Primitive } from "./plan.ts";
 import { SECCOMP_DATA_ARCH, SECCOMP_DATA_NR } from "./seccomp/arch.ts";
-import { BPF_ABS, BPF_JA, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W } from "./seccomp/bpf.ts";
+import {
+  BPF_ABS,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JMP,
+  BPF_K,
+  BPF_LD,
+  BPF_MAXINSNS,
+  BPF_RET,
+  BPF_W,
+} from "./seccomp/bpf.ts";
 import {
   applyBaseline,
   auditArch,
@@ -22,6 +33,7 @@ import {
   SECCOMP_RET_LOG,
   SECCOMP_RET_USER_NOTIF,
   type SeccompArch,
+  SeccompProgramTooLargeError,
   type SockFilter,
   syscallNumber,
 } from "./seccomp/mod.ts";
@@ -72,16 +84,6 @@ export const WATCHED_SYSCALLS: readonly WatchedSyscall[] = [
   { name: "tgkill", paths: [] },
 ];
 
-/** The plan's `learn` section: what the shim installs and reads in learn mode. */
-export interface LearnPlan {
-  /** The recording filter (base64 `struct sock_filter[]`). */
-  notifyBpfB64: string;
-  /** The baseline alone: a call it denies is answered with its errno, never continued. */
-  baselineBpfB64: string;
-  /** Per watched syscall number: path arguments (path, dirfd or -1) and sockaddr arguments. */
-  watch: { nr: number; paths: number[][]; sockaddr?: number[] }[];
-}
-
 function isDenial(ret: number): boolean {
   const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
   return action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG;
@@ -110,23 +112,31 @@ function recordingProgram(program: readonly SockFilter[], arch: SeccompArch, nrs
   return [...prefix, ...body];
 }
 
+/** The recording filter and the `learn` section of a plan. */
+export interface LearnParts {
+  /** The recording filter (`struct sock_filter[]` bytes). */
+  notify: Uint8Array;
+  /** The plan's `learn` section. */
+  section: LearnSection;
+}
+
 /**
- * Builds the `learn` section for a plan whose seccomp program is `bpf` (the plan's own,
- * baseline and network rules included).
+ * Builds the recording filter and the `learn` section for a plan whose seccomp program is
+ * `bpf` (the plan's own, baseline and network rules included).
  *
  * @example
  * ```ts
  * import { compileSeccomp, encodeProgram } from "./seccomp/mod.ts";
- * import { learnPlan } from "./learn_filter.ts";
+ * import { learnParts } from "./learn_filter.ts";
  * const bpf = encodeProgram(compileSeccomp({ default: "allow" }, "x86_64").program);
- * console.log(learnPlan(bpf, "x86_64", []).watch.length > 10); // true
+ * console.log(learnParts(bpf, "x86_64", []).section.watch.length > 10); // true
  * ```
  */
-export function learnPlan(
+export function learnParts(
   bpf: Uint8Array,
   arch: SeccompArch,
   unsafeAllow: readonly string[],
-): LearnPlan {
+): LearnParts {
   const watch = WATCHED_SYSCALLS.flatMap((w) => {
     const nr = syscallNumber(arch, w.name);
     if (nr === undefined) return [];
@@ -137,8 +147,52 @@ export function learnPlan(
     }];
   });
   const notify = recordingProgram(decodeProgram(bpf), arch, watch.map((w) => w.nr));
+  if (notify.length > BPF_MAXINSNS) {
+    throw new SeccompProgramTooLargeError(notify.length, BPF_MAXINSNS);
+  }
   const baseline = applyBaseline({ default: "allow" }, arch, { unsafeAllow });
   const baselineProgram = compileSeccomp(baseline.policy, arch, baseline.options).program;
-  const b64 = (p: SockFilter[]) => toBase64(encodeProgram(p));
-  return { notifyBpfB64: b64(notify), baselineBpfB64: b64(baselineProgram), watch };
+  return {
+    notify: encodeProgram(notify),
+    section: { baselineBpfB64: toBase64(encodeProgram(baselineProgram)), watch },
+  };
+}
+
+/**
+ * The plan `charter learn` runs: the policy's plan with its identity, namespaces, view and
+ * scrub unchanged, and Landlock and the seccomp filter replaced by the recording filter
+ * (`linux.confine.learn.v1`): the run records what the policy would deny instead of
+ * denying it.
+ *
+ * @example
+ * ```ts ignore
+ * import { learnPlan } from "./learn_filter.ts";
+ * const learning = await learnPlan(statement.predicate, policy.syscalls?.unsafe_allow ?? []);
+ * console.log(learning.schedule.some((p) => p.id === "linux.confine.learn.v1")); // true
+ * ```
+ */
+export async function learnPlan(
+  plan: LinuxLaunchPlan,
+  unsafeAllow: readonly string[],
+): Promise<LinuxLaunchPlan> {
+  if (!plan.seccomp) throw new TypeError("A plan without a seccomp section cannot learn");
+  const parts = learnParts(fromBase64(plan.seccomp.bpfB64), plan.arch, unsafeAllow);
+  const { landlock: _, ...rest } = plan;
+  const schedule: Primitive[] = plan.schedule
+    .filter((p) => p.id !== "linux.confine.landlock.v1")
+    .map((p) =>
+      p.id === "linux.confine.seccomp.v1" ? { id: "linux.confine.learn.v1", phase: 4 } : p
+    );
+  return {
+    ...rest,
+    schedule,
+    seccomp: {
+      enforce: "required",
+      bpfB64: toBase64(parts.notify),
+      sha256: await sha256Hex(parts.notify),
+      instructions: parts.notify.length / 8,
+      flags: [],
+    },
+    learn: parts.section,
+  };
 }

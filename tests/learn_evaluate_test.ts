@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { buildStatement } from "../compiler/compile.ts";
 import { compileSeccomp, decodeProgram, runFilter } from "../compiler/seccomp/mod.ts";
-import { learnPlan } from "../compiler/learn_filter.ts";
+import { learnParts } from "../compiler/learn_filter.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { accessesOf, type SyscallRecord } from "../learn/access.ts";
 import { createEvaluator } from "../learn/evaluate.ts";
@@ -127,8 +127,8 @@ Deno.test({
       String(dir),
       "version: 1\nname: x\ntarget: { exe: /bin/true }\nsyscalls:\n  default: { errno: EPERM }\n  allow: [read, write, exit_group, execveat, openat]\n",
     );
-    const learn = learnPlan(fromBase64(plan.seccomp!.bpfB64), "x86_64", []);
-    const program = decodeProgram(fromBase64(learn.notifyBpfB64));
+    const learn = learnParts(fromBase64(plan.seccomp!.bpfB64), "x86_64", []);
+    const program = decodeProgram(learn.notify);
     const ret = (n: number) => runFilter(program, { nr: n, arch: X86 }).ret >>> 0;
     const NOTIFY = 0x7fc00000;
     assert.deepEqual(ret(0), 0x7fff0000); // read: allowed, not watched
@@ -137,7 +137,7 @@ Deno.test({
     assert.deepEqual(ret(nr.ptrace), NOTIFY); // denied by the baseline (the supervisor keeps it denied)
     assert.deepEqual(runFilter(program, { nr: 0, arch: 0x40000003 }).ret >>> 0, NOTIFY);
     // The baseline program the supervisor consults denies ptrace and lets mkdirat run.
-    const baseline = decodeProgram(fromBase64(learn.baselineBpfB64));
+    const baseline = decodeProgram(fromBase64(learn.section.baselineBpfB64));
     assert((runFilter(baseline, { nr: nr.ptrace, arch: X86 }).ret >>> 0) !== 0x7fff0000);
     assert.deepEqual(runFilter(baseline, { nr: nr.mkdirat, arch: X86 }).ret >>> 0, 0x7fff0000);
     assert(compileSeccomp({ default: "allow" }, "x86_64").program.length > 0);
