@@ -10,7 +10,7 @@
  */
 import { fromBase64, sha256Hex, toBase64 } from "../crypto/digest.ts";
 import type { LearnSection, LinuxLaunchPlan, Primitive } from "./plan.ts";
-import { SECCOMP_DATA_ARCH, SECCOMP_DATA_NR } from "./seccomp/arch.ts";
+import { SECCOMP_DATA_ARCH, SECCOMP_DATA_ARGS, SECCOMP_DATA_NR } from "./seccomp/arch.ts";
 import {
   BPF_ABS,
   BPF_JA,
@@ -84,6 +84,13 @@ export const WATCHED_SYSCALLS: readonly WatchedSyscall[] = [
   { name: "tgkill", paths: [] },
 ];
 
+/**
+ * The fd number the shim's child sends the listener from (the shim places its end of the
+ * socketpair there; it refuses when the launcher already uses the number). High, so it
+ * never meets a number a program passes in `fds.pass`; below the usual 1024 fd limit.
+ */
+export const LEARN_SOCKET_FD = 1000;
+
 function isDenial(ret: number): boolean {
   const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
   return action !== SECCOMP_RET_ALLOW && action !== SECCOMP_RET_LOG;
@@ -94,18 +101,33 @@ function isDenial(ret: number): boolean {
  * trap) notifies instead; a prefix notifies the watched syscall numbers. Prepending keeps
  * the program's relative jumps valid.
  */
-function recordingProgram(program: readonly SockFilter[], arch: SeccompArch, nrs: number[]) {
+function recordingProgram(
+  program: readonly SockFilter[],
+  arch: SeccompArch,
+  nrs: number[],
+  sendmsg: number,
+) {
   const RET = BPF_RET | BPF_K;
   const body = program.map((i) =>
     i.code === RET && isDenial(i.k) ? { ...i, k: SECCOMP_RET_USER_NOTIF } : i
   );
-  // ld arch; jne → body; ld nr; jeq nr_i → notify …; ja body; notify: ret USER_NOTIF; body
+  // ld arch; jne → body; ld nr; sendmsg on the learn socket → allow; ld nr;
+  // jeq nr_i → notify …; ja body; notify: ret USER_NOTIF; body
   const n = nrs.length;
+  const LD = BPF_LD | BPF_W | BPF_ABS;
+  const JEQ = BPF_JMP | BPF_JEQ | BPF_K;
   const prefix: SockFilter[] = [
-    { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: SECCOMP_DATA_ARCH },
-    { code: BPF_JMP | BPF_JEQ | BPF_K, jt: 0, jf: n + 3, k: auditArch(arch) },
-    { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: SECCOMP_DATA_NR },
-    ...nrs.map((nr, i) => ({ code: BPF_JMP | BPF_JEQ | BPF_K, jt: n - i, jf: 0, k: nr })),
+    { code: LD, jt: 0, jf: 0, k: SECCOMP_DATA_ARCH },
+    { code: JEQ, jt: 0, jf: n + 8, k: auditArch(arch) },
+    { code: LD, jt: 0, jf: 0, k: SECCOMP_DATA_NR },
+    // The child sends the listener with sendmsg after installing this filter: no
+    // supervisor exists yet to answer a notification. Only that fd number passes.
+    { code: JEQ, jt: 0, jf: 3, k: sendmsg },
+    { code: LD, jt: 0, jf: 0, k: SECCOMP_DATA_ARGS },
+    { code: JEQ, jt: 0, jf: 1, k: LEARN_SOCKET_FD },
+    { code: RET, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW },
+    { code: LD, jt: 0, jf: 0, k: SECCOMP_DATA_NR },
+    ...nrs.map((nr, i) => ({ code: JEQ, jt: n - i, jf: 0, k: nr })),
     { code: BPF_JMP | BPF_JA, jt: 0, jf: 0, k: 1 },
     { code: RET, jt: 0, jf: 0, k: SECCOMP_RET_USER_NOTIF },
   ];
@@ -146,7 +168,12 @@ export function learnParts(
       ...(w.sockaddr ? { sockaddr: [...w.sockaddr] } : {}),
     }];
   });
-  const notify = recordingProgram(decodeProgram(bpf), arch, watch.map((w) => w.nr));
+  const notify = recordingProgram(
+    decodeProgram(bpf),
+    arch,
+    watch.map((w) => w.nr),
+    syscallNumber(arch, "sendmsg")!,
+  );
   if (notify.length > BPF_MAXINSNS) {
     throw new SeccompProgramTooLargeError(notify.length, BPF_MAXINSNS);
   }
@@ -154,7 +181,11 @@ export function learnParts(
   const baselineProgram = compileSeccomp(baseline.policy, arch, baseline.options).program;
   return {
     notify: encodeProgram(notify),
-    section: { baselineBpfB64: toBase64(encodeProgram(baselineProgram)), watch },
+    section: {
+      baselineBpfB64: toBase64(encodeProgram(baselineProgram)),
+      watch,
+      socketFd: LEARN_SOCKET_FD,
+    },
   };
 }
 

@@ -142,6 +142,8 @@ export interface LearnSection {
   baselineBpfB64: string;
   /** Per watched syscall number: path arguments `[path, dirfd or -1]` and `[sockaddr, len]`. */
   watch: { nr: number; paths: number[][]; sockaddr?: number[] }[];
+  /** The fd the child sends the listener from; the recording filter lets sendmsg on it pass. */
+  socketFd: number;
 }
 
 /** A digest-bearing reference, in in-toto ResourceDescriptor form. */

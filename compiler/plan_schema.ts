@@ -134,6 +134,7 @@ export const LinuxLaunchPlanSchema = v.strictObject({
       paths: v.array(v.array(Int)),
       sockaddr: v.optional(v.array(Int)),
     })),
+    socketFd: Int,
   })),
   resolvedDependencies: v.array(Resource),
   compiler: v.strictObject({ name: v.string(), version: v.string() }),

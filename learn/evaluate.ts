@@ -81,6 +81,15 @@ function canonical(path: string, cache: Map<string, string>): string {
   return out;
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function within(path: string, dir: string): boolean {
   return path === dir || dir === "/" || path.startsWith(dir + "/");
 }
@@ -161,6 +170,9 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
     );
 
   const pathDenials = (a: PathAccess): Denial[] => {
+    // Landlock decides on files that exist: opening a missing one fails with ENOENT under
+    // any policy (programs probe for optional files); creating decides on the directory.
+    if (a.op !== "create" && a.op !== "remove" && !exists(a.path)) return [];
     const at = canonical(a.at, cache);
     const missing = a.rights.filter((right) => !allowedRight(at, right));
     const keys = [...new Set(missing.map(keyOfRight))];

@@ -240,5 +240,5 @@ export function writeProposal(text: string, proposal: Proposal): string {
     node.comment = commentOf(g);
     seq.items.push(node);
   }
-  return String(doc);
+  return doc.toString({ flowCollectionPadding: false });
 }

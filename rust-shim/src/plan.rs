@@ -11,6 +11,7 @@ use crate::mechanism::capabilities;
 use crate::mechanism::cgroup::{self, CgroupParams};
 use crate::mechanism::identity::{self, UserNsParams};
 use crate::mechanism::landlock::{self, LandlockSection, RawLandlock};
+use crate::mechanism::learn::{self, LearnSection, RawLearn};
 use crate::mechanism::namespaces::{self, NamespaceParams};
 use crate::mechanism::rlimits::{self, Rlimit};
 use crate::mechanism::scrub::{self, EnvSet, RawEnv};
@@ -102,10 +103,13 @@ pub struct Params {
     pub capabilities: Option<Vec<u32>>,
     /// `landlock` with `linux.confine.landlock.v1`.
     pub landlock: Option<LandlockSection>,
-    /// `seccomp` with `linux.confine.seccomp.v1`.
+    /// `seccomp` with `linux.confine.seccomp.v1` (or the recording filter with
+    /// `linux.confine.learn.v1`).
     pub seccomp: Option<SeccompSection>,
     /// `view` with `linux.visibility.view.v1`.
     pub view: Option<view::Section>,
+    /// `learn` with `linux.confine.learn.v1`.
+    pub learn: Option<LearnSection>,
 }
 
 impl Params {
@@ -158,6 +162,7 @@ struct RawPlan {
     landlock: Option<RawLandlock>,
     seccomp: Option<RawSeccomp>,
     view: Option<Box<RawValue>>,
+    learn: Option<RawLearn>,
 }
 
 #[derive(Deserialize)]
@@ -255,12 +260,19 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
             ))
         }
     }
-    match (steps.contains(&Step::Seccomp), plan.seccomp) {
+    // A learn plan installs its recording filter from the seccomp section instead.
+    let learning = steps.contains(&Step::Learn);
+    if learning && steps.contains(&Step::Seccomp) {
+        return Err(invalid(
+            "The plan has both linux.confine.seccomp.v1 and linux.confine.learn.v1; a learn plan records in place of the filter",
+        ));
+    }
+    match (steps.contains(&Step::Seccomp) || learning, plan.seccomp) {
         (true, Some(raw)) => params.seccomp = Some(seccomp::parse(raw)?),
         (false, None) => {}
         _ => {
             return Err(invalid(
-                "The plan has linux.confine.seccomp.v1 without a seccomp section or the other way round",
+                "The plan has linux.confine.seccomp.v1 (or learn.v1) without a seccomp section or the other way round",
             ))
         }
     }
@@ -281,6 +293,18 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
             "The landlock rule for {} is inView, but the plan has no filesystem view",
             rule.path
         )));
+    }
+    match (learning, plan.learn) {
+        (true, Some(raw)) => {
+            let section = learn::parse(raw)?;
+            // The supervisor runs the baseline program: the same rules as the filter's.
+            seccomp::check_program(&section.baseline).map_err(invalid)?;
+            params.learn = Some(section);
+        }
+        (false, None) => {}
+        _ => return Err(invalid(
+            "The plan has linux.confine.learn.v1 without a learn section or the other way round",
+        )),
     }
     let target = plan.target;
     if target.argv.is_empty() {
@@ -437,6 +461,7 @@ fn parse_params(
         | Step::NoNewPrivs
         | Step::Landlock
         | Step::Seccomp
+        | Step::Learn
         | Step::Exec => {
             strict::<PlainEntry>(json)?;
         }
