@@ -1,0 +1,202 @@
+/**
+ * `charter learn` end to end, real programs under the real kernel: a Python script that
+ * reads one directory, writes another from threads and from a child process (cp), and
+ * connects to a local TCP port. The policy without grants fails; learn names every missing
+ * grant; the proposal passes check, runs the script under full enforcement, and is tight.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { charter, type RunOptions, tempDir, writePolicy } from "./helpers.ts";
+
+const SCRIPT = `import os, socket, sys, threading
+mode, src, dst, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+data = open(os.path.join(src, "data.txt")).read()
+if mode in ("all", "write"):
+    def writer(i):
+        with open(os.path.join(dst, f"part{i}.txt"), "w") as f:
+            f.write(data)
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    if os.system(f"/bin/cp {src}/data.txt {dst}/copy.txt") != 0:
+        sys.exit(3)
+if mode in ("all", "connect"):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"hi")
+    s.close()
+print("done")
+`;
+
+interface Work {
+  dir: string;
+  input: string;
+  output: string;
+  policy: string;
+}
+
+function setUp(dir: string): Work {
+  const input = `${dir}/work/in`;
+  const output = `${dir}/work/out`;
+  Deno.mkdirSync(input, { recursive: true, mode: 0o755 });
+  Deno.mkdirSync(output, { mode: 0o777 });
+  Deno.chmodSync(`${dir}/work`, 0o755);
+  Deno.chmodSync(input, 0o755);
+  Deno.chmodSync(output, 0o777);
+  Deno.writeTextFileSync(`${input}/data.txt`, "payload\n", { mode: 0o644 });
+  Deno.writeTextFileSync(`${dir}/app.py`, SCRIPT, { mode: 0o644 });
+  const policy = writePolicy(
+    dir,
+    "app.yaml",
+    `version: 1\nname: app\nextends: [builtin:python]\ntarget:\n  exe: /usr/bin/python3\n` +
+      `  argv: [python3, ${dir}/app.py]\n  inputs: [${dir}/app.py]\n  extra_args: true\n`,
+  );
+  return { dir, input, output, policy };
+}
+
+/** A TCP listener on a free local port that collects what each connection sends. */
+function listener() {
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: string[] = [];
+  const done = (async () => {
+    for await (const conn of server) {
+      const buf = new Uint8Array(16);
+      const n = await conn.read(buf);
+      received.push(new TextDecoder().decode(buf.subarray(0, n ?? 0)));
+      conn.close();
+    }
+  })();
+  return {
+    port: (server.addr as Deno.NetAddr).port,
+    received,
+    async [Symbol.asyncDispose]() {
+      server.close();
+      await done.catch(() => {});
+    },
+  };
+}
+
+function args(w: Work, mode: string, port: number): string[] {
+  return ["--", mode, w.input, w.output, String(port)];
+}
+
+/** Every filesystem path a proposal grants, by key. */
+function grants(file: string): Record<string, string[]> {
+  const doc = parse(Deno.readTextFileSync(file)) as {
+    filesystem?: Record<string, string[]>;
+  };
+  return doc.filesystem ?? {};
+}
+
+for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
+  Deno.test(`learn (${who}): the proposal names every missing grant and runs under full enforcement`, async () => {
+    using dir = tempDir();
+    const w = setUp(String(dir));
+    await using server = listener();
+    const opts: RunOptions = options;
+
+    // The policy as written cannot do the job.
+    const before = await charter(
+      ["launch", "--no-seal", w.policy, ...args(w, "all", server.port)],
+      opts,
+    );
+    assert.notEqual(before.code, 0, before.stderr);
+
+    const proposed = `${w.dir}/proposed.yaml`;
+    const learned = await charter(
+      ["learn", w.policy, "-o", proposed, ...args(w, "all", server.port)],
+      opts,
+    );
+    assert.equal(learned.code, 1, learned.stderr);
+    const lines = learned.stdout.split("\n");
+    const has = (line: string) =>
+      assert.ok(lines.some((l) => l.startsWith(line)), `${line}\n${learned.stdout}`);
+    has(`read ${w.input}/data.txt → filesystem.read`);
+    // The threads' writes and the child's (cp, through /bin/sh) are all followed.
+    for (const i of [0, 1, 2]) has(`create ${w.output}/part${i}.txt → filesystem.write`);
+    has(`create ${w.output}/copy.txt → filesystem.write`);
+    has("exec /bin/sh → filesystem.exec");
+    has("exec /bin/cp → filesystem.exec");
+    has(`connect tcp ${server.port} → network.connect_tcp`);
+    assert.match(learned.stderr, /wrote .*proposed\.yaml/);
+
+    const check = await charter(["check", proposed], opts);
+    assert.equal(check.code, 0, check.stderr);
+    const run = await charter(
+      ["launch", "--no-seal", proposed, ...args(w, "all", server.port)],
+      opts,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "done\n");
+    assert.equal(Deno.readTextFileSync(`${w.output}/copy.txt`), "payload\n");
+    assert.equal(Deno.readTextFileSync(`${w.output}/part2.txt`), "payload\n");
+    assert.ok(server.received.includes("hi"), JSON.stringify(server.received));
+
+    // Tight: the output directory is writable, nothing above it, the input is read only.
+    const fs = grants(proposed);
+    assert.deepEqual(fs.write, [w.output]);
+    for (const path of Object.values(fs).flat()) {
+      assert.ok(
+        !w.output.startsWith(path + "/") && path !== "/" && path !== String(dir),
+        `${path} is above the work directories`,
+      );
+    }
+    const swapped = await charter(
+      ["launch", "--no-seal", proposed, "--", "write", w.input, w.input, String(server.port)],
+      opts,
+    );
+    assert.notEqual(swapped.code, 0, "the input directory must not be writable");
+    assert.match(swapped.stderr, /Permission denied/);
+  });
+}
+
+Deno.test("learn: two runs merge into one proposal", async () => {
+  using dir = tempDir();
+  const w = setUp(String(dir));
+  await using server = listener();
+  const first = `${w.dir}/first.yaml`;
+  const second = `${w.dir}/second.yaml`;
+  const one = await charter(["learn", w.policy, "-o", first, ...args(w, "write", server.port)]);
+  assert.equal(one.code, 1, one.stderr);
+  assert.ok(!one.stdout.includes("connect tcp"), one.stdout);
+  // The first proposal alone cannot connect.
+  const partial = await charter(["launch", "--no-seal", first, ...args(w, "all", server.port)]);
+  assert.notEqual(partial.code, 0);
+  const two = await charter([
+    "learn",
+    w.policy,
+    "--merge",
+    first,
+    "-o",
+    second,
+    ...args(w, "connect", server.port),
+  ]);
+  assert.equal(two.code, 1, two.stderr);
+  // Judged against the first proposal: only what it lacks is reported.
+  assert.ok(two.stdout.includes(`connect tcp ${server.port} → network.connect_tcp`), two.stdout);
+  assert.ok(!two.stdout.includes("filesystem.write"), two.stdout);
+  const text = Deno.readTextFileSync(second);
+  assert.match(text, /out # learn: write .*part0\.txt/);
+  assert.match(text, new RegExp(`- ${server.port} # learn: connect tcp ${server.port} \\(1×\\)`));
+  const run = await charter(["launch", "--no-seal", second, ...args(w, "all", server.port)]);
+  assert.equal(run.code, 0, run.stderr);
+  // A third run of the merged policy has nothing left to report.
+  const three = await charter(["learn", second, ...args(w, "all", server.port)]);
+  assert.equal(three.code, 0, three.stdout + three.stderr);
+  assert.equal(three.stdout, "done\n");
+});
+
+Deno.test("learn: the baseline stays denied while learning and is reported as unsafe_allow", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\nextends: [builtin:python]\ntarget:\n  exe: /usr/bin/python3\n` +
+      `  argv: [python3, -c, "import ctypes, os; l = ctypes.CDLL(None, use_errno=True); ` +
+      `r = l.syscall(425, 8, 0); print(r, ctypes.get_errno())"]\n`,
+  );
+  const r = await charter(["learn", policy]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stdout.includes("io_uring_setup → syscalls.unsafe_allow"), r.stdout);
+  // The target saw the baseline's EPERM, not a working io_uring.
+  assert.ok(r.stdout.startsWith("-1 1\n"), r.stdout);
+});
