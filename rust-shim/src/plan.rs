@@ -956,4 +956,72 @@ mod tests {
             "ids with a user namespace"
         );
     }
+
+    /// The full statement turned into a learn plan: the recording step in place of
+    /// Landlock and seccomp, the seccomp section (the recording filter) and a learn section.
+    fn learn_statement() -> Value {
+        let mut v = full_statement();
+        let schedule = v["predicate"]["schedule"].as_array_mut().unwrap();
+        schedule.retain(|e| e["id"] != "linux.confine.landlock.v1");
+        for entry in schedule.iter_mut() {
+            if entry["id"] == "linux.confine.seccomp.v1" {
+                entry["id"] = json!("linux.confine.learn.v1");
+            }
+        }
+        v["predicate"].as_object_mut().unwrap().remove("landlock");
+        v["predicate"]["learn"] = json!({
+            "baselineBpfB64": "BgAAAAAA/38=",
+            "watch": [{ "nr": 257, "paths": [[1, 0]] }, { "nr": 42, "paths": [], "sockaddr": [1, 2] }],
+            "socketFd": 1000,
+        });
+        v
+    }
+
+    #[test]
+    fn parses_learn_plans_and_refuses_inconsistent_ones() {
+        let plan = parse_value(&learn_statement()).unwrap();
+        let section = plan.params.learn.as_ref().unwrap();
+        assert_eq!(section.socket_fd, 1000);
+        assert_eq!(section.watch[&257].paths, [(1, Some(0))]);
+        assert_eq!(section.watch[&42].sockaddr, Some((1, 2)));
+        assert!(plan.params.seccomp.is_some());
+        type Edit = fn(&mut Value);
+        let broken: [(&str, Edit); 7] = [
+            ("no learn section", |v| {
+                v["predicate"].as_object_mut().unwrap().remove("learn");
+            }),
+            ("learn section without the step", |v| {
+                let s = v["predicate"]["schedule"].as_array_mut().unwrap();
+                for e in s.iter_mut().filter(|e| e["id"] == "linux.confine.learn.v1") {
+                    e["id"] = json!("linux.confine.seccomp.v1");
+                }
+            }),
+            ("learn and seccomp both", |v| {
+                let s = v["predicate"]["schedule"].as_array_mut().unwrap();
+                let at = s.len() - 1;
+                s.insert(
+                    at - 1,
+                    json!({ "id": "linux.confine.seccomp.v1", "phase": 4 }),
+                );
+            }),
+            ("an argument index past 5", |v| {
+                v["predicate"]["learn"]["watch"][0]["paths"] = json!([[6, 0]]);
+            }),
+            ("a syscall twice", |v| {
+                v["predicate"]["learn"]["watch"][1]["nr"] = json!(257);
+            }),
+            ("the socket on stdio", |v| {
+                v["predicate"]["learn"]["socketFd"] = json!(2);
+            }),
+            ("a baseline outside the reviewable subset", |v| {
+                // ret A
+                v["predicate"]["learn"]["baselineBpfB64"] = json!("FgAAAAAAAAA=");
+            }),
+        ];
+        for (what, edit) in broken {
+            let mut v = learn_statement();
+            edit(&mut v);
+            assert_eq!(code(parse_value(&v)), "plan_invalid", "{what}");
+        }
+    }
 }
