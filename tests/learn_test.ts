@@ -100,6 +100,12 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
       opts,
     );
     assert.notEqual(before.code, 0, before.stderr);
+    // The denied write is not observable on a normal launch: the launcher says so, and how
+    // to find out.
+    assert.match(
+      before.stderr,
+      /charter: the target exited with \d+; if the sandbox denied it something, .*"charter learn .*app\.yaml" runs it recording/,
+    );
 
     const proposed = `${w.dir}/proposed.yaml`;
     const learned = await charter(
