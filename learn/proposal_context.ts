@@ -5,6 +5,7 @@
  * @module
  */
 import { parse } from "yaml";
+import { DEFAULT_PROVENANCE } from "../policy/defaults.ts";
 import { BUILTIN_PROFILES, type LoadedPolicy } from "../policy/load.ts";
 import type { ProfileInfo, ProposeOptions } from "./propose.ts";
 
@@ -55,5 +56,8 @@ export function proposalContext(loaded: LoadedPolicy): ProposeOptions {
     targetExe: [...new Set([exe, resolved])],
     profiles: BUILTIN_PROFILES.filter((n) => !extended.has(`builtin:${n}`)).map(profileInfo),
     homes: homes(),
+    defaulted: ["filesystem.read", "filesystem.write"].filter((key) =>
+      loaded.provenance.get(key) === DEFAULT_PROVENANCE
+    ),
   };
 }

@@ -31,8 +31,8 @@ export interface RefusedGrant {
 
 /** The result of {@link proposeGrants}. */
 export interface Proposal {
-  /** Built-in profiles to extend (they cover some of the accesses). */
-  profiles: string[];
+  /** Built-in profiles to extend, each with why. */
+  profiles: { name: string; why: string }[];
   /** Grants to add. */
   grants: ProposedGrant[];
   /** Grants too wide to propose. */
@@ -59,6 +59,12 @@ export interface ProposeOptions {
   homes: string[];
   /** At least this many entries under one directory collapse into it (default 3). */
   collapseAt?: number;
+  /**
+   * List keys whose value is a default (`filesystem.read`, `filesystem.write`): a list of
+   * the policy's own replaces the default, so a grant there brings `builtin:base` (the
+   * same lists) along.
+   */
+  defaulted?: string[];
 }
 
 const FS_KEYS = new Set(["filesystem.read", "filesystem.write", "filesystem.exec"]);
@@ -86,6 +92,9 @@ function parentOf(path: string): string {
  */
 function tooWide(path: string, homes: readonly string[]): string | undefined {
   if (path === "/") return "it is the whole filesystem";
+  if (/^\/proc\/(self|thread-self|\d+)(\/|$)/.test(path)) {
+    return "a per-process /proc path names another process in the launcher; no path rule grants it";
+  }
   if (path.lastIndexOf("/") === 0 && isDirectory(path)) return "it is a top-level directory";
   if (homes.includes(path)) return "it is a user's home directory";
   return undefined;
@@ -151,7 +160,18 @@ export function proposeGrants(denials: readonly Denial[], options: ProposeOption
     });
     grants.push(...(fs ? collapse(allowed, collapseAt, options.homes) : allowed));
   }
-  return { profiles: profiles.map((p) => p.name), grants, refused };
+  const chosen = profiles.map((p) => ({
+    name: p.name,
+    why: "it runs the target; its paths need no grant of their own",
+  }));
+  const replaced = (options.defaulted ?? []).filter((k) => grants.some((g) => g.key === k));
+  if (replaced.length > 0 && !chosen.some((p) => p.name === "builtin:base")) {
+    chosen.push({
+      name: "builtin:base",
+      why: `the default ${replaced.join(" and ")}, which this file's own list would replace`,
+    });
+  }
+  return { profiles: chosen, grants, refused };
 }
 
 /** Merges grants under one directory into it where that is allowed, then drops covered ones. */
@@ -225,10 +245,10 @@ export function writeProposal(text: string, proposal: Proposal): string {
   if (proposal.profiles.length > 0) {
     const seq = seqAt(["extends"]);
     const present = new Set(seq.items.map((i) => (i as Scalar).value));
-    for (const name of proposal.profiles) {
+    for (const { name, why } of proposal.profiles) {
       if (present.has(name)) continue;
       const node = doc.createNode(name) as Scalar;
-      node.comment = " learn: it runs the target; its paths need no grant of their own";
+      node.comment = ` learn: ${why}`;
       // Earlier layers: profiles go first, so this file's own values still win.
       seq.items.unshift(node);
     }

@@ -150,6 +150,14 @@ Deno.test({
   async fn() {
     using dir = tempDir();
     Deno.mkdirSync(`${dir}/out`);
+    // Opening a missing file is no Landlock denial: the fixtures exist.
+    for (const f of ["out/a", "out/b", "out/c", "in.txt"]) {
+      Deno.writeTextFileSync(`${dir}/${f}`, "");
+    }
+    // Opening a missing file is no Landlock denial: the fixtures exist.
+    for (const f of ["out/a", "out/b", "out/c", "in.txt"]) {
+      Deno.writeTextFileSync(`${dir}/${f}`, "");
+    }
     const plan = await planOf(String(dir), "version: 1\nname: x\ntarget: { exe: /bin/true }\n");
     const evaluator = createEvaluator(plan);
     const records = [
@@ -170,8 +178,6 @@ Deno.test({
       [
         `filesystem.read ${dir}/in.txt 1`,
         `filesystem.write ${dir}/out 8`,
-        `filesystem.write /home/u/.history 1`,
-        `filesystem.write /rootfile 1`,
         "network.connect_tcp 5432 2",
       ].sort(),
     );
@@ -204,7 +210,7 @@ Deno.test("learn proposal: a built-in profile that runs the target replaces its 
     profiles: [{ name: "builtin:python", read: ["/usr/lib/python3"], exec: ["/usr/bin/python3"] }],
     homes: [],
   });
-  assert.deepEqual(proposal.profiles, ["builtin:python"]);
+  assert.deepEqual(proposal.profiles.map((p) => p.name), ["builtin:python"]);
   assert.deepEqual(proposal.grants.map((g) => g.value), ["/data/in"]);
   const yaml = writeProposal("version: 1\nname: x\ntarget: { exe: /usr/bin/python3 }\n", proposal);
   assert(yaml.includes("extends:\n  - builtin:python # learn:"), yaml);

@@ -206,3 +206,56 @@ Deno.test("learn: the baseline stays denied while learning and is reported as un
   // The target saw the baseline's EPERM, not a working io_uring.
   assert.ok(r.stdout.startsWith("-1 1\n"), r.stdout);
 });
+
+Deno.test({
+  name: "learn: a node script; the proposal keeps the default libraries (builtin:base) and runs",
+  ignore: !exists("/usr/bin/node"),
+  async fn() {
+    using dir = tempDir();
+    const w = setUp(String(dir));
+    Deno.writeTextFileSync(
+      `${w.dir}/app.js`,
+      `const fs = require("fs");\nconst [src, dst] = process.argv.slice(2);\n` +
+        `fs.writeFileSync(dst + "/result.txt", fs.readFileSync(src + "/data.txt", "utf8").toUpperCase());\n` +
+        `console.log("node done");\n`,
+      { mode: 0o644 },
+    );
+    const policy = writePolicy(
+      w.dir,
+      "node.yaml",
+      `version: 1\nname: node-app\ntarget:\n  exe: /usr/bin/node\n  argv: [node, ${w.dir}/app.js, ${w.input}, ${w.output}]\n` +
+        `  inputs: [${w.dir}/app.js]\n`,
+    );
+    const before = await charter(["launch", "--no-seal", policy]);
+    assert.notEqual(before.code, 0);
+    const proposed = `${w.dir}/node-proposed.yaml`;
+    const learned = await charter(["learn", policy, "-o", proposed]);
+    assert.equal(learned.code, 1, learned.stderr);
+    assert.ok(
+      learned.stdout.includes(`create ${w.output}/result.txt → filesystem.write`),
+      learned.stdout,
+    );
+    assert.ok(
+      learned.stdout.includes(`read ${w.input}/data.txt → filesystem.read`),
+      learned.stdout,
+    );
+    assert.match(
+      Deno.readTextFileSync(proposed),
+      /- builtin:base # learn: the default filesystem\.read/,
+    );
+    assert.equal((await charter(["check", proposed])).code, 0);
+    const run = await charter(["launch", "--no-seal", proposed]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${w.output}/result.txt`), "PAYLOAD\n");
+    assert.deepEqual(grants(proposed).write, [w.output]);
+  },
+});
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
