@@ -154,10 +154,6 @@ Deno.test({
     for (const f of ["out/a", "out/b", "out/c", "in.txt"]) {
       Deno.writeTextFileSync(`${dir}/${f}`, "");
     }
-    // Opening a missing file is no Landlock denial: the fixtures exist.
-    for (const f of ["out/a", "out/b", "out/c", "in.txt"]) {
-      Deno.writeTextFileSync(`${dir}/${f}`, "");
-    }
     const plan = await planOf(String(dir), "version: 1\nname: x\ntarget: { exe: /bin/true }\n");
     const evaluator = createEvaluator(plan);
     const records = [
@@ -214,4 +210,24 @@ Deno.test("learn proposal: a built-in profile that runs the target replaces its 
   assert.deepEqual(proposal.grants.map((g) => g.value), ["/data/in"]);
   const yaml = writeProposal("version: 1\nname: x\ntarget: { exe: /usr/bin/python3 }\n", proposal);
   assert(yaml.includes("extends:\n  - builtin:python # learn:"), yaml);
+});
+
+Deno.test("learn proposal: a list that replaces a default brings builtin:base; /proc/self is refused", () => {
+  const read = (path: string) =>
+    ({
+      access: { kind: "path", op: "read", path, rights: ["read_file"], at: path },
+      mechanism: "landlock",
+      grant: { key: "filesystem.read", value: path },
+      line: `read ${path} → filesystem.read`,
+    }) as const;
+  const proposal = proposeGrants([read("/data/in"), read("/proc/self/maps")], {
+    targetExe: [],
+    profiles: [],
+    homes: [],
+    defaulted: ["filesystem.read", "filesystem.write"],
+  });
+  assert.deepEqual(proposal.profiles.map((p) => p.name), ["builtin:base"]);
+  assert.match(proposal.profiles[0].why, /default filesystem\.read, which/);
+  assert.deepEqual(proposal.grants.map((g) => g.value), ["/data/in"]);
+  assert.deepEqual(proposal.refused.map((r) => r.value), ["/proc/self/maps"]);
 });
