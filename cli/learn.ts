@@ -136,7 +136,7 @@ Options:
     const evaluator = createEvaluator(judgedPlan);
     const denials = run.records.flatMap(accessesOf).flatMap((a) => evaluator.evaluate(a));
     for (const line of summarize(denials)) console.log(line);
-    const outcome = run.status >= 128
+    const outcome = run.status > 128
       ? `died of signal ${run.status - 128}`
       : `exited with ${run.status}`;
     console.error(

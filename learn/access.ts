@@ -89,6 +89,21 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
 
+/**
+ * Drops `.` and empty segments (`a/./b`, `a//b`, a trailing `/`), which never change what
+ * a path names; `..` stays, since a symlink before it decides where it leads.
+ *
+ * @example
+ * ```ts
+ * import { normalizePath } from "./access.ts";
+ * console.log(normalizePath("/src/.git/./refs/")); // "/src/.git/refs"
+ * ```
+ */
+export function normalizePath(path: string): string {
+  const parts = path.split("/").filter((s) => s !== "" && s !== ".");
+  return "/" + parts.join("/");
+}
+
 /** The parent directory of an absolute path (`/` for `/x`). */
 export function parentOf(path: string): string {
   const cut = path.lastIndexOf("/");
@@ -193,7 +208,7 @@ export function accessesOf(record: SyscallRecord): Access[] {
   const name = syscallName(arch, record.nr) ?? `syscall_${record.nr}`;
   const args = record.args.map((a) => BigInt(a));
   const out: Access[] = [{ kind: "syscall", name, arch, nr: record.nr, args }];
-  const [p0, p1] = (record.paths ?? []).map((p) => p ?? undefined);
+  const [p0, p1] = (record.paths ?? []).map((p) => (p ? normalizePath(p) : undefined));
   const int = (i: number) => Number(BigInt.asIntN(32, args[i] ?? 0n));
   const exec = (path: string): PathAccess => ({
     kind: "path",

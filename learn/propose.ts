@@ -176,27 +176,36 @@ export function proposeGrants(denials: readonly Denial[], options: ProposeOption
 
 /** Merges grants under one directory into it where that is allowed, then drops covered ones. */
 function collapse(list: ProposedGrant[], collapseAt: number, homes: string[]): ProposedGrant[] {
-  const byParent = new Map<string, ProposedGrant[]>();
-  for (const g of list) {
-    const parent = parentOf(String(g.value));
-    byParent.set(parent, [...byParent.get(parent) ?? [], g]);
-  }
-  const merged = new Map<string, ProposedGrant>();
-  const add = (into: string, g: ProposedGrant) => {
-    const have = merged.get(into);
-    if (!have) return void merged.set(into, { ...g, value: into, accesses: [...g.accesses] });
+  let merged = new Map<string, ProposedGrant>();
+  const add = (into: Map<string, ProposedGrant>, value: string, g: ProposedGrant) => {
+    const have = into.get(value);
+    if (!have) return void into.set(value, { ...g, value, accesses: [...g.accesses] });
     have.count += g.count;
     have.accesses.push(...g.accesses.filter((a) => !have.accesses.includes(a)));
   };
-  for (const [parent, group] of byParent) {
-    const wide = group.length >= collapseAt && !tooWide(parent, homes);
-    for (const g of group) add(wide ? parent : String(g.value), g);
+  for (const g of list) add(merged, String(g.value), g);
+  // Level by level: a directory with enough distinct entries granted takes their place,
+  // and may then count as an entry of its own parent.
+  for (let changed = true; changed;) {
+    changed = false;
+    const byParent = new Map<string, ProposedGrant[]>();
+    for (const g of merged.values()) {
+      const parent = parentOf(String(g.value));
+      byParent.set(parent, [...byParent.get(parent) ?? [], g]);
+    }
+    const next = new Map<string, ProposedGrant>();
+    for (const [parent, group] of byParent) {
+      const wide = group.length >= collapseAt && !tooWide(parent, homes);
+      changed ||= wide;
+      for (const g of group) add(next, wide ? parent : String(g.value), g);
+    }
+    merged = next;
   }
   // A directory grant covers everything under it: fold those into it.
   const values = [...merged.keys()].sort((x, y) => x.length - y.length);
   for (const value of values) {
     const cover = values.find((d) => d !== value && merged.has(d) && within(value, d));
-    if (cover) add(cover, merged.get(value)!), merged.delete(value);
+    if (cover) add(merged, cover, merged.get(value)!), merged.delete(value);
   }
   return [...merged.values()].sort((x, y) => String(x.value).localeCompare(String(y.value)));
 }

@@ -251,6 +251,14 @@ Deno.test({
   },
 });
 
+function clean(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -259,3 +267,54 @@ function exists(path: string): boolean {
     return false;
   }
 }
+
+Deno.test({
+  name: "learn: git clone of a local repository (unprivileged launcher)",
+  ignore: !exists("/usr/bin/git"),
+  async fn() {
+    using dir = tempDir();
+    const src = `${dir}/src`;
+    const dst = `${dir}/dst`;
+    const git = (args: string[]) =>
+      new Deno.Command("git", {
+        args,
+        env: {
+          GIT_AUTHOR_NAME: "a",
+          GIT_AUTHOR_EMAIL: "a@b",
+          GIT_COMMITTER_NAME: "a",
+          GIT_COMMITTER_EMAIL: "a@b",
+        },
+      }).outputSync();
+    assert.ok(git(["init", "-q", src]).success);
+    Deno.writeTextFileSync(`${src}/file.txt`, "content\n");
+    assert.ok(git(["-C", src, "add", "file.txt"]).success);
+    assert.ok(git(["-C", src, "commit", "-qm", "one"]).success);
+    Deno.mkdirSync(dst, { mode: 0o777 });
+    // The repository belongs to the launcher (nobody): git refuses others' repositories.
+    new Deno.Command("chown", { args: ["-R", "65534:65534", src, dst] }).outputSync();
+    const policy = writePolicy(
+      String(dir),
+      "git.yaml",
+      `version: 1\nname: git-clone\ntarget:\n  exe: /usr/bin/git\n  argv: [git, clone, -q, ${src}, ${dst}/clone]\n` +
+        `  cwd: ${dst}\nenv:\n  set: { HOME: ${dst}, PATH: /usr/bin:/bin }\n`,
+    );
+    const opts = { unprivileged: true } as const;
+    assert.notEqual((await charter(["launch", "--no-seal", policy], opts)).code, 0);
+    clean(`${dst}/clone`);
+    const proposed = `${dir}/git-proposed.yaml`;
+    const learned = await charter(["learn", policy, "-o", proposed], opts);
+    assert.equal(learned.code, 1, learned.stderr);
+    assert.ok(learned.stdout.includes("exec /usr/lib/git-core/git-upload-pack"), learned.stdout);
+    assert.ok(learned.stdout.includes(`create ${dst}/clone → filesystem.write`), learned.stdout);
+    clean(`${dst}/clone`);
+    assert.equal((await charter(["check", proposed], opts)).code, 0);
+    const run = await charter(["launch", "--no-seal", proposed], opts);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${dst}/clone/file.txt`), "content\n");
+    const fs = grants(proposed);
+    // The source is read, never written; the destination directory is the only write grant.
+    assert.deepEqual(fs.write, [dst]);
+    assert.ok(fs.read.every((p) => p !== String(dir) && p !== "/tmp"), fs.read.join(" "));
+    console.log(`git proposal: ${Deno.readTextFileSync(proposed).split("\n").length - 1} lines`);
+  },
+});
