@@ -35,6 +35,10 @@ const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 /// `SECCOMP_IOCTL_NOTIF_ID_VALID`: `_IOW('!', 2, __u64)`.
 const NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS`: `_IOW('!', 4, __u64)`.
+const NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`.
+const FLAG_SYNC_WAKE_UP: u64 = 1;
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.
 const FLAG_CONTINUE: u32 = 1;
 /// `AT_FDCWD`.
@@ -316,7 +320,33 @@ fn still_valid(listener: RawFd, id: u64) -> bool {
 }
 
 /// The record of one notification (None: the thread is gone; nothing trustworthy to say).
-fn record(listener: RawFd, notif: &Notif, spec: &LearnSection) -> Option<Value> {
+/// Open `/proc/TID/mem` files by thread id: opening one per notification costs more than
+/// the rest of the record. A cached file reads nothing once its thread has exec'd or died
+/// (it holds the old address space), so a failed read is retried on a fresh open.
+type MemFiles = HashMap<u32, File>;
+
+/// The most `/proc/TID/mem` files kept open at once.
+const MEM_FILES_KEPT: usize = 64;
+
+/// The thread's memory, freshly opened when `fresh` (or not cached yet).
+fn mem_of(mems: &mut MemFiles, pid: u32, fresh: bool) -> Option<&File> {
+    if fresh || !mems.contains_key(&pid) {
+        mems.remove(&pid);
+        // A build runs thousands of short processes: keep the launcher's fds bounded.
+        if mems.len() >= MEM_FILES_KEPT {
+            mems.clear();
+        }
+        mems.insert(pid, File::open(format!("/proc/{pid}/mem")).ok()?);
+    }
+    mems.get(&pid)
+}
+
+fn record(
+    listener: RawFd,
+    notif: &Notif,
+    spec: &LearnSection,
+    mems: &mut MemFiles,
+) -> Option<Value> {
     let data = &notif.data;
     let mut out = serde_json::Map::new();
     out.insert("pid".into(), json!(notif.pid));
@@ -325,19 +355,23 @@ fn record(listener: RawFd, notif: &Notif, spec: &LearnSection) -> Option<Value> 
     let args: Vec<String> = data.args.iter().map(u64::to_string).collect();
     out.insert("args".into(), json!(args));
     if let Some(watch) = spec.watch.get(&data.nr) {
-        let mem = File::open(format!("/proc/{}/mem", notif.pid)).ok();
-        let paths: Vec<Option<String>> = watch
-            .paths
-            .iter()
-            .map(|&(arg, dirfd)| {
-                let raw = read_string(mem.as_ref()?, data.args[arg])?;
-                resolve(notif.pid, &raw, dirfd.map(|d| data.args[d] as i32))
-            })
-            .collect();
+        let mut read_path = |arg: usize| {
+            let cached =
+                mem_of(mems, notif.pid, false).and_then(|m| read_string(m, data.args[arg]));
+            cached.or_else(|| read_string(mem_of(mems, notif.pid, true)?, data.args[arg]))
+        };
+        let mut paths: Vec<Option<String>> = Vec::new();
+        for &(arg, dirfd) in &watch.paths {
+            let raw = read_path(arg);
+            paths.push(
+                raw.and_then(|raw| resolve(notif.pid, &raw, dirfd.map(|d| data.args[d] as i32))),
+            );
+        }
+        let mem = mem_of(mems, notif.pid, false);
         if !paths.is_empty() {
             out.insert("paths".into(), json!(paths));
         }
-        if let (Some((addr, len)), Some(mem)) = (watch.sockaddr, mem.as_ref()) {
+        if let (Some((addr, len)), Some(mem)) = (watch.sockaddr, mem) {
             let len = (data.args[len] as usize).min(128);
             let mut buf = vec![0u8; len];
             if mem.read_exact_at(&mut buf, data.args[addr]).is_ok() {
@@ -381,6 +415,11 @@ fn answer(notif: &Notif, spec: &LearnSection) -> NotifResp {
 /// JSON line per notification to `out`.
 fn supervise(listener: OwnedFd, spec: &LearnSection, mut out: File) {
     let fd = listener.as_raw_fd();
+    // The child waits for every answer: wake this thread synchronously, on the child's CPU
+    // (Linux 6.6+; older kernels keep the ordinary wakeup).
+    // SAFETY: the ioctl reads one u64 flag word from its argument.
+    unsafe { libc::ioctl(fd, NOTIF_SET_FLAGS, FLAG_SYNC_WAKE_UP) };
+    let mut mems = MemFiles::new();
     loop {
         let mut poll = libc::pollfd {
             fd,
@@ -406,7 +445,7 @@ fn supervise(listener: OwnedFd, spec: &LearnSection, mut out: File) {
             // ENOENT: the thread was killed before we read it; go on.
             continue;
         }
-        if let Some(line) = record(fd, &notif, spec) {
+        if let Some(line) = record(fd, &notif, spec, &mut mems) {
             // A failed write loses a record, never the child's progress.
             let _ = writeln!(out, "{line}");
         }
