@@ -36,8 +36,16 @@ async function record(
   const envelope = await signEnvelope(canonicalJson(statement), key);
   const envelopeBytes = new TextEncoder().encode(JSON.stringify(envelope));
   // A private directory: the records are the launcher's, written by its supervisor thread.
+  // The shim unlinks the file once it has it open (the unconfined child may share the
+  // launcher's uid); this handle, opened first, reads it.
   const dir = await Deno.makeTempDir({ prefix: "charter-learn-" });
   const recordsPath = `${dir}/records.jsonl`;
+  using reader = await Deno.open(recordsPath, {
+    read: true,
+    write: true,
+    createNew: true,
+    mode: 0o600,
+  });
   try {
     using shim = Shim.open();
     const launched = shim.launch(envelopeBytes, {
@@ -57,7 +65,7 @@ async function record(
     }
     const status = await launched.wait();
     launched.release();
-    const text = await Deno.readTextFile(recordsPath).catch(() => "");
+    const text = new TextDecoder().decode(await new Response(reader.readable).arrayBuffer());
     const records = text.split("\n").filter((l) => l.length > 0).map((l) =>
       JSON.parse(l) as SyscallRecord
     );

@@ -318,3 +318,28 @@ Deno.test({
     console.log(`git proposal: ${Deno.readTextFileSync(proposed).split("\n").length - 1} lines`);
   },
 });
+
+Deno.test("learn: a child that shares the launcher's uid cannot forge records", async () => {
+  using dir = tempDir();
+  const forged = JSON.stringify({
+    pid: 1,
+    arch: 0xc000003e,
+    nr: 257,
+    args: ["18446744073709551516", "0", String(0o101), "0", "0", "0"],
+    paths: [`${dir}/forged-by-the-child`],
+  });
+  // Unconfined while learning, as the same uid as an unprivileged launcher: it looks for
+  // the records file in the launcher's temporary directory and appends to it.
+  const script =
+    `for f in /tmp/charter-learn-*/*; do echo '${forged}' >> "$f" && echo appended "$f"; done; true`;
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\ntarget:\n  exe: /bin/sh\n  argv: [sh, -c, "${
+      script.replaceAll('"', '\\"')
+    }"]\n`,
+  );
+  const r = await charter(["learn", policy], { unprivileged: true });
+  assert.ok(!r.stdout.includes("appended"), r.stdout);
+  assert.ok(!r.stdout.includes("forged-by-the-child"), r.stdout);
+});

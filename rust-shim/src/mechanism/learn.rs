@@ -392,7 +392,7 @@ fn record(
 }
 
 /// The answer: CONTINUE, or the baseline's errno (a baseline kill kills the process).
-fn answer(notif: &Notif, spec: &LearnSection) -> NotifResp {
+fn answer(listener: RawFd, notif: &Notif, spec: &LearnSection) -> NotifResp {
     let ret = run_filter(&spec.baseline, &notif.data);
     let action = ret & 0xffff_0000;
     let mut resp = NotifResp {
@@ -403,8 +403,11 @@ fn answer(notif: &Notif, spec: &LearnSection) -> NotifResp {
         0x7fff_0000 | 0x7ffc_0000 => resp.flags = FLAG_CONTINUE,
         0x0005_0000 => resp.error = -((ret & 0xffff) as i32),
         _ => {
-            // SAFETY: kill takes a pid and a signal; the thread is stopped in the syscall.
-            unsafe { libc::kill(notif.pid as libc::pid_t, libc::SIGKILL) };
+            // Only while the thread still waits here does its id name it (not a reuse).
+            if still_valid(listener, notif.id) {
+                // SAFETY: kill takes a pid and a signal; no memory is passed.
+                unsafe { libc::kill(notif.pid as libc::pid_t, libc::SIGKILL) };
+            }
             resp.error = -libc::EPERM;
         }
     }
@@ -449,7 +452,7 @@ fn supervise(listener: OwnedFd, spec: &LearnSection, mut out: File) {
             // A failed write loses a record, never the child's progress.
             let _ = writeln!(out, "{line}");
         }
-        let mut resp = answer(&notif, spec);
+        let mut resp = answer(fd, &notif, spec);
         // SAFETY: the kernel reads one struct seccomp_notif_resp of this layout.
         unsafe { libc::ioctl(fd, NOTIF_SEND, &mut resp as *mut NotifResp) };
     }
@@ -542,6 +545,10 @@ pub fn prepare(
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| unavailable(&format!("Opening the records file {path}"), e))?;
+    // No record may be written by anyone else: in learn mode the child is not confined and
+    // may share the launcher's uid. The launcher reads through the handle it opened first.
+    std::fs::remove_file(path)
+        .map_err(|e| unavailable(&format!("Unlinking the records file {path}"), e))?;
     reports.record(
         4,
         "learn",
