@@ -81,6 +81,20 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/**
+ * True when `needed` entries are at least half of what `dir` holds now (or it is gone: the
+ * run made and removed it): only then is the directory no wider than what was needed.
+ */
+function mostOf(dir: string, needed: number): boolean {
+  let entries = 0;
+  try {
+    for (const _ of Deno.readDirSync(dir)) if (++entries > 2 * needed) return false;
+  } catch {
+    return true;
+  }
+  return needed * 2 >= entries;
+}
+
 function parentOf(path: string): string {
   const cut = path.lastIndexOf("/");
   return cut <= 0 ? "/" : path.slice(0, cut);
@@ -101,9 +115,9 @@ function tooWide(path: string, homes: readonly string[]): string | undefined {
 }
 
 /**
- * Turns denials into the fewest grants: one per key and value, files under one directory
- * collapsed into it when there are at least `collapseAt` of them and the directory is not
- * too wide, values covered by another proposed directory dropped, and built-in profiles
+ * Turns denials into the fewest grants: one per key and value, entries under one directory
+ * collapsed into it when there are at least `collapseAt` of them, they are at least half
+ * of what it holds, and the directory is not too wide, values covered by another proposed directory dropped, and built-in profiles
  * preferred where one execs the target (its read and exec paths then need no grant).
  *
  * @example
@@ -195,7 +209,8 @@ function collapse(list: ProposedGrant[], collapseAt: number, homes: string[]): P
     }
     const next = new Map<string, ProposedGrant>();
     for (const [parent, group] of byParent) {
-      const wide = group.length >= collapseAt && !tooWide(parent, homes);
+      const wide = group.length >= collapseAt && !tooWide(parent, homes) &&
+        mostOf(parent, group.length);
       changed ||= wide;
       for (const g of group) add(next, wide ? parent : String(g.value), g);
     }

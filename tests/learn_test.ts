@@ -343,3 +343,43 @@ Deno.test("learn: a child that shares the launcher's uid cannot forge records", 
   assert.ok(!r.stdout.includes("appended"), r.stdout);
   assert.ok(!r.stdout.includes("forged-by-the-child"), r.stdout);
 });
+
+Deno.test({
+  name: "learn: make + gcc; exec grants name the tools, not /usr/bin",
+  ignore: !exists("/usr/bin/make") || !exists("/usr/bin/gcc"),
+  async fn() {
+    using dir = tempDir();
+    const proj = `${dir}/proj`;
+    Deno.mkdirSync(proj, { mode: 0o777 });
+    Deno.chmodSync(proj, 0o777);
+    Deno.writeTextFileSync(
+      `${proj}/hello.c`,
+      '#include <stdio.h>\nint main(void) { puts("built"); return 0; }\n',
+    );
+    Deno.writeTextFileSync(`${proj}/Makefile`, "hello: hello.c\n\tgcc -o hello hello.c\n");
+    // gcc's temporary files go where the policy says (a private /tmp comes with the view).
+    const policy = writePolicy(
+      String(dir),
+      "make.yaml",
+      `version: 1\nname: build\ntarget:\n  exe: /usr/bin/make\n  argv: [make, -C, ${proj}]\n  cwd: ${proj}\n` +
+        `env:\n  set: { PATH: /usr/bin:/bin, TMPDIR: ${proj} }\n`,
+    );
+    assert.notEqual((await charter(["launch", "--no-seal", policy])).code, 0);
+    const proposed = `${dir}/make-proposed.yaml`;
+    const learned = await charter(["learn", policy, "-o", proposed]);
+    assert.equal(learned.code, 1, learned.stderr);
+    assert.ok(learned.stdout.includes("exec /usr/bin/gcc → filesystem.exec"), learned.stdout);
+    assert.ok(learned.stdout.includes(`create ${proj}/hello → filesystem.write`), learned.stdout);
+    Deno.removeSync(`${proj}/hello`);
+    const run = await charter(["launch", "--no-seal", proposed]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      new TextDecoder().decode(new Deno.Command(`${proj}/hello`).outputSync().stdout),
+      "built\n",
+    );
+    const fs = grants(proposed);
+    assert.ok(fs.exec.includes("/usr/bin/gcc") && !fs.exec.includes("/usr/bin"), fs.exec.join(" "));
+    assert.deepEqual(fs.write, [proj]);
+    console.log(`make proposal: ${Deno.readTextFileSync(proposed).split("\n").length - 1} lines`);
+  },
+});
