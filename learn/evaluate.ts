@@ -20,6 +20,7 @@ import {
   SECCOMP_RET_LOG,
   type SeccompArch,
 } from "../compiler/seccomp/mod.ts";
+import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
 
@@ -80,6 +81,22 @@ function canonical(path: string, cache: Map<string, string>): string {
   cache.set(path, out);
   return out;
 }
+
+/** The interpreter the kernel runs `path` with (ELF PT_INTERP or `#!`), if any. */
+function interpreterAt(path: string): string | undefined {
+  try {
+    using file = Deno.openSync(path);
+    const head = new Uint8Array(INTERPRETER_HEAD);
+    const n = file.readSync(head) ?? 0;
+    return interpreterOf(head.subarray(0, n));
+  } catch {
+    // Unreadable, or too short to tell: the exec itself is what is reported.
+    return undefined;
+  }
+}
+
+/** How much of an executable holds its `#!` line or ELF program headers and PT_INTERP. */
+const INTERPRETER_HEAD = 4096;
 
 function exists(path: string): boolean {
   try {
@@ -169,6 +186,26 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
       (r.isDir ? within(at, r.path) : at === r.path && FILE_RIGHTS.has(right))
     );
 
+  // The kernel opens a program's interpreters (ld.so, a `#!` line's program) for execute
+  // too, with the same Landlock check, though no syscall names them.
+  const interpreterCache = new Map<string, string[]>();
+  const interpretersOf = (path: string): string[] => {
+    const hit = interpreterCache.get(path);
+    if (hit) return hit;
+    const chain: string[] = [];
+    for (let next: string | undefined = path; next && chain.length < 4;) {
+      next = interpreterAt(next);
+      if (next) chain.push(next);
+    }
+    interpreterCache.set(path, chain);
+    return chain;
+  };
+  const execDenials = (a: PathAccess): Denial[] =>
+    interpretersOf(a.path).flatMap((interp) =>
+      pathDenials({ kind: "path", op: "exec", path: interp, rights: ["execute"], at: interp })
+        .map((d) => ({ ...d, line: `exec ${interp} (interpreter of ${a.path}) → ${d.grant.key}` }))
+    );
+
   const pathDenials = (a: PathAccess): Denial[] => {
     // Landlock decides on files that exist: opening a missing one fails with ENOENT under
     // any policy (programs probe for optional files); creating decides on the directory.
@@ -189,7 +226,9 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
     evaluate(access) {
       switch (access.kind) {
         case "path":
-          return pathDenials(access);
+          return access.op === "exec"
+            ? [...pathDenials(access), ...execDenials(access)]
+            : pathDenials(access);
         case "udp":
           return netns
             ? [{

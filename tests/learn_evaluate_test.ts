@@ -231,3 +231,21 @@ Deno.test("learn proposal: a list that replaces a default brings builtin:base; /
   assert.deepEqual(proposal.grants.map((g) => g.value), ["/data/in"]);
   assert.deepEqual(proposal.refused.map((r) => r.value), ["/proc/self/maps"]);
 });
+
+Deno.test({
+  name: "learn evaluator: exec of a #! script needs execute on its interpreter too",
+  ignore: skip,
+  async fn() {
+    using dir = tempDir();
+    Deno.writeTextFileSync(`${dir}/hook.sh`, "#!/bin/sh\necho hi\n", { mode: 0o755 });
+    const plan = await planOf(
+      String(dir),
+      `version: 1\nname: x\ntarget: { exe: /bin/true }\nfilesystem:\n  exec: [${dir}/hook.sh]\n`,
+    );
+    const denials = accessesOf(record("execve", [0], { paths: [`${dir}/hook.sh`] }))
+      .flatMap((a) => createEvaluator(plan).evaluate(a));
+    assert.deepEqual(denials.map((d) => [d.line, d.grant.value]), [
+      [`exec /bin/sh (interpreter of ${dir}/hook.sh) → filesystem.exec`, "/bin/sh"],
+    ]);
+  },
+});
