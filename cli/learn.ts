@@ -21,11 +21,27 @@ import { loadPolicy } from "../policy/load.ts";
 import { parseCommand, stringFlag, UsageError } from "./args.ts";
 import { type Command, printError } from "./command.ts";
 
-/** Runs the learning launch; resolves to the child's status and the supervisor's records. */
+/** Calls `onLine` with each line of a byte stream, without holding more than one line. */
+async function eachLine(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    lines.filter((l) => l.length > 0).forEach(onLine);
+  }
+  if (rest.length > 0) onLine(rest);
+}
+
+/**
+ * Runs the learning launch, hands each of the supervisor's records to `onRecord` (a long
+ * run can record millions of calls: they are never all in memory), and resolves to the
+ * child's status.
+ */
 async function record(
   plan: LinuxLaunchPlan,
   extraArgs: string[],
-): Promise<{ status: number; records: SyscallRecord[] } | { refused: number }> {
+  onRecord: (record: SyscallRecord) => void,
+): Promise<{ status: number } | { refused: number }> {
   const key = await generateSigningKey();
   const statement = {
     _type: "https://in-toto.io/Statement/v1" as const,
@@ -65,11 +81,8 @@ async function record(
     }
     const status = await launched.wait();
     launched.release();
-    const text = new TextDecoder().decode(await new Response(reader.readable).arrayBuffer());
-    const records = text.split("\n").filter((l) => l.length > 0).map((l) =>
-      JSON.parse(l) as SyscallRecord
-    );
-    return { status, records };
+    await eachLine(reader.readable, (line) => onRecord(JSON.parse(line) as SyscallRecord));
+    return { status };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -77,9 +90,7 @@ async function record(
 
 /** Denial lines with their counts, in first-seen order. */
 function summarize(denials: Denial[]): string[] {
-  const counts = new Map<string, number>();
-  for (const d of denials) counts.set(d.line, (counts.get(d.line) ?? 0) + 1);
-  return [...counts].map(([line, n]) => (n > 1 ? `${line}  (${n}×)` : line));
+  return denials.map((d) => ((d.times ?? 1) > 1 ? `${d.line}  (${d.times}×)` : d.line));
 }
 
 /** The learn command. */
@@ -139,17 +150,29 @@ Options:
       ? statement.predicate
       : (await buildStatement(judged, { compiledOn: new Date() })).predicate;
     const plan = await learnPlan(statement.predicate, loaded.policy.syscalls?.unsafe_allow ?? []);
-    const run = await record(plan, args.rest);
-    if ("refused" in run) return run.refused;
     const evaluator = createEvaluator(judgedPlan);
-    const denials = run.records.flatMap(accessesOf).flatMap((a) => evaluator.evaluate(a));
+    // One entry per distinct denial line, with how often it happened.
+    const distinct = new Map<string, Denial>();
+    let recorded = 0;
+    let total = 0;
+    const run = await record(plan, args.rest, (r) => {
+      recorded++;
+      for (const d of accessesOf(r).flatMap((a) => evaluator.evaluate(a))) {
+        total++;
+        const seen = distinct.get(d.line);
+        if (seen) seen.times = (seen.times ?? 1) + 1;
+        else distinct.set(d.line, { ...d, times: 1 });
+      }
+    });
+    if ("refused" in run) return run.refused;
+    const denials = [...distinct.values()];
     for (const line of summarize(denials)) console.log(line);
     const outcome = run.status > 128
       ? `died of signal ${run.status - 128}`
       : `exited with ${run.status}`;
     console.error(
-      `charter: learn: the target ${outcome}; ${run.records.length} calls recorded, ` +
-        `${denials.length} would be denied by ${base}`,
+      `charter: learn: the target ${outcome}; ${recorded} calls recorded, ` +
+        `${total} would be denied by ${base}`,
     );
     if (out !== undefined) {
       const proposal = proposeGrants(denials, proposalContext(judged));

@@ -53,6 +53,8 @@ export interface Denial {
   grant: Grant;
   /** One line for people: `write /work/out/x → filesystem.write`. */
   line: string;
+  /** How many times it happened (default 1), when identical denials are tallied. */
+  times?: number;
 }
 
 const FILE_RIGHTS = new Set<LandlockFsRight>([

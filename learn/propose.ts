@@ -154,7 +154,7 @@ export function proposeGrants(denials: readonly Denial[], options: ProposeOption
     byKey.set(key, values);
     const grant = values.get(value) ?? { key, value, count: 0, accesses: [] };
     values.set(value, grant);
-    grant.count++;
+    grant.count += d.times ?? 1;
     const what = d.line.slice(0, d.line.lastIndexOf(" → "));
     if (!grant.accesses.includes(what)) grant.accesses.push(what);
   }
