@@ -7,6 +7,7 @@
  */
 import type { LandlockFsRight } from "../compiler/plan.ts";
 import { archOfAuditArch, type SeccompArch, syscallName } from "../compiler/seccomp/mod.ts";
+import { isDirectory, normalizePath, parentOf } from "./paths.ts";
 
 /** One line of the recorder's output: a syscall the child made, as the supervisor saw it. */
 export interface SyscallRecord {
@@ -88,36 +89,6 @@ const AF_UNIX = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
-
-/**
- * Drops `.` and empty segments (`a/./b`, `a//b`, a trailing `/`), which never change what
- * a path names; `..` stays, since a symlink before it decides where it leads.
- *
- * @example
- * ```ts
- * import { normalizePath } from "./access.ts";
- * console.log(normalizePath("/src/.git/./refs/")); // "/src/.git/refs"
- * ```
- */
-export function normalizePath(path: string): string {
-  const parts = path.split("/").filter((s) => s !== "" && s !== ".");
-  return "/" + parts.join("/");
-}
-
-/** The parent directory of an absolute path (`/` for `/x`). */
-export function parentOf(path: string): string {
-  const cut = path.lastIndexOf("/");
-  return cut <= 0 ? "/" : path.slice(0, cut);
-}
-
-/** True when `path` is a directory on this host now (the recorder saw the path; its type is read afterwards). */
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
 
 function create(path: string, right: LandlockFsRight): PathAccess {
   return { kind: "path", op: "create", path, rights: [right], at: parentOf(path) };

@@ -23,6 +23,7 @@ import {
 import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
+import { exists, within } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {
@@ -99,19 +100,6 @@ function interpreterAt(path: string): string | undefined {
 
 /** How much of an executable holds its `#!` line or ELF program headers and PT_INTERP. */
 const INTERPRETER_HEAD = 4096;
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function within(path: string, dir: string): boolean {
-  return path === dir || dir === "/" || path.startsWith(dir + "/");
-}
 
 function keyOfRight(right: LandlockFsRight): Grant["key"] {
   if (right === "execute") return "filesystem.exec";

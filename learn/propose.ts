@@ -7,6 +7,7 @@
  */
 import { isSeq, parseDocument, type Scalar, type YAMLSeq } from "yaml";
 import type { Denial, Grant } from "./evaluate.ts";
+import { isDirectory, parentOf, within } from "./paths.ts";
 
 /** One grant of the proposal, with the accesses that need it. */
 export interface ProposedGrant {
@@ -69,18 +70,6 @@ export interface ProposeOptions {
 
 const FS_KEYS = new Set(["filesystem.read", "filesystem.write", "filesystem.exec"]);
 
-function within(path: string, dir: string): boolean {
-  return path === dir || dir === "/" || path.startsWith(dir + "/");
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * True when `needed` entries are at least half of what `dir` holds now (or it is gone: the
  * run made and removed it): only then is the directory no wider than what was needed.
@@ -93,11 +82,6 @@ function mostOf(dir: string, needed: number): boolean {
     return true;
   }
   return needed * 2 >= entries;
-}
-
-function parentOf(path: string): string {
-  const cut = path.lastIndexOf("/");
-  return cut <= 0 ? "/" : path.slice(0, cut);
 }
 
 /**
