@@ -7,7 +7,12 @@
  */
 import { buildStatement, canonicalJson } from "../compiler/compile.ts";
 import { learnPlan } from "../compiler/learn_filter.ts";
-import type { LinuxLaunchPlan } from "../compiler/plan.ts";
+import {
+  type LinuxLaunchPlan,
+  PLAN_PREDICATE_TYPE,
+  type PlanStatement,
+  STATEMENT_TYPE,
+} from "../compiler/plan.ts";
 import { signEnvelope } from "../crypto/dsse.ts";
 import { toHex } from "../crypto/digest.ts";
 import { generateSigningKey } from "../crypto/keys.ts";
@@ -43,10 +48,10 @@ async function record(
   onRecord: (record: SyscallRecord) => void,
 ): Promise<{ status: number } | { refused: number }> {
   const key = await generateSigningKey();
-  const statement = {
-    _type: "https://in-toto.io/Statement/v1" as const,
+  const statement: PlanStatement = {
+    _type: STATEMENT_TYPE,
     subject: [{ name: plan.target.exe, digest: { sha256: plan.target.sha256 } }],
-    predicateType: "https://charter.dev/LinuxLaunchPlan/v1" as const,
+    predicateType: PLAN_PREDICATE_TYPE,
     predicate: plan,
   };
   const envelope = await signEnvelope(canonicalJson(statement), key);
