@@ -383,3 +383,19 @@ Deno.test({
     console.log(`make proposal: ${Deno.readTextFileSync(proposed).split("\n").length - 1} lines`);
   },
 });
+
+Deno.test("launch: a target the seccomp filter kills is told apart by its SIGSYS", async () => {
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: x\ntarget: { exe: /bin/true }\n" +
+      "syscalls:\n  default: kill_process\n  allow: [read, write, execveat, exit_group]\n",
+  );
+  const r = await charter(["launch", "--no-seal", policy]);
+  assert.equal(r.code, 128 + 31, r.stderr);
+  assert.match(
+    r.stderr,
+    /the target was killed by SIGSYS, the signal of a seccomp kill.*"charter learn /,
+  );
+});
