@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { buildStatement } from "../compiler/compile.ts";
 import { compileSeccomp, decodeProgram, runFilter } from "../compiler/seccomp/mod.ts";
-import { learnParts } from "../compiler/learn_filter.ts";
+import { learnParts, learnPlan } from "../compiler/learn_filter.ts";
+import { grantsOf } from "../audit/grants.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { accessesOf, type SyscallRecord } from "../learn/access.ts";
 import { createEvaluator } from "../learn/evaluate.ts";
@@ -247,5 +248,29 @@ Deno.test({
     assert.deepEqual(denials.map((d) => [d.line, d.grant.value]), [
       [`exec /bin/sh (interpreter of ${dir}/hook.sh) → filesystem.exec`, "/bin/sh"],
     ]);
+  },
+});
+
+Deno.test({
+  name:
+    "learn plan: Landlock and the filter are replaced, and verify/explain say it is a learn plan",
+  ignore: skip,
+  async fn() {
+    using dir = tempDir();
+    const plan = await planOf(
+      String(dir),
+      "version: 1\nname: x\ntarget: { exe: /bin/true }\nfilesystem: { write: [/tmp] }\n",
+    );
+    const learning = await learnPlan(plan, []);
+    const ids = learning.schedule.map((p) => p.id);
+    assert.ok(ids.includes("linux.confine.learn.v1") && !ids.includes("linux.confine.seccomp.v1"));
+    assert.ok(!ids.includes("linux.confine.landlock.v1") && learning.landlock === undefined);
+    assert.equal(learning.learn?.socketFd, 1000);
+    const texts = grantsOf(learning).map((g) => g.text);
+    assert.ok(
+      texts.some((t) => t.startsWith("learn mode (charter learn): no Landlock")),
+      texts.join("\n"),
+    );
+    assert.ok(texts.includes("whole filesystem (no Landlock filesystem rules)"));
   },
 });
