@@ -15,11 +15,14 @@ const BUILTIN_DIR = new URL("../policy/builtin/", import.meta.url);
 function profileInfo(name: string): ProfileInfo {
   const doc = parse(Deno.readTextFileSync(new URL(`${name}.yaml`, BUILTIN_DIR))) as {
     filesystem?: { read?: string[]; exec?: string[] };
+    network?: { connect_tcp?: number[]; protocols?: string[] };
   };
   return {
     name: `builtin:${name}`,
     read: doc.filesystem?.read ?? [],
     exec: doc.filesystem?.exec ?? [],
+    connectTcp: doc.network?.connect_tcp ?? [],
+    protocols: doc.network?.protocols ?? [],
   };
 }
 

@@ -48,6 +48,30 @@ export interface ProfileInfo {
   read: string[];
   /** Paths it makes executable. */
   exec: string[];
+  /** TCP ports it lets the child connect to. */
+  connectTcp?: number[];
+  /** Protocols it lets the child use (`network.protocols`). */
+  protocols?: string[];
+}
+
+/** How many distinct needed grants a profile must cover to be proposed without running the target. */
+const PROFILE_COVERS = 3;
+
+/** True when `profile` grants `g` itself. */
+function profileCovers(profile: ProfileInfo, g: Grant): boolean {
+  const v = g.value;
+  switch (g.key) {
+    case "filesystem.read":
+      return typeof v === "string" && profile.read.some((r) => within(v, r));
+    case "filesystem.exec":
+      return typeof v === "string" && profile.exec.includes(v);
+    case "network.connect_tcp":
+      return typeof v === "number" && (profile.connectTcp ?? []).includes(v);
+    case "network.protocols":
+      return typeof v === "string" && (profile.protocols ?? []).includes(v);
+    default:
+      return false;
+  }
 }
 
 /** Inputs besides the denials. */
@@ -121,14 +145,14 @@ function tooWide(path: string, homes: readonly string[]): string | undefined {
  */
 export function proposeGrants(denials: readonly Denial[], options: ProposeOptions): Proposal {
   const collapseAt = options.collapseAt ?? 3;
+  // A profile that runs the target, or one that grants several distinct needed things
+  // (network-client: the port, the resolver's files and protocols).
+  const needed = new Map(denials.map((d) => [`${d.grant.key} ${d.grant.value}`, d.grant]));
   const profiles = options.profiles.filter((p) =>
-    p.exec.some((e) => options.targetExe.includes(e))
+    p.exec.some((e) => options.targetExe.includes(e)) ||
+    [...needed.values()].filter((g) => profileCovers(p, g)).length >= PROFILE_COVERS
   );
-  const coveredByProfile = (g: Grant) =>
-    typeof g.value === "string" &&
-    (g.key === "filesystem.read" &&
-        profiles.some((p) => p.read.some((r) => within(g.value as string, r))) ||
-      g.key === "filesystem.exec" && profiles.some((p) => p.exec.includes(g.value as string)));
+  const coveredByProfile = (g: Grant) => profiles.some((p) => profileCovers(p, g));
 
   const byKey = new Map<string, Map<string | number, ProposedGrant>>();
   for (const d of denials) {
@@ -160,7 +184,9 @@ export function proposeGrants(denials: readonly Denial[], options: ProposeOption
   }
   const chosen = profiles.map((p) => ({
     name: p.name,
-    why: "it runs the target; its paths need no grant of their own",
+    why: p.exec.some((e) => options.targetExe.includes(e))
+      ? "it runs the target; its paths need no grant of their own"
+      : "it grants several of the accesses this run needed (a reviewed profile)",
   }));
   const replaced = (options.defaulted ?? []).filter((k) => grants.some((g) => g.key === k));
   if (replaced.length > 0 && !chosen.some((p) => p.name === "builtin:base")) {

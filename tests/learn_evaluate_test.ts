@@ -9,7 +9,7 @@ import { learnParts, learnPlan } from "../compiler/learn_filter.ts";
 import { grantsOf } from "../audit/grants.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { accessesOf, type SyscallRecord } from "../learn/access.ts";
-import { createEvaluator } from "../learn/evaluate.ts";
+import { createEvaluator, type Grant } from "../learn/evaluate.ts";
 import { proposeGrants, writeProposal } from "../learn/propose.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import { tempDir, writePolicy } from "./helpers.ts";
@@ -273,4 +273,38 @@ Deno.test({
     );
     assert.ok(texts.includes("whole filesystem (no Landlock filesystem rules)"));
   },
+});
+
+Deno.test("learn proposal: a profile that grants several needed things is preferred (network-client)", () => {
+  const denial = (key: Grant["key"], value: string | number) =>
+    ({
+      access: { kind: "tcp", op: "connect", port: 0 },
+      mechanism: "landlock",
+      grant: { key, value },
+      line: `x ${value} → ${key}`,
+    }) as const;
+  const networkClient = {
+    name: "builtin:network-client",
+    read: ["/etc/ssl", "/etc/resolv.conf"],
+    exec: [],
+    connectTcp: [80, 443],
+    protocols: ["udp"],
+  };
+  const needs = [
+    denial("network.connect_tcp", 443),
+    denial("filesystem.read", "/etc/resolv.conf"),
+    denial("filesystem.read", "/etc/ssl/certs/ca.pem"),
+    denial("filesystem.read", "/data/in"),
+  ];
+  const chosen = proposeGrants(needs, { targetExe: [], profiles: [networkClient], homes: [] });
+  assert.deepEqual(chosen.profiles.map((p) => p.name), ["builtin:network-client"]);
+  assert.deepEqual(chosen.grants.map((g) => g.value), ["/data/in"]);
+  // Covering two needed things is not enough: the grants stay explicit.
+  const two = proposeGrants(needs.slice(0, 2), {
+    targetExe: [],
+    profiles: [networkClient],
+    homes: [],
+  });
+  assert.deepEqual(two.profiles, []);
+  assert.equal(two.grants.length, 2);
 });
