@@ -1,5 +1,5 @@
 /**
- * `charter learn`: run the target under the policy's identity, namespaces and view with a
+ * `charter learn`: run the target under the policy's identity and namespaces with a
  * recording supervisor in place of Landlock and the seccomp filter, print what the policy
  * would have denied, and write a proposed policy.
  *
@@ -103,7 +103,8 @@ export const learnCommand: Command = {
   name: "learn",
   help: `Usage: charter learn POLICY [-o PROPOSED.yaml] [--merge PREVIOUS.yaml] [-- ARGS...]
 
-Runs the policy's target under the policy's identity, namespaces and view, but records
+Runs the policy's target under the policy's identity and namespaces (a listed filesystem
+view is left out, so that one run sees every path the program tries), but records
 instead of denying: Landlock is not applied, and the seccomp filter notifies a supervisor
 in the launcher of every call the policy would deny and of every call that opens, creates,
 removes or executes a path, or connects or binds a socket; the supervisor records it and

@@ -189,11 +189,17 @@ export function learnParts(
   };
 }
 
+/** The filesystem view's primitive (VIEW_CONTRACT.md). */
+const VIEW_PRIMITIVE = "linux.visibility.view.v1";
+
 /**
- * The plan `charter learn` runs: the policy's plan with its identity, namespaces, view and
+ * The plan `charter learn` runs: the policy's plan with its identity, namespaces and
  * scrub unchanged, and Landlock and the seccomp filter replaced by the recording filter
  * (`linux.confine.learn.v1`): the run records what the policy would deny instead of
- * denying it.
+ * denying it. A `listed` view is left out, so that the run sees the host's tree: under it
+ * a path the policy does not list is missing (ENOENT) and the program would stop at the
+ * first one, one grant per run; a `host` view (its `hide` entries) stays. What was
+ * recorded is judged against the real plan, view and its in-view rules included.
  *
  * @example
  * ```ts ignore
@@ -208,14 +214,17 @@ export async function learnPlan(
 ): Promise<LinuxLaunchPlan> {
   if (!plan.seccomp) throw new TypeError("A plan without a seccomp section cannot learn");
   const parts = learnParts(fromBase64(plan.seccomp.bpfB64), plan.arch, unsafeAllow);
-  const { landlock: _, ...rest } = plan;
+  const { landlock: _, view, ...rest } = plan as LinuxLaunchPlan & { view?: { mode: string } };
+  const listed = view?.mode === "listed";
   const schedule: Primitive[] = plan.schedule
     .filter((p) => p.id !== "linux.confine.landlock.v1")
+    .filter((p) => !(listed && (p.id as string) === VIEW_PRIMITIVE))
     .map((p) =>
       p.id === "linux.confine.seccomp.v1" ? { id: "linux.confine.learn.v1", phase: 4 } : p
     );
   return {
     ...rest,
+    ...(view && !listed ? { view } : {}),
     schedule,
     seccomp: {
       enforce: "required",

@@ -308,3 +308,30 @@ Deno.test("learn proposal: a profile that grants several needed things is prefer
   assert.deepEqual(two.profiles, []);
   assert.equal(two.grants.length, 2);
 });
+
+Deno.test({
+  name: "learn plan: a listed view is left out (the run sees the host tree), a host view stays",
+  ignore: skip,
+  async fn() {
+    using dir = tempDir();
+    const plan = await planOf(String(dir), "version: 1\nname: x\ntarget: { exe: /bin/true }\n");
+    // The view section as VIEW_CONTRACT.md fixes it (the compiler's own lands with issue 10).
+    const at = plan.schedule.findIndex((p) => p.id === "linux.visibility.cwd.v1");
+    const withView = (mode: string) =>
+      ({
+        ...plan,
+        schedule: [
+          ...plan.schedule.slice(0, at),
+          { id: "linux.visibility.view.v1", phase: 2 },
+          ...plan.schedule.slice(at),
+        ],
+        view: { mode, enforce: "required", mounts: [] },
+      }) as unknown as typeof plan;
+    const listed = await learnPlan(withView("listed"), []) as typeof plan & { view?: unknown };
+    assert.ok(!listed.schedule.some((p) => (p.id as string) === "linux.visibility.view.v1"));
+    assert.equal(listed.view, undefined);
+    const host = await learnPlan(withView("host"), []) as typeof plan & { view?: unknown };
+    assert.ok(host.schedule.some((p) => (p.id as string) === "linux.visibility.view.v1"));
+    assert.deepEqual(host.view, { mode: "host", enforce: "required", mounts: [] });
+  },
+});
