@@ -3,6 +3,7 @@
  * compiled from a real policy; its real seccomp program runs in the BPF interpreter.
  */
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import { buildStatement } from "../compiler/compile.ts";
 import { compileSeccomp, decodeProgram, runFilter } from "../compiler/seccomp/mod.ts";
 import { learnParts, learnPlan } from "../compiler/learn_filter.ts";
@@ -334,4 +335,19 @@ Deno.test({
     assert.ok(host.schedule.some((p) => (p.id as string) === "linux.visibility.view.v1"));
     assert.deepEqual(host.view, { mode: "host", enforce: "required", mounts: [] });
   },
+});
+
+Deno.test("learn proposal: a recorded path cannot inject YAML (a program names what it likes)", () => {
+  const evil = "/tmp/x\nfilesystem:\n  write: [/]\n# ";
+  const text = writeProposal("version: 1\nname: x\ntarget: { exe: /bin/true }\n", {
+    profiles: [],
+    grants: [{ key: "filesystem.read", value: evil, count: 1, accesses: [`read ${evil}`] }],
+    refused: [],
+  });
+  assert.deepEqual(parse(text), {
+    version: 1,
+    name: "x",
+    target: { exe: "/bin/true" },
+    filesystem: { read: [evil] },
+  });
 });
