@@ -107,7 +107,8 @@ Runs the policy's target under the policy's identity and namespaces (a listed fi
 view is left out, so that one run sees every path the program tries), but records
 instead of denying: Landlock is not applied, and the seccomp filter notifies a supervisor
 in the launcher of every call the policy would deny and of every call that opens, creates,
-removes or executes a path, or connects or binds a socket; the supervisor records it and
+removes, executes or looks up (stat, access, readlink, chdir) a path, or connects or binds
+a socket; the supervisor records it and
 lets it run. Children and threads are followed. The baseline's denials (io_uring, ptrace,
 bpf, nested namespaces, ...) stay: those calls fail as they would under any policy, and are
 reported as needing syscalls.unsafe_allow.

@@ -53,7 +53,8 @@ export interface WatchedSyscall {
 
 /**
  * The syscalls whose path or address decide a Landlock right, with where their paths
- * live. Landlock checks none of stat, access, readlink or chdir, so they are not watched.
+ * live; and the lookups (stat, access, readlink, chdir), which Landlock does not check but
+ * a listed view answers with ENOENT for a path it does not show.
  */
 export const WATCHED_SYSCALLS: readonly WatchedSyscall[] = [
   { name: "open", paths: [[0, null]] },
@@ -77,6 +78,16 @@ export const WATCHED_SYSCALLS: readonly WatchedSyscall[] = [
   { name: "linkat", paths: [[1, 0], [3, 2]] },
   { name: "symlink", paths: [[1, null]] },
   { name: "symlinkat", paths: [[2, 1]] },
+  { name: "stat", paths: [[0, null]] },
+  { name: "lstat", paths: [[0, null]] },
+  { name: "newfstatat", paths: [[1, 0]] },
+  { name: "statx", paths: [[1, 0]] },
+  { name: "access", paths: [[0, null]] },
+  { name: "faccessat", paths: [[1, 0]] },
+  { name: "faccessat2", paths: [[1, 0]] },
+  { name: "readlink", paths: [[0, null]] },
+  { name: "readlinkat", paths: [[1, 0]] },
+  { name: "chdir", paths: [[0, null]] },
   { name: "connect", paths: [], sockaddr: [1, 2] },
   { name: "bind", paths: [], sockaddr: [1, 2] },
   { name: "kill", paths: [] },

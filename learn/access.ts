@@ -31,10 +31,10 @@ export interface SyscallRecord {
 export interface PathAccess {
   kind: "path";
   /** What the child did. */
-  op: "read" | "list" | "write" | "create" | "remove" | "exec";
+  op: "read" | "list" | "write" | "create" | "remove" | "exec" | "lookup";
   /** The path it named (resolved). */
   path: string;
-  /** The rights Landlock checks. */
+  /** The rights Landlock checks (none for a lookup: stat, access, readlink, chdir). */
   rights: readonly LandlockFsRight[];
   /** Where they are checked: the path itself, or its parent directory (create, remove). */
   at: string;
@@ -249,6 +249,23 @@ export function accessesOf(record: SyscallRecord): Access[] {
     case "connect":
     case "bind":
       out.push(...socketAccess(record, name));
+      break;
+    case "stat":
+    case "lstat":
+    case "access":
+    case "faccessat":
+    case "faccessat2":
+    case "readlink":
+    case "readlinkat":
+    case "chdir":
+      if (p0) out.push({ kind: "path", op: "lookup", path: p0, rights: [], at: p0 });
+      break;
+    case "newfstatat":
+    case "statx":
+      // fstat(fd) is newfstatat(fd, "", AT_EMPTY_PATH): no path is looked up.
+      if (p0 && !(int(name === "statx" ? 2 : 3) & AT_EMPTY_PATH)) {
+        out.push({ kind: "path", op: "lookup", path: p0, rights: [], at: p0 });
+      }
       break;
     case "kill":
       out.push({ kind: "signal", signal: int(1), pid: int(0) });

@@ -49,7 +49,7 @@ export interface Denial {
   /** The access. */
   access: Access;
   /** The mechanism that would deny it. */
-  mechanism: "landlock" | "seccomp" | "namespaces";
+  mechanism: "landlock" | "seccomp" | "namespaces" | "view";
   /** What would allow it. */
   grant: Grant;
   /** One line for people: `write /work/out/x → filesystem.write`. */
@@ -126,6 +126,12 @@ function protocolOf(args: bigint[]): string {
   return "raw";
 }
 
+/** A listed view's entries, as far as visibility goes (VIEW_CONTRACT.md). */
+interface ListedView {
+  mode: "listed" | "host";
+  mounts: { kind: string; target: string }[];
+}
+
 /** Decides accesses against one plan; build it once per plan. */
 export interface Evaluator {
   /** The denials of one access (none when the plan allows it). */
@@ -196,6 +202,21 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
         .map((d) => ({ ...d, line: `exec ${interp} (interpreter of ${a.path}) → ${d.grant.key}` }))
     );
 
+  // A listed view (VIEW_CONTRACT.md) shows only its entries: a lookup elsewhere is ENOENT,
+  // whatever Landlock would say. Listing the path (read) puts it in the view.
+  const view = (plan as LinuxLaunchPlan & { view?: ListedView }).view;
+  const shown = view?.mode === "listed" ? view.mounts.filter((m) => m.kind !== "root") : undefined;
+  const visible = (path: string) =>
+    shown === undefined ||
+    shown.some((m) => within(path, m.target) || within(m.target, path));
+  const lookupDenials = (a: PathAccess): Denial[] =>
+    visible(a.path) || !exists(a.path) ? [] : [{
+      access: a,
+      mechanism: "view",
+      grant: { key: "filesystem.read", value: a.path },
+      line: `lookup ${a.path} → filesystem.read`,
+    }];
+
   const pathDenials = (a: PathAccess): Denial[] => {
     // Landlock decides on files that exist: opening a missing one fails with ENOENT under
     // any policy (programs probe for optional files); creating decides on the directory.
@@ -216,6 +237,7 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
     evaluate(access) {
       switch (access.kind) {
         case "path":
+          if (access.op === "lookup") return lookupDenials(access);
           return access.op === "exec"
             ? [...pathDenials(access), ...execDenials(access)]
             : pathDenials(access);

@@ -25,6 +25,7 @@ const nr: Record<string, number> = {
   execve: 59,
   socket: 41,
   ptrace: 101,
+  newfstatat: 262,
 };
 
 function record(name: string, args: (string | number)[], extra: Partial<SyscallRecord> = {}) {
@@ -350,4 +351,36 @@ Deno.test("learn proposal: a recorded path cannot inject YAML (a program names w
     target: { exe: "/bin/true" },
     filesystem: { read: [evil] },
   });
+});
+
+Deno.test({
+  name:
+    "learn evaluator: under a listed view a lookup (stat) of a path it does not show needs a grant",
+  ignore: skip,
+  async fn() {
+    using dir = tempDir();
+    const plan = await planOf(String(dir), "version: 1\nname: x\ntarget: { exe: /bin/true }\n");
+    const listed = {
+      ...plan,
+      view: {
+        mode: "listed",
+        enforce: "required",
+        mounts: [
+          { kind: "root", target: "/", sizeBytes: 1, flags: [] },
+          { kind: "bind", source: "/usr", target: "/usr", flags: [] },
+          { kind: "tmpfs", target: "/tmp", sizeBytes: 1, flags: [] },
+        ],
+      },
+    } as unknown as typeof plan;
+    const AT_EMPTY_PATH = 0x1000;
+    const lookups = (p: typeof plan, path: string, flags = 0) =>
+      accessesOf(record("newfstatat", [AT_FDCWD, 0, 0, flags], { paths: [path] }))
+        .flatMap((a) => createEvaluator(p).evaluate(a)).map((d) => d.line);
+    assert.deepEqual(lookups(listed, "/etc/hostname"), ["lookup /etc/hostname → filesystem.read"]);
+    assert.deepEqual(lookups(listed, "/usr/lib"), []); // shown
+    assert.deepEqual(lookups(listed, "/"), []); // a directory on the way to an entry
+    assert.deepEqual(lookups(listed, "/etc/no-such-file"), []); // ENOENT anyway
+    assert.deepEqual(lookups(listed, "/etc/hostname", AT_EMPTY_PATH), []); // fstat(fd)
+    assert.deepEqual(lookups(plan, "/etc/hostname"), []); // no view: Landlock does not check stat
+  },
 });
