@@ -108,10 +108,9 @@ view is left out, so that one run sees every path the program tries), but record
 instead of denying: Landlock is not applied, and the seccomp filter notifies a supervisor
 in the launcher of every call the policy would deny and of every call that opens, creates,
 removes, executes or looks up (stat, access, readlink, chdir) a path, or connects or binds
-a socket; the supervisor records it and
-lets it run. Children and threads are followed. The baseline's denials (io_uring, ptrace,
-bpf, nested namespaces, ...) stay: those calls fail as they would under any policy, and are
-reported as needing syscalls.unsafe_allow.
+a socket; the supervisor records it and lets it run. Children and threads are followed.
+The baseline's denials (io_uring, ptrace, bpf, nested namespaces, ...) stay: those calls
+fail as they would under any policy, and are reported as needing syscalls.unsafe_allow.
 
 Prints one line per access the policy would have denied, with the key that allows it:
   write /work/out/x → filesystem.write
