@@ -49,6 +49,11 @@ const COMMANDS: CommandEntry[] = [
         .launchCommand,
   },
   {
+    name: "learn",
+    summary: "run the target recording what the policy would deny; propose the grants",
+    load: async () => (await import("./cli/learn.ts")).learnCommand,
+  },
+  {
     name: "verify",
     summary: "verify a plan's signature and print what it grants",
     load: async () =>

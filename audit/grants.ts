@@ -230,6 +230,14 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
       case "linux.scrub.no_new_privs.v1":
         restrict("process", "no_new_privs", "no_new_privs (setuid and file capabilities ignored)");
         break;
+      case "linux.confine.learn.v1":
+        // A learn plan confines nothing beyond the baseline: say so before anything else.
+        add(
+          "syscalls",
+          "learn",
+          "learn mode (charter learn): no Landlock; USER_NOTIF calls stop for the launcher's recorder, which lets them run unless the baseline denies them",
+        );
+        break;
     }
   }
   const ll = plan.landlock;

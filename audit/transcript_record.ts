@@ -14,6 +14,7 @@ export const TRANSCRIPT_EVENTS = [
   "phase_resolved",
   "ready_to_exec",
   "exec_succeeded",
+  "denied",
   "child_exited",
   "setup_refused",
   "setup_faulted",

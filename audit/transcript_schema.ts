@@ -62,6 +62,16 @@ export const TranscriptRecordSchema = v.variant("event", [
   }),
   record("ready_to_exec", {}),
   record("exec_succeeded", {}),
+  /**
+   * What the sandbox refused the running target, where the kernel reports it (DESIGN §7):
+   * the mechanism, the access, the policy key that would allow it, and how many times.
+   */
+  record("denied", {
+    mechanism: v.picklist(["landlock", "seccomp"]),
+    what: v.string(),
+    key: v.string(),
+    count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
+  }),
   record("setup_refused", { reason: v.picklist(REFUSAL_CODES), detail: v.string() }),
   record("setup_faulted", { step: v.string(), errno: Int, detail: v.string() }),
   record("transcript_sealed", {

@@ -25,7 +25,7 @@ export interface TranscriptProblem {
   line: number;
   /**
    * Which rule: `json`, `fields`, `time`, `chain`, `seq`, `launch_id`, `order`, `digest`,
-   * `details`, `signer`, `seal`, `incomplete`.
+   * `details`, `signer`, `seal`, `incomplete`, `rate`.
    */
   rule: string;
   /** What is wrong. */
@@ -94,13 +94,21 @@ const NEXT: Record<string, string[]> = {
   "phase_resolved:4": ["phase_resolved:5", "setup_faulted"],
   "phase_resolved:5": ["ready_to_exec", "setup_faulted"],
   ready_to_exec: ["exec_succeeded", "setup_faulted"],
-  exec_succeeded: ["child_exited"],
+  // Denials the kernel reported while the target ran.
+  exec_succeeded: ["denied", "child_exited"],
+  denied: ["denied", "child_exited"],
   // A fault after the child exists is followed by its exit; before, it ends the launch.
   setup_faulted: ["child_exited", "transcript_sealed"],
   setup_refused: ["transcript_sealed"],
   child_exited: ["transcript_sealed"],
   transcript_sealed: [],
 };
+
+/**
+ * The most `denied` records one launch may carry: a producer counts repeats (`count`)
+ * instead of writing a record per denial, so a target cannot flood the transcript.
+ */
+export const MAX_DENIED_RECORDS = 100;
 
 const TERMINAL = new Set(["setup_refused", "child_exited", "transcript_sealed"]);
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -154,6 +162,7 @@ class LaunchVerifier {
   #childCreated = false;
   #seal: TranscriptReport["seal"] = "absent";
   #records = 0;
+  #denied = 0;
 
   constructor(plan: PlanFacts, planSha256: string) {
     this.#plan = plan;
@@ -223,6 +232,9 @@ class LaunchVerifier {
       );
     }
     this.#state = next;
+    if (record.event === "denied" && ++this.#denied === MAX_DENIED_RECORDS + 1) {
+      report("rate", `more than ${MAX_DENIED_RECORDS} denied records (they are rate-bounded)`);
+    }
     if (record.event === "plan_verified" && record.planSha256 !== planSha256) {
       report(
         "digest",

@@ -85,6 +85,29 @@ function regularFileFacts(path: string): { path: string; owner: number; mode: nu
   }
 }
 
+/**
+ * What a failed target's user is told: this launcher observes no denials (Landlock and
+ * seccomp report them only to the kernel's audit log, which it does not read), so it
+ * names the command that does.
+ *
+ * @example
+ * ```ts
+ * import { denialHint } from "./launch.ts";
+ * console.log(denialHint(1, "app.yaml").startsWith("the target exited with 1;")); // true
+ * console.log(denialHint(159, "app.yaml").includes("SIGSYS")); // true
+ * ```
+ */
+export function denialHint(status: number, input: string): string {
+  const how = status === 128 + 31
+    ? "was killed by SIGSYS, the signal of a seccomp kill: the policy's syscalls kill a call it made"
+    : status > 128
+    ? `died of signal ${status - 128}`
+    : `exited with ${status}`;
+  const policy = input.endsWith(".json") ? "POLICY" : input;
+  return `the target ${how}; if the sandbox denied it something, the kernel reported that only to its audit log, which charter does not read: ` +
+    `"charter learn ${policy}" runs it recording every access this policy denies, with the key that allows it`;
+}
+
 /** The launch command. */
 export const launchCommand: Command = {
   name: "launch",
@@ -308,6 +331,8 @@ Options:
       );
       return TRANSCRIPT_FAILED;
     }
+    // A signal the launcher forwarded explains itself; any other failure may be a denial.
+    if (status !== 0 && stops === 0) printError(denialHint(status, input));
     return status;
   },
 };

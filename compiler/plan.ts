@@ -61,6 +61,7 @@ export type Primitive =
   | { id: "linux.scrub.no_new_privs.v1"; phase: 3 }
   | { id: "linux.confine.landlock.v1"; phase: 4 }
   | { id: "linux.confine.seccomp.v1"; phase: 4 }
+  | { id: "linux.confine.learn.v1"; phase: 4 }
   | { id: "linux.exec.execveat.v1"; phase: 5 };
 
 /** Resource names of `linux.scrub.rlimits.v1` (RLIMIT_ without the prefix). */
@@ -135,6 +136,16 @@ export interface SeccompPlan {
   flags: ("log" | "spec_allow")[];
 }
 
+/** The `learn` section of a `charter learn` plan (see compiler/learn_filter.ts). */
+export interface LearnSection {
+  /** The baseline alone (base64 `struct sock_filter[]`): what it denies stays denied. */
+  baselineBpfB64: string;
+  /** Per watched syscall number: path arguments `[path, dirfd or -1]` and `[sockaddr, len]`. */
+  watch: { nr: number; paths: number[][]; sockaddr?: number[] }[];
+  /** The fd the child sends the listener from; the recording filter lets sendmsg on it pass. */
+  socketFd: number;
+}
+
 /** A digest-bearing reference, in in-toto ResourceDescriptor form. */
 export interface ResourceDescriptor {
   /** The resource's name (a path). */
@@ -182,8 +193,13 @@ export interface LinuxLaunchPlan {
   schedule: Primitive[];
   /** The Landlock ruleset, when the schedule has `linux.confine.landlock.v1`. */
   landlock?: LandlockPlan;
-  /** The seccomp filter, when the schedule has `linux.confine.seccomp.v1`. */
+  /**
+   * The seccomp filter, when the schedule has `linux.confine.seccomp.v1`; with
+   * `linux.confine.learn.v1` (`charter learn`), the recording filter.
+   */
   seccomp?: SeccompPlan;
+  /** What the learn supervisor needs, with `linux.confine.learn.v1` only. */
+  learn?: LearnSection;
   /** Every policy file that contributed, with its digest. */
   resolvedDependencies: ResourceDescriptor[];
   /** The compiler that produced the plan. */

@@ -82,6 +82,7 @@ const Primitive = v.variant("id", [
   v.strictObject({ id: v.literal("linux.scrub.no_new_privs.v1"), phase: v.literal(3) }),
   v.strictObject({ id: v.literal("linux.confine.landlock.v1"), phase: v.literal(4) }),
   v.strictObject({ id: v.literal("linux.confine.seccomp.v1"), phase: v.literal(4) }),
+  v.strictObject({ id: v.literal("linux.confine.learn.v1"), phase: v.literal(4) }),
   v.strictObject({ id: v.literal("linux.exec.execveat.v1"), phase: v.literal(5) }),
 ]);
 
@@ -125,6 +126,15 @@ export const LinuxLaunchPlanSchema = v.strictObject({
     sha256: Hex64,
     instructions: Int,
     flags: v.array(v.picklist(["log", "spec_allow"])),
+  })),
+  learn: v.optional(v.strictObject({
+    baselineBpfB64: v.string(),
+    watch: v.array(v.strictObject({
+      nr: Int,
+      paths: v.array(v.array(Int)),
+      sockaddr: v.optional(v.array(Int)),
+    })),
+    socketFd: Int,
   })),
   resolvedDependencies: v.array(Resource),
   compiler: v.strictObject({ name: v.string(), version: v.string() }),

@@ -34,6 +34,11 @@ export interface LaunchRequest {
   extraArgs: string[];
   /** An Ed25519 PKCS#8 key (standard base64) with which the shim seals the transcript. */
   sealKeyPkcs8?: string;
+  /**
+   * For a plan with `linux.confine.learn.v1`: the file (created 0600, truncated) to which
+   * the shim's supervisor writes one JSON line per recorded call.
+   */
+  learn?: { records: string };
 }
 
 /** The shim's answer to a launch. */

@@ -18,6 +18,8 @@ export interface Diagnostic {
   message: string;
   /** A did-you-mean or how-to-fix hint, when there is one. */
   hint?: string;
+  /** `warning` for a problem that does not make the policy invalid; absent for errors. */
+  severity?: "warning";
 }
 
 /** How much of a value a diagnostic quotes. */
@@ -50,18 +52,21 @@ export function quoteValue(value: unknown): string {
 }
 
 /**
- * Formats a diagnostic as `file:line:col: key.path: message`, with the hint on a second
- * line.
+ * Formats a diagnostic as `file:line:col: key.path: message` (`… key.path: warning:
+ * message` for a warning), with the hint on a second line.
  *
  * @example
  * ```ts
  * import { formatDiagnostic } from "./diagnostic.ts";
  * const text = formatDiagnostic({ file: "p.yaml", line: 3, col: 5, path: "target.exe", message: "x" });
  * console.log(text); // "p.yaml:3:5: target.exe: x"
+ * const warning = formatDiagnostic({ file: "p.yaml", line: 3, col: 5, path: "target.exe", message: "x", severity: "warning" });
+ * console.log(warning); // "p.yaml:3:5: target.exe: warning: x"
  * ```
  */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = `${d.file}:${d.line}:${d.col}: ${d.path ? d.path + ": " : ""}${d.message}`;
+  const kind = d.severity === "warning" ? "warning: " : "";
+  const where = `${d.file}:${d.line}:${d.col}: ${d.path ? d.path + ": " : ""}${kind}${d.message}`;
   return d.hint ? `${where}\n  hint: ${d.hint}` : where;
 }
 

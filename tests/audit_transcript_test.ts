@@ -213,3 +213,48 @@ Deno.test("a seal by a key that is not trusted, or a forged seal, is caught", as
     JSON.stringify(report.problems),
   );
 });
+
+/** Re-chains lines as a producer would write them: each prev is the sha256 of the line before. */
+async function rechain(lines: string[]): Promise<string[]> {
+  const out: string[] = [];
+  let prev = lines[0].match(/"prev":"([0-9a-f]{64})"/)![1];
+  for (const [i, line] of lines.entries()) {
+    const l = line.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${prev}"`).replace(
+      /"seq":\d+/,
+      `"seq":${i}`,
+    );
+    out.push(l);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(l)));
+    prev = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return out;
+}
+
+Deno.test("denied records verify between exec_succeeded and child_exited, rate-bounded", async () => {
+  using dir = tempDir();
+  const [real] = await realTranscripts(String(dir));
+  const lines = dec.decode(real.bytes).split("\n").slice(0, -1);
+  const at = lines.findIndex((l) => l.includes('"event":"exec_succeeded"'));
+  const denied = (n: number) =>
+    Array.from({ length: n }, () =>
+      lines[at].replace(
+        '"event":"exec_succeeded"',
+        '"event":"denied","mechanism":"landlock","what":"write /work/in/x","key":"filesystem.write","count":2',
+      ));
+  const verify = async (edited: string[]) =>
+    (await verifyTranscript(join(await rechain(edited)), real.facts)).problems;
+  assert.deepEqual(
+    await verify([...lines.slice(0, at + 1), ...denied(3), ...lines.slice(at + 1)]),
+    [],
+  );
+  const early = await verify([...lines.slice(0, at), ...denied(1), ...lines.slice(at)]);
+  assert.deepEqual(early.map((p) => p.rule), ["order", "order"]);
+  const flood = await verify([...lines.slice(0, at + 1), ...denied(101), ...lines.slice(at + 1)]);
+  assert.deepEqual(flood.map((p) => p.rule), ["rate"]);
+  const bad = lines[at].replace(
+    '"event":"exec_succeeded"',
+    '"event":"denied","mechanism":"apparmor","what":"x","key":"y"',
+  );
+  const fields = await verify([...lines.slice(0, at + 1), bad, ...lines.slice(at + 1)]);
+  assert.deepEqual(fields.map((p) => p.rule), ["fields"]);
+});

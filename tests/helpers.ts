@@ -105,6 +105,7 @@ export function unprivilegedTree(): { root: string; deno: string; denoDir: strin
       "ffi",
       "audit",
       "cli",
+      "learn",
       "examples",
     ]
   ) {

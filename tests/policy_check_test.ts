@@ -162,3 +162,46 @@ Deno.test("missing files are one sentence with a hint, not an OS error", async (
   assert.equal(transcript.code, 1);
   assert.equal(transcript.stderr, `charter: ${dir}/p.json does not exist; check the path\n`);
 });
+
+Deno.test("check warns about a missing path, located, and fails only with --strict", async () => {
+  using dir = tempDir();
+  const out = `${dir}/out`;
+  Deno.mkdirSync(out);
+  const file = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\ntarget: { exe: /bin/true }\nfilesystem:\n  read: [/usr]\n  write: [${out}, ${dir}/outt]\n`,
+  );
+  const r = await charter(["check", file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stderr,
+    `${file}:6:${
+      11 + out.length + 2
+    }: filesystem.write: warning: ${dir}/outt does not exist on this host; the rule is skipped at launch\n` +
+      "  hint: check the path for a typo, or remove the entry\n",
+  );
+  const strict = await charter(["check", "--strict", file]);
+  assert.equal(strict.code, 1, strict.stderr);
+  assert.equal(strict.stderr, r.stderr);
+  const json = await charter(["check", "--json", file]);
+  assert.equal(json.code, 0);
+  assert.equal(JSON.parse(json.stdout)[0].severity, "warning");
+});
+
+Deno.test("check warns about a missing target; built-in and default paths are not warned about", async () => {
+  using dir = tempDir();
+  const file = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: x\nextends: [builtin:base]\ntarget: { exe: /usr/bin/no-such-tool }\nfilesystem: { read: [/usr/lib/no-such-dir] }\n",
+  );
+  const r = await charter(["check", file]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split("\n").filter((l) => l.startsWith(file));
+  assert.deepEqual(lines, [
+    `${file}:4:16: target.exe: warning: the target /usr/bin/no-such-tool does not exist on this host`,
+    `${file}:5:22: filesystem.read: warning: /usr/lib/no-such-dir does not exist on this host; the rule is skipped at launch`,
+  ]);
+  assert.equal((await charter(["check", "--strict", file])).code, 1);
+});

@@ -13,7 +13,7 @@ use crate::mechanism::capabilities::{self, CapsSpec};
 use crate::mechanism::identity::{self, IdsSpec};
 use crate::mechanism::landlock::InViewRule;
 use crate::mechanism::view::{self, Broken};
-use crate::mechanism::{cwd, landlock, namespaces, rlimits, scrub, seccomp};
+use crate::mechanism::{cwd, landlock, learn, namespaces, rlimits, scrub, seccomp};
 use crate::progress::Message;
 use crate::step::Step;
 use crate::sys;
@@ -77,8 +77,10 @@ pub struct ChildSpec<'a> {
     pub landlock_in_view: &'a [InViewRule],
     /// The filesystem view, when the child has its own mount namespace to build it in.
     pub view: Option<&'a view::Build>,
-    /// The seccomp program and flags.
+    /// The seccomp program and flags (the recording filter in learn mode).
     pub seccomp: Option<(&'a sys::SockFprog, c_uint)>,
+    /// Learn mode: the socket the listener is sent over (-1: none).
+    pub learn_fd: c_int,
 }
 
 fn send(spec: &ChildSpec<'_>, message: Message) {
@@ -174,6 +176,7 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
             landlock::apply(spec.landlock_fd, in_view)
         }
         Step::Seccomp => seccomp::apply(spec.seccomp),
+        Step::Learn => learn::apply(spec.seccomp, spec.learn_fd),
         // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); a skipped user namespace or
         // pdeathsig (best_effort) has nothing to do; host root is decided by the parent
         // (the maps, or no fallback ids).

@@ -110,7 +110,13 @@ fn start(
         ],
     )?;
     let launch_id = transcript.launch_id().to_string();
-    let prepared = prepare(&plan, request.extra_args, transcript.fd(), &launch_id)?;
+    let prepared = prepare(
+        &plan,
+        request.extra_args,
+        transcript.fd(),
+        &launch_id,
+        request.learn_records.as_deref(),
+    )?;
     let mut handles = vec![
         ("exe", json!(plan.exe)),
         ("exeSha256", json!(prepared.exe_sha256)),

@@ -21,7 +21,8 @@
 //!    step and a root launcher's fallback ids), `namespaces` (+ hostname), `cwd`, `scrub`
 //!    (signals, env, fds, setsid, pdeathsig, no_new_privs), `rlimits`, `cgroup`,
 //!    `capabilities`, `landlock`, `seccomp`, `view` (the filesystem view: a mount
-//!    namespace built from the plan's `view` section).
+//!    namespace built from the plan's `view` section), `learn` (the recording supervisor of
+//!    `charter learn`).
 //! 3. Sequencing: `plan` (envelope-level fields; schedule entries and top-level sections
 //!    handed to their mechanism; checks across sections), `child` (the phases in the
 //!    child, dispatching each step to its mechanism; the exec), `prepare` (target, inputs,

@@ -11,6 +11,7 @@ use crate::mechanism::capabilities;
 use crate::mechanism::cgroup::{self, CgroupParams};
 use crate::mechanism::identity::{self, UserNsParams};
 use crate::mechanism::landlock::{self, LandlockSection, RawLandlock};
+use crate::mechanism::learn::{self, LearnSection, RawLearn};
 use crate::mechanism::namespaces::{self, NamespaceParams};
 use crate::mechanism::rlimits::{self, Rlimit};
 use crate::mechanism::scrub::{self, EnvSet, RawEnv};
@@ -102,10 +103,13 @@ pub struct Params {
     pub capabilities: Option<Vec<u32>>,
     /// `landlock` with `linux.confine.landlock.v1`.
     pub landlock: Option<LandlockSection>,
-    /// `seccomp` with `linux.confine.seccomp.v1`.
+    /// `seccomp` with `linux.confine.seccomp.v1` (or the recording filter with
+    /// `linux.confine.learn.v1`).
     pub seccomp: Option<SeccompSection>,
     /// `view` with `linux.visibility.view.v1`.
     pub view: Option<view::Section>,
+    /// `learn` with `linux.confine.learn.v1`.
+    pub learn: Option<LearnSection>,
 }
 
 impl Params {
@@ -158,6 +162,7 @@ struct RawPlan {
     landlock: Option<RawLandlock>,
     seccomp: Option<RawSeccomp>,
     view: Option<Box<RawValue>>,
+    learn: Option<RawLearn>,
 }
 
 #[derive(Deserialize)]
@@ -255,12 +260,19 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
             ))
         }
     }
-    match (steps.contains(&Step::Seccomp), plan.seccomp) {
+    // A learn plan installs its recording filter from the seccomp section instead.
+    let learning = steps.contains(&Step::Learn);
+    if learning && steps.contains(&Step::Seccomp) {
+        return Err(invalid(
+            "The plan has both linux.confine.seccomp.v1 and linux.confine.learn.v1; a learn plan records in place of the filter",
+        ));
+    }
+    match (steps.contains(&Step::Seccomp) || learning, plan.seccomp) {
         (true, Some(raw)) => params.seccomp = Some(seccomp::parse(raw)?),
         (false, None) => {}
         _ => {
             return Err(invalid(
-                "The plan has linux.confine.seccomp.v1 without a seccomp section or the other way round",
+                "The plan has linux.confine.seccomp.v1 (or learn.v1) without a seccomp section or the other way round",
             ))
         }
     }
@@ -281,6 +293,18 @@ pub fn parse(payload: &[u8], now_ns: i128) -> Result<Plan, Refusal> {
             "The landlock rule for {} is inView, but the plan has no filesystem view",
             rule.path
         )));
+    }
+    match (learning, plan.learn) {
+        (true, Some(raw)) => {
+            let section = learn::parse(raw)?;
+            // The supervisor runs the baseline program: the same rules as the filter's.
+            seccomp::check_program(&section.baseline).map_err(invalid)?;
+            params.learn = Some(section);
+        }
+        (false, None) => {}
+        _ => return Err(invalid(
+            "The plan has linux.confine.learn.v1 without a learn section or the other way round",
+        )),
     }
     let target = plan.target;
     if target.argv.is_empty() {
@@ -437,6 +461,7 @@ fn parse_params(
         | Step::NoNewPrivs
         | Step::Landlock
         | Step::Seccomp
+        | Step::Learn
         | Step::Exec => {
             strict::<PlainEntry>(json)?;
         }
@@ -930,5 +955,73 @@ mod tests {
             "plan_invalid",
             "ids with a user namespace"
         );
+    }
+
+    /// The full statement turned into a learn plan: the recording step in place of
+    /// Landlock and seccomp, the seccomp section (the recording filter) and a learn section.
+    fn learn_statement() -> Value {
+        let mut v = full_statement();
+        let schedule = v["predicate"]["schedule"].as_array_mut().unwrap();
+        schedule.retain(|e| e["id"] != "linux.confine.landlock.v1");
+        for entry in schedule.iter_mut() {
+            if entry["id"] == "linux.confine.seccomp.v1" {
+                entry["id"] = json!("linux.confine.learn.v1");
+            }
+        }
+        v["predicate"].as_object_mut().unwrap().remove("landlock");
+        v["predicate"]["learn"] = json!({
+            "baselineBpfB64": "BgAAAAAA/38=",
+            "watch": [{ "nr": 257, "paths": [[1, 0]] }, { "nr": 42, "paths": [], "sockaddr": [1, 2] }],
+            "socketFd": 1000,
+        });
+        v
+    }
+
+    #[test]
+    fn parses_learn_plans_and_refuses_inconsistent_ones() {
+        let plan = parse_value(&learn_statement()).unwrap();
+        let section = plan.params.learn.as_ref().unwrap();
+        assert_eq!(section.socket_fd, 1000);
+        assert_eq!(section.watch[&257].paths, [(1, Some(0))]);
+        assert_eq!(section.watch[&42].sockaddr, Some((1, 2)));
+        assert!(plan.params.seccomp.is_some());
+        type Edit = fn(&mut Value);
+        let broken: [(&str, Edit); 7] = [
+            ("no learn section", |v| {
+                v["predicate"].as_object_mut().unwrap().remove("learn");
+            }),
+            ("learn section without the step", |v| {
+                let s = v["predicate"]["schedule"].as_array_mut().unwrap();
+                for e in s.iter_mut().filter(|e| e["id"] == "linux.confine.learn.v1") {
+                    e["id"] = json!("linux.confine.seccomp.v1");
+                }
+            }),
+            ("learn and seccomp both", |v| {
+                let s = v["predicate"]["schedule"].as_array_mut().unwrap();
+                let at = s.len() - 1;
+                s.insert(
+                    at - 1,
+                    json!({ "id": "linux.confine.seccomp.v1", "phase": 4 }),
+                );
+            }),
+            ("an argument index past 5", |v| {
+                v["predicate"]["learn"]["watch"][0]["paths"] = json!([[6, 0]]);
+            }),
+            ("a syscall twice", |v| {
+                v["predicate"]["learn"]["watch"][1]["nr"] = json!(257);
+            }),
+            ("the socket on stdio", |v| {
+                v["predicate"]["learn"]["socketFd"] = json!(2);
+            }),
+            ("a baseline outside the reviewable subset", |v| {
+                // ret A
+                v["predicate"]["learn"]["baselineBpfB64"] = json!("FgAAAAAAAAA=");
+            }),
+        ];
+        for (what, edit) in broken {
+            let mut v = learn_statement();
+            edit(&mut v);
+            assert_eq!(code(parse_value(&v)), "plan_invalid", "{what}");
+        }
     }
 }

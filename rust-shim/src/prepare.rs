@@ -14,7 +14,7 @@ use crate::error::{Failure, Refusal};
 use crate::hashed_file::{self, HashedFile};
 use crate::mechanism::identity::{self, UserMap};
 use crate::mechanism::{
-    capabilities, cgroup, cwd, landlock, namespaces, rlimits, scrub, seccomp, view,
+    capabilities, cgroup, cwd, landlock, learn, namespaces, rlimits, scrub, seccomp, view,
 };
 use crate::plan::{Input, Plan};
 use crate::plan_path;
@@ -84,6 +84,7 @@ pub struct Prepared {
     landlock: Option<OwnedFd>,
     landlock_in_view: Vec<landlock::InViewRule>,
     seccomp: Option<seccomp::Program>,
+    learn: Option<learn::Prepared>,
     reports: PhaseReports,
 }
 
@@ -185,6 +186,7 @@ pub fn prepare(
     extra_args: Vec<CString>,
     transcript_fd: Option<RawFd>,
     launch_id: &str,
+    learn_records: Option<&str>,
 ) -> Result<Prepared, Failure> {
     scrub::check_keep(&plan.keep, transcript_fd)?;
     let target = open_target(&plan.exe)?;
@@ -335,6 +337,10 @@ pub fn prepare(
         }
         None => None,
     };
+    let learn = match &params.learn {
+        Some(section) => Some(learn::prepare(section, learn_records, &mut reports)?),
+        None => None,
+    };
     reports.insert(5, "script", json!(exe_is_script));
 
     let argv = CStringArray::new(plan_argv.into_iter().chain(extra_args).collect());
@@ -351,6 +357,7 @@ pub fn prepare(
     own.extend(cwd.as_ref().map(|fd| fd.as_raw_fd()));
     own.extend(input_fds.iter().map(|fd| fd.as_raw_fd()));
     own.extend(landlock.as_ref().map(|fd| fd.as_raw_fd()));
+    own.extend(learn.as_ref().map(learn::Prepared::child_fd));
     own.push(go.0.as_raw_fd());
     let others = [
         Some(progress_read.as_raw_fd()),
@@ -394,6 +401,7 @@ pub fn prepare(
         landlock,
         landlock_in_view,
         seccomp,
+        learn,
         reports,
     })
 }
@@ -415,6 +423,8 @@ pub struct ParentSide {
     pub dumpable_for_maps: bool,
     /// What each check of the view names (`path_changed` details).
     pub view_checked: Vec<String>,
+    /// Learn mode: the supervisor to start.
+    pub learn: Option<learn::Supervisor>,
 }
 
 impl ParentSide {
@@ -501,6 +511,7 @@ impl Prepared {
                 .as_ref()
                 .filter(|_| clone_flags & libc::CLONE_NEWNS as u64 != 0),
             seccomp: self.seccomp.as_ref().map(|p| (p.fprog(), p.flags)),
+            learn_fd: self.learn.as_ref().map_or(-1, learn::Prepared::child_fd),
         }
     }
 
@@ -528,6 +539,7 @@ impl Prepared {
             reports: self.reports,
             cgroup: self.cgroup.placement.map(|c| c.leaf),
             user_map,
+            learn: self.learn.map(learn::Prepared::into_supervisor),
         }
     }
 }

@@ -46,6 +46,15 @@ struct RawRequest {
     extra_args: Vec<String>,
     #[serde(default)]
     seal_key_pkcs8: Option<String>,
+    #[serde(default)]
+    learn: Option<RawLearnRequest>,
+}
+
+/// `learn`: where a learn plan's supervisor writes its records.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLearnRequest {
+    records: String,
 }
 
 /// A parsed launch request.
@@ -59,6 +68,8 @@ pub struct Request {
     pub extra_args: Vec<CString>,
     /// The key that seals the transcript after its last record, if any.
     pub sealer: Option<Sealer>,
+    /// A learn plan's records file (`learn.records`).
+    pub learn_records: Option<String>,
 }
 
 fn invalid(detail: String) -> Refusal {
@@ -99,6 +110,7 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Refusal> {
         transcript: raw.transcript,
         extra_args,
         sealer,
+        learn_records: raw.learn.map(|l| l.records),
     })
 }
 

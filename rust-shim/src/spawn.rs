@@ -2,7 +2,7 @@
 
 use crate::child::{self, ChildSpec};
 use crate::error::{Failure, Refusal};
-use crate::mechanism::{cgroup, identity};
+use crate::mechanism::{cgroup, identity, learn};
 use crate::prepare::Prepared;
 use crate::progress::{Message, MESSAGE_LEN};
 use crate::report::PhaseReports;
@@ -354,6 +354,9 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
     // The child has its own copies; the parent keeps the read end, the rendezvous write
     // end and the reports.
     let mut parent = prepared.into_parent_side(clone_flags);
+    if let Some(supervisor) = parent.learn.take() {
+        learn::start(supervisor);
+    }
     let user_map = parent.user_map;
     let child = Child {
         pid,

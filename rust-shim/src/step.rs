@@ -48,13 +48,16 @@ pub enum Step {
     Landlock,
     /// `linux.confine.seccomp.v1`: the plan's seccomp filter, last before exec.
     Seccomp,
+    /// `linux.confine.learn.v1`: the recording filter of `charter learn` in place of
+    /// Landlock and the seccomp filter, its listener sent to the launcher's supervisor.
+    Learn,
     /// `linux.exec.execveat.v1`: execveat of the verified fd.
     Exec,
 }
 
 impl Step {
     /// Every known primitive, in the one order the shim runs them (and plans list them).
-    pub const ALL: [Step; 19] = [
+    pub const ALL: [Step; 20] = [
         Step::HostRoot,
         Step::UserNs,
         Step::Namespaces,
@@ -73,6 +76,7 @@ impl Step {
         Step::NoNewPrivs,
         Step::Landlock,
         Step::Seccomp,
+        Step::Learn,
         Step::Exec,
     ];
 
@@ -106,6 +110,7 @@ impl Step {
             Step::NoNewPrivs => "linux.scrub.no_new_privs.v1",
             Step::Landlock => "linux.confine.landlock.v1",
             Step::Seccomp => "linux.confine.seccomp.v1",
+            Step::Learn => "linux.confine.learn.v1",
             Step::Exec => "linux.exec.execveat.v1",
         }
     }
@@ -131,6 +136,7 @@ impl Step {
             Step::NoNewPrivs => "Setting no_new_privs",
             Step::Landlock => "Enforcing the Landlock ruleset",
             Step::Seccomp => "Installing the seccomp filter",
+            Step::Learn => "Installing the recording filter",
             Step::Exec => "Executing the target",
         }
     }
@@ -150,7 +156,7 @@ impl Step {
             | Step::Ids
             | Step::Capabilities
             | Step::NoNewPrivs => 3,
-            Step::Landlock | Step::Seccomp => 4,
+            Step::Landlock | Step::Seccomp | Step::Learn => 4,
             Step::Exec => 5,
         }
     }
@@ -177,6 +183,7 @@ impl Step {
             Step::Seccomp => 16,
             Step::HostRoot => 17,
             Step::View => 18,
+            Step::Learn => 19,
         }
     }
 

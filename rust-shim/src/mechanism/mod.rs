@@ -7,6 +7,7 @@ pub mod cgroup;
 pub mod cwd;
 pub mod identity;
 pub mod landlock;
+pub mod learn;
 pub mod namespaces;
 pub mod rlimits;
 pub mod scrub;

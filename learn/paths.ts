@@ -1,0 +1,83 @@
+/**
+ * Path helpers of learn mode: lexical forms of recorded paths, and what the host has at a
+ * path now (the recorder saw the path; what it is, is read afterwards on the host).
+ *
+ * @module
+ */
+
+/**
+ * Drops `.` and empty segments (`a/./b`, `a//b`, a trailing `/`), which never change what
+ * a path names; `..` stays, since a symlink before it decides where it leads.
+ *
+ * @example
+ * ```ts
+ * import { normalizePath } from "./paths.ts";
+ * console.log(normalizePath("/src/.git/./refs/")); // "/src/.git/refs"
+ * ```
+ */
+export function normalizePath(path: string): string {
+  const parts = path.split("/").filter((s) => s !== "" && s !== ".");
+  return "/" + parts.join("/");
+}
+
+/**
+ * The parent directory of an absolute path (`/` for `/x`).
+ *
+ * @example
+ * ```ts
+ * import { parentOf } from "./paths.ts";
+ * console.log(parentOf("/work/out/x"), parentOf("/x")); // "/work/out" "/"
+ * ```
+ */
+export function parentOf(path: string): string {
+  const cut = path.lastIndexOf("/");
+  return cut <= 0 ? "/" : path.slice(0, cut);
+}
+
+/**
+ * True when `path` is `dir` or lies under it.
+ *
+ * @example
+ * ```ts
+ * import { within } from "./paths.ts";
+ * console.log(within("/a/b", "/a"), within("/ab", "/a")); // true false
+ * ```
+ */
+export function within(path: string, dir: string): boolean {
+  return path === dir || dir === "/" || path.startsWith(dir + "/");
+}
+
+/**
+ * True when something is at `path` on this host now (following symlinks).
+ *
+ * @example
+ * ```ts
+ * import { exists } from "./paths.ts";
+ * console.log(exists("/"), exists("/no/such/path")); // true false
+ * ```
+ */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when `path` is a directory on this host now (following symlinks).
+ *
+ * @example
+ * ```ts
+ * import { isDirectory } from "./paths.ts";
+ * console.log(isDirectory("/"), isDirectory("/no/such/path")); // true false
+ * ```
+ */
+export function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
