@@ -153,7 +153,7 @@ Options:
     }
     // Raw keys only: the shim verifies; WebCrypto keys are imported only if needed below.
     const trustPaths = listFlag(args.values, "trust");
-    const trusted: Uint8Array[] = await readTrustedRawKeys(trustPaths);
+    const trusted: Uint8Array[] = readTrustedRawKeys(trustPaths);
     let envelope: Uint8Array;
     let plan: LinuxLaunchPlan | undefined;
     if (input.endsWith(".json")) {
