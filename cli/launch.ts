@@ -15,9 +15,7 @@ import { type ChildHandle, Shim } from "../ffi/shim.ts";
 import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
-import { hostSealKey } from "./seal_key.ts";
 import { checkPrivate, launcherUid } from "./state_dir.ts";
-import { childFileAccess, sealKeyExposure } from "./child_file_access.ts";
 import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
@@ -198,7 +196,9 @@ Options:
     let seal = noSeal || destination === null
       ? undefined
       : sealKeyPath === undefined
-      ? await hostSealKey()
+      ? await (await importLazily<typeof import("./seal_key.ts")>(
+        new URL("./seal_key.ts", import.meta.url),
+      )).hostSealKey()
       : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
     if (input.endsWith(".json")) {
       const read = planToSeal(envelope);
@@ -206,11 +206,16 @@ Options:
       if (read === "invalid") seal = undefined;
       else plan = read;
     }
-    if (plan) {
+    const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
+      ? undefined
+      : regularFileFacts(transcriptPath);
+    // Only a seal key or a transcript file can be exposed to the child: the decision (and
+    // the reading of the plan's ids and Landlock rules it needs) loads only then.
+    if (plan && (seal || transcriptFile)) {
+      const { childFileAccess, sealKeyExposure } = await importLazily<
+        typeof import("./child_file_access.ts")
+      >(new URL("./child_file_access.ts", import.meta.url));
       const landlockAbi = () => Number(shim.probe().landlockAbi ?? 0);
-      const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
-        ? undefined
-        : regularFileFacts(transcriptPath);
       let exposed: string | undefined;
       try {
         const read = seal && sealKeyExposure(plan, {
