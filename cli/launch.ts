@@ -200,17 +200,17 @@ Options:
         new URL("./seal_key.ts", import.meta.url),
       )).hostSealKey()
       : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
-    if (input.endsWith(".json")) {
+    const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
+      ? undefined
+      : regularFileFacts(transcriptPath);
+    // Only a seal key or a transcript file can be exposed to the child: the plan is read,
+    // and the decision (with the plan's ids and Landlock rules it needs) loaded, only then.
+    if (input.endsWith(".json") && (seal || transcriptFile)) {
       const read = planToSeal(envelope);
       // The shim refuses what cannot be read; without the key, so it reaches no child.
       if (read === "invalid") seal = undefined;
       else plan = read;
     }
-    const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
-      ? undefined
-      : regularFileFacts(transcriptPath);
-    // Only a seal key or a transcript file can be exposed to the child: the decision (and
-    // the reading of the plan's ids and Landlock rules it needs) loads only then.
     if (plan && (seal || transcriptFile)) {
       const { childFileAccess, sealKeyExposure } = await importLazily<
         typeof import("./child_file_access.ts")
