@@ -4,7 +4,10 @@
  *   a one-line `deno run` (the launcher's own start-up floor),
  *   `deno run -A cli.ts launch plan.dsse.json` for `/bin/true`, and the same through the
  *   `./charter` wrapper (its freshness check is the difference);
- * - the shim's own time from the transcript: `monoNs` of launcher_started → exec_succeeded.
+ * - the shim's own time from the transcript: `monoNs` of launcher_started → exec_succeeded;
+ * - the ratio issue 13 sets a goal for (≤ 1.5): `launch` over the one-line `deno run`, of
+ *   the median and the fastest wall time and of the CPU time (user + system, which a
+ *   machine shared with other work disturbs least), all from the same hyperfine run.
  *
  * Usage: deno run -A bench/launch_overhead.ts [--runs N]
  * Needs hyperfine and bubblewrap (apt-get install hyperfine bubblewrap).
@@ -71,6 +74,9 @@ await sh("hyperfine", [
 const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
   command: string;
   median: number;
+  min: number;
+  user: number;
+  system: number;
 }[];
 
 // The shim's own share: launcher_started → exec_succeeded, and → child_exited.
@@ -94,10 +100,22 @@ for (let i = 0; i < runs; i++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`\nmedian wall time over ${runs} runs (hyperfine -N, one run):`);
+console.log(`\nwall time over ${runs} runs (hyperfine -N, one run): median, fastest; CPU mean`);
 for (const r of results) {
-  console.log(`  ${r.command.padEnd(34)} ${(r.median * 1000).toFixed(2)} ms`);
+  const ms = (s: number) => `${(s * 1000).toFixed(2)} ms`.padStart(10);
+  console.log(`  ${r.command.padEnd(34)} ${ms(r.median)} ${ms(r.min)} ${ms(r.user + r.system)}`);
 }
+const row = (name: string) => results.find((r) => r.command === name)!;
+const [oneLiner, launched] = [
+  row("deno run (one-line script)"),
+  row("charter launch plan (/bin/true)"),
+];
+const ratio = (f: (r: typeof oneLiner) => number) => (f(launched) / f(oneLiner)).toFixed(2);
+console.log(
+  `launch / one-liner (goal <= 1.5): median ${ratio((r) => r.median)}x, fastest ${
+    ratio((r) => r.min)
+  }x, CPU ${ratio((r) => r.user + r.system)}x`,
+);
 console.log(
   `shim, launcher_started -> exec_succeeded (median): ${(median(shimNs) / 1e6).toFixed(3)} ms`,
 );
