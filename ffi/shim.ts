@@ -67,20 +67,12 @@ function readSized(call: (buffer: Uint8Array, cap: bigint) => number | bigint): 
 /** A running child; dispose it (or call `release`) when done. */
 export class ChildHandle {
   #lib: Library;
-  #rare: () => RareSymbols;
   #handle: bigint;
   #released = false;
 
   /** Wraps a handle the shim returned; not for direct use. */
-  constructor(
-    lib: Library,
-    rare: () => RareSymbols,
-    handle: bigint,
-    readonly pid: number,
-    readonly launchId: string,
-  ) {
+  constructor(lib: Library, handle: bigint, readonly pid: number, readonly launchId: string) {
     this.#lib = lib;
-    this.#rare = rare;
     this.#handle = handle;
   }
 
@@ -93,7 +85,7 @@ export class ChildHandle {
 
   /** Sends a signal to the child through its pidfd; false when it is already gone. */
   signal(signal: number): boolean {
-    return this.#rare().charter_signal(this.#handle, signal) === 0;
+    return this.#lib.symbols.charter_signal(this.#handle, signal) === 0;
   }
 
   /**
@@ -192,7 +184,7 @@ export class Shim {
           this.#rareSymbols().charter_outcome(buffer, cap)
         )) as LaunchOutcome;
     if (result > 0n && outcome.outcome === "running") {
-      return new ChildHandle(this.#lib, this.#rareSymbols, result, outcome.pid, outcome.launchId);
+      return new ChildHandle(this.#lib, result, outcome.pid, outcome.launchId);
     }
     if (outcome.outcome === "running") {
       throw new Error(`The shim returned ${result} for a running child`);

@@ -21,15 +21,17 @@ export const SHIM_SYMBOLS = {
   },
   charter_wait: { parameters: ["u64"], result: "i32", nonblocking: true },
   charter_release: { parameters: ["u64"], result: "i32" },
+  // Bound up front although few launches forward a signal: forwarding must not depend on
+  // a dlopen succeeding inside the signal listener.
+  charter_signal: { parameters: ["u64", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * Symbols only some launches call (a probe, an outcome too long for the launch buffer, a
- * forwarded signal): bound on first use, by a second `Deno.dlopen` of the same path,
- * which the dynamic loader answers with the library already loaded.
+ * Symbols only some launches call (a probe, an outcome too long for the launch buffer):
+ * bound on first use, by a second `Deno.dlopen` of the same path, which the dynamic loader
+ * answers with the library already loaded.
  */
 export const SHIM_RARE_SYMBOLS = {
   charter_probe: { parameters: ["buffer", "usize"], result: "usize" },
   charter_outcome: { parameters: ["buffer", "usize"], result: "usize" },
-  charter_signal: { parameters: ["u64", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
