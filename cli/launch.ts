@@ -7,6 +7,7 @@
 import { toBase64, toHex } from "../crypto/digest.ts";
 import {
   generateSigningKey,
+  readPrivateKeyDer,
   readSigningKey,
   readTrustedKeys,
   readTrustedRawKeys,
@@ -199,7 +200,7 @@ Options:
       ? await (await importLazily<typeof import("./seal_key.ts")>(
         new URL("./seal_key.ts", import.meta.url),
       )).hostSealKey()
-      : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
+      : { pkcs8: readPrivateKeyDer(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
     const transcriptFile = transcriptPath === undefined || transcriptPath === "-"
       ? undefined
       : regularFileFacts(transcriptPath);
@@ -255,9 +256,7 @@ Options:
         return 125;
       }
     }
-    const sealKey = seal === undefined
-      ? undefined
-      : toBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", seal.key.privateKey)));
+    const sealKey = seal === undefined ? undefined : toBase64(seal.pkcs8);
     // Listen before the child exists: a signal that arrives during the (synchronous)
     // launch is dispatched on a later turn of the event loop, when `child` is set, so it
     // reaches the child instead of leaving it orphaned by a dead launcher.

@@ -239,6 +239,23 @@ function trustedKeyFiles(paths: string[]): string[] {
 }
 
 /**
+ * Reads a private key file's PKCS#8 bytes (its `PRIVATE KEY` PEM) without importing it into
+ * WebCrypto: what `launch` hands the shim to seal a transcript with. The shim checks that it
+ * is an Ed25519 key and refuses the launch otherwise; WebCrypto's first use costs a launch
+ * ~8 ms.
+ *
+ * @example
+ * ```ts ignore
+ * import { readPrivateKeyDer } from "./keys.ts";
+ * const pkcs8 = readPrivateKeyDer("seal.key");
+ * ```
+ */
+export function readPrivateKeyDer(path: string): Uint8Array {
+  statOrThrow(path);
+  return pemDecode(Deno.readTextFileSync(path), "PRIVATE KEY", path);
+}
+
+/**
  * Reads a signing key from a PEM file.
  *
  * @example
