@@ -4,7 +4,12 @@
  *   a one-line `deno run` (the launcher's own start-up floor),
  *   `deno run -A cli.ts launch plan.dsse.json` for `/bin/true`, and the same through the
  *   `./charter` wrapper (its freshness check is the difference);
- * - the shim's own time from the transcript: `monoNs` of launcher_started → exec_succeeded.
+ * - the shim's own time from the transcript: `monoNs` of launcher_started → exec_succeeded;
+ * - the ratio issue 13 sets a goal for (≤ 1.5): `launch` over the one-line `deno run`, of
+ *   the median and the fastest wall time and of the CPU time (user + system, which a
+ *   machine shared with other work disturbs least), all from the same hyperfine run; and the
+ *   median of per-round ratios with the two alternating, one pair per round, which load that
+ *   changes during the run cannot favour either way.
  *
  * Usage: deno run -A bench/launch_overhead.ts [--runs N]
  * Needs hyperfine and bubblewrap (apt-get install hyperfine bubblewrap).
@@ -24,8 +29,8 @@ const dir = Deno.makeTempDirSync({ prefix: "charter-bench-" });
 // Every row uses the module cache `./charter` uses, so the rows differ only in themselves.
 Deno.env.set("DENO_DIR", Deno.env.get("DENO_DIR") ?? `${root}/.deno_dir`);
 
-async function sh(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
+async function sh(cmd: string, args: string[], quiet = false): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stderr: quiet ? "null" : "inherit" }).output();
   if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed`);
   return new TextDecoder().decode(out.stdout);
 }
@@ -48,10 +53,11 @@ await sh(charter[0], [
 Deno.writeTextFileSync(`${dir}/noop.ts`, "Deno.exit(0);\n");
 
 const launch = `${charter.join(" ")} launch ${dir}/plan.json --trust ${dir}/k.pub`;
+const oneLiner = `${deno} run --quiet ${dir}/noop.ts`;
 const commands: [string, string][] = [
   ["/bin/true", "/bin/true"],
   ["bwrap --ro-bind / / /bin/true", "bwrap --ro-bind / / /bin/true"],
-  ["deno run (one-line script)", `${deno} run --quiet ${dir}/noop.ts`],
+  ["deno run (one-line script)", oneLiner],
   ["charter launch plan (/bin/true)", launch],
   [
     "./charter launch plan (/bin/true)",
@@ -71,7 +77,21 @@ await sh("hyperfine", [
 const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
   command: string;
   median: number;
+  min: number;
+  user: number;
+  system: number;
 }[];
+
+// One-liner and launch alternating, one pair per round.
+const pairRatios: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const pair = ["-N", "--runs", "1", "--style", "none", "--export-json", `${dir}/pair.json`];
+  await sh("hyperfine", [...pair, "-n", "one-liner", oneLiner, "-n", "launch", launch], true);
+  const [one, launched] = JSON.parse(Deno.readTextFileSync(`${dir}/pair.json`)).results as {
+    mean: number;
+  }[];
+  pairRatios.push(launched.mean / one.mean);
+}
 
 // The shim's own share: launcher_started → exec_succeeded, and → child_exited.
 const shimNs: number[] = [];
@@ -94,10 +114,24 @@ for (let i = 0; i < runs; i++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`\nmedian wall time over ${runs} runs (hyperfine -N, one run):`);
+console.log(`\nwall time over ${runs} runs (hyperfine -N, one run): median, fastest; CPU mean`);
 for (const r of results) {
-  console.log(`  ${r.command.padEnd(34)} ${(r.median * 1000).toFixed(2)} ms`);
+  const ms = (s: number) => `${(s * 1000).toFixed(2)} ms`.padStart(10);
+  console.log(`  ${r.command.padEnd(34)} ${ms(r.median)} ${ms(r.min)} ${ms(r.user + r.system)}`);
 }
+const row = (name: string) => results.find((r) => r.command === name)!;
+const [oneLinerRow, launchRow] = [
+  row("deno run (one-line script)"),
+  row("charter launch plan (/bin/true)"),
+];
+const ratio = (f: (r: typeof launchRow) => number) => (f(launchRow) / f(oneLinerRow)).toFixed(2);
+console.log(
+  `launch / one-liner (goal <= 1.5): median ${ratio((r) => r.median)}x, fastest ${
+    ratio((r) => r.min)
+  }x, CPU ${ratio((r) => r.user + r.system)}x; alternating pairs, median of ${runs} ratios ${
+    median(pairRatios).toFixed(2)
+  }x`,
+);
 console.log(
   `shim, launcher_started -> exec_succeeded (median): ${(median(shimNs) / 1e6).toFixed(3)} ms`,
 );

@@ -7,6 +7,7 @@
 import { toBase64, toHex } from "../crypto/digest.ts";
 import {
   generateSigningKey,
+  readPrivateKeyDer,
   readSigningKey,
   readTrustedKeys,
   readTrustedRawKeys,
@@ -15,9 +16,7 @@ import { type ChildHandle, Shim } from "../ffi/shim.ts";
 import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
-import { hostSealKey } from "./seal_key.ts";
 import { checkPrivate, launcherUid } from "./state_dir.ts";
-import { childFileAccess, sealKeyExposure } from "./child_file_access.ts";
 import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
@@ -186,7 +185,7 @@ Options:
     }
     // Raw keys only: the shim verifies; WebCrypto keys are imported only if needed below.
     const trustPaths = listFlag(args.values, "trust");
-    const trusted: Uint8Array[] = await readTrustedRawKeys(trustPaths);
+    const trusted: Uint8Array[] = readTrustedRawKeys(trustPaths);
     let envelope: Uint8Array;
     let plan: LinuxLaunchPlan | undefined;
     if (input.endsWith(".json")) {
@@ -224,19 +223,26 @@ Options:
     let seal = noSeal || destination === null
       ? undefined
       : sealKeyPath === undefined
-      ? await hostSealKey()
-      : { key: await readSigningKey(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
-    if (input.endsWith(".json")) {
+      ? await (await importLazily<typeof import("./seal_key.ts")>(
+        new URL("./seal_key.ts", import.meta.url),
+      )).hostSealKey()
+      : { pkcs8: readPrivateKeyDer(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
+    const transcriptFile = destination && "path" in destination
+      ? regularFileFacts(destination.path)
+      : undefined;
+    // Only a seal key or a transcript file can be exposed to the child: the plan is read,
+    // and the decision (with the plan's ids and Landlock rules it needs) loaded, only then.
+    if (input.endsWith(".json") && (seal || transcriptFile)) {
       const read = planToSeal(envelope);
       // The shim refuses what cannot be read; without the key, so it reaches no child.
       if (read === "invalid") seal = undefined;
       else plan = read;
     }
-    if (plan) {
+    if (plan && (seal || transcriptFile)) {
+      const { childFileAccess, sealKeyExposure } = await importLazily<
+        typeof import("./child_file_access.ts")
+      >(new URL("./child_file_access.ts", import.meta.url));
       const landlockAbi = () => Number(shim.probe().landlockAbi ?? 0);
-      const transcriptFile = destination && "path" in destination
-        ? regularFileFacts(destination.path)
-        : undefined;
       let exposed: string | undefined;
       try {
         const read = seal && sealKeyExposure(plan, {
@@ -276,9 +282,7 @@ Options:
         return 125;
       }
     }
-    const sealKey = seal === undefined
-      ? undefined
-      : toBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", seal.key.privateKey)));
+    const sealKey = seal === undefined ? undefined : toBase64(seal.pkcs8);
     // Listen before the child exists: a signal that arrives during the (synchronous)
     // launch is dispatched on a later turn of the event loop, when `child` is set, so it
     // reaches the child instead of leaving it orphaned by a dead launcher.

@@ -8,15 +8,15 @@
 import {
   exportKeyPair,
   generateSigningKey,
+  readPrivateKeyDer,
   readSigningKey,
-  type SigningKey,
 } from "../crypto/keys.ts";
 import { checkPrivate, ensureStateDir, stateDirPath } from "./state_dir.ts";
 
 /** The host seal key and where it lives. */
 export interface HostSealKey {
-  /** The private key. */
-  key: SigningKey;
+  /** The private key, PKCS#8 (not imported into WebCrypto: the shim signs with it). */
+  pkcs8: Uint8Array;
   /** Its file (`STATE/seal.key`). */
   path: string;
 }
@@ -42,7 +42,7 @@ function publish(dir: string, path: string, text: string, mode: number): void {
  * @example
  * ```ts ignore
  * import { hostSealKey } from "./seal_key.ts";
- * const { key, path } = await hostSealKey();
+ * const { pkcs8, path } = await hostSealKey();
  * ```
  */
 export async function hostSealKey(): Promise<HostSealKey> {
@@ -56,14 +56,14 @@ export async function hostSealKey(): Promise<HostSealKey> {
     publish(dir, path, (await exportKeyPair(await generateSigningKey())).privatePem, 0o600);
   }
   checkPrivate(path, "file");
-  const key = await readSigningKey(path);
+  const pkcs8 = readPrivateKeyDer(path);
   try {
     Deno.lstatSync(pubPath);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    publish(dir, pubPath, (await exportKeyPair(key)).publicPem, 0o644);
+    publish(dir, pubPath, (await exportKeyPair(await readSigningKey(path))).publicPem, 0o644);
   }
-  return { key, path };
+  return { pkcs8, path };
 }
 
 /**

@@ -82,7 +82,7 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return bytes.toHex();
 }
 
 /**
@@ -95,9 +95,7 @@ export function toHex(bytes: Uint8Array): string {
  * ```
  */
 export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
+  return bytes.toBase64();
 }
 
 /** Raised when text is not canonical, padded standard base64. */
@@ -143,14 +141,17 @@ export function fromBase64AnyAlphabet(text: string): Uint8Array {
  * ```
  */
 export function fromBase64(text: string): Uint8Array {
-  let binary: string;
+  // The built-in codec, not a loop over characters: a plan's payload is kilobytes, and
+  // decoding it byte by byte in JavaScript cost a launch milliseconds (issue 13).
+  let bytes: Uint8Array;
   try {
-    binary = atob(text);
+    bytes = Uint8Array.fromBase64(text);
   } catch {
     throw new Base64Error("Text is not valid base64");
   }
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  if (toBase64(bytes) !== text) {
+  // The decoder skips whitespace and accepts missing padding: re-encoding says whether
+  // this was the one canonical spelling.
+  if (bytes.toBase64() !== text) {
     throw new Base64Error("Base64 text is not in canonical padded form");
   }
   return bytes;

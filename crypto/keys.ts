@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { fromBase64, fromBase64AnyAlphabet, sha256, toBase64 } from "./digest.ts";
+import { fromBase64, fromBase64AnyAlphabet, sha256, toBase64, toHex } from "./digest.ts";
 
 const SPKI_ED25519_PREFIX = "302a300506032b6570032100";
 const PEM_RE = /-----BEGIN ([A-Z ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----/;
@@ -77,7 +77,7 @@ function pemEncode(der: Uint8Array, label: string): string {
 
 /** The raw 32-byte Ed25519 key of an SPKI DER, or a KeyError naming the file. */
 function rawFromSpki(spki: Uint8Array, file: string): Uint8Array {
-  const prefix = Array.from(spki.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+  const prefix = toHex(spki.subarray(0, 12));
   if (spki.length !== 44 || prefix !== SPKI_ED25519_PREFIX) {
     throw new KeyError(
       `${file} is not an Ed25519 public key; charter signs plans with Ed25519 only`,
@@ -196,7 +196,7 @@ export async function exportKeyPair(key: SigningKey): Promise<KeyPairPem> {
  */
 export async function readTrustedKeys(paths: string[]): Promise<TrustedKey[]> {
   const keys: TrustedKey[] = [];
-  for (const file of await trustedKeyFiles(paths)) {
+  for (const file of trustedKeyFiles(paths)) {
     keys.push(await parsePublicKeyPem(await Deno.readTextFile(file), file));
   }
   return keys;
@@ -205,28 +205,29 @@ export async function readTrustedKeys(paths: string[]): Promise<TrustedKey[]> {
 /**
  * Reads trusted public keys as raw 32-byte Ed25519 keys only: what the shim verifies with.
  * Unlike {@link readTrustedKeys} it imports nothing into WebCrypto, which costs a launch
- * several milliseconds.
+ * several milliseconds, and it reads synchronously: a launch's first asynchronous file
+ * operation costs about a millisecond more than the read itself.
  *
  * @example
  * ```ts ignore
  * import { readTrustedRawKeys } from "./keys.ts";
- * const [raw] = await readTrustedRawKeys(["release.pub"]);
+ * const [raw] = readTrustedRawKeys(["release.pub"]);
  * console.log(raw.length); // 32
  * ```
  */
-export async function readTrustedRawKeys(paths: string[]): Promise<Uint8Array[]> {
+export function readTrustedRawKeys(paths: string[]): Uint8Array[] {
   const keys: Uint8Array[] = [];
-  for (const file of await trustedKeyFiles(paths)) {
-    keys.push(rawFromSpki(pemDecode(await Deno.readTextFile(file), "PUBLIC KEY", file), file));
+  for (const file of trustedKeyFiles(paths)) {
+    keys.push(rawFromSpki(pemDecode(Deno.readTextFileSync(file), "PUBLIC KEY", file), file));
   }
   return keys;
 }
 
 /** The key files named: each file, and each directory's `*.pub`, sorted. */
-async function trustedKeyFiles(paths: string[]): Promise<string[]> {
+function trustedKeyFiles(paths: string[]): string[] {
   const files: string[] = [];
   for (const path of paths) {
-    const info = await statOrThrow(path);
+    const info = statOrThrow(path);
     files.push(
       ...info.isDirectory
         ? Array.from(Deno.readDirSync(path)).filter((e) => e.isFile && e.name.endsWith(".pub"))
@@ -235,6 +236,23 @@ async function trustedKeyFiles(paths: string[]): Promise<string[]> {
     );
   }
   return files;
+}
+
+/**
+ * Reads a private key file's PKCS#8 bytes (its `PRIVATE KEY` PEM) without importing it into
+ * WebCrypto: what `launch` hands the shim to seal a transcript with. The shim checks that it
+ * is an Ed25519 key and refuses the launch otherwise; WebCrypto's first use costs a launch
+ * ~8 ms.
+ *
+ * @example
+ * ```ts ignore
+ * import { readPrivateKeyDer } from "./keys.ts";
+ * const pkcs8 = readPrivateKeyDer("seal.key");
+ * ```
+ */
+export function readPrivateKeyDer(path: string): Uint8Array {
+  statOrThrow(path);
+  return pemDecode(Deno.readTextFileSync(path), "PRIVATE KEY", path);
 }
 
 /**
@@ -247,13 +265,13 @@ async function trustedKeyFiles(paths: string[]): Promise<string[]> {
  * ```
  */
 export async function readSigningKey(path: string): Promise<SigningKey> {
-  await statOrThrow(path);
+  statOrThrow(path);
   return parsePrivateKeyPem(await Deno.readTextFile(path), path);
 }
 
-async function statOrThrow(path: string): Promise<Deno.FileInfo> {
+function statOrThrow(path: string): Deno.FileInfo {
   try {
-    return await Deno.stat(path);
+    return Deno.statSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KeyError(

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SHIM_ABI_VERSION, SHIM_SYMBOLS } from "./symbols.ts";
+import { SHIM_ABI_VERSION, SHIM_RARE_SYMBOLS, SHIM_SYMBOLS } from "./symbols.ts";
 
 /** Where `scripts/bootstrap.sh` builds the shim. */
 export const DEFAULT_SHIM_PATH: URL = new URL(
@@ -56,6 +56,7 @@ export interface LaunchFailure {
 }
 
 type Library = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>;
+type RareSymbols = Deno.DynamicLibrary<typeof SHIM_RARE_SYMBOLS>["symbols"];
 
 /**
  * Calls a shim function that writes JSON to a caller buffer and returns the size it needs
@@ -115,10 +116,17 @@ export class ChildHandle {
 /** The loaded shim library. */
 export class Shim {
   #lib: Library;
+  #path: string | URL;
+  #rare?: Deno.DynamicLibrary<typeof SHIM_RARE_SYMBOLS>;
 
-  private constructor(lib: Library) {
+  private constructor(lib: Library, path: string | URL) {
     this.#lib = lib;
+    this.#path = path;
   }
+
+  /** The rarely called symbols, bound on first use (the library is loaded already). */
+  #rareSymbols = (): RareSymbols =>
+    (this.#rare ??= Deno.dlopen(this.#path, SHIM_RARE_SYMBOLS)).symbols;
 
   /**
    * Loads the shim, checking its ABI version.
@@ -150,12 +158,12 @@ export class Shim {
           "rebuild it with scripts/bootstrap.sh",
       );
     }
-    return new Shim(lib);
+    return new Shim(lib, path);
   }
 
   /** What this kernel and host offer, as the shim sees it. */
   probe(): Record<string, unknown> {
-    return readSized((buffer, cap) => this.#lib.symbols.charter_probe(buffer, cap)) as Record<
+    return readSized((buffer, cap) => this.#rareSymbols().charter_probe(buffer, cap)) as Record<
       string,
       unknown
     >;
@@ -182,7 +190,7 @@ export class Shim {
       (end > 0
         ? JSON.parse(new TextDecoder().decode(out.subarray(0, end)))
         : readSized((buffer, cap) =>
-          this.#lib.symbols.charter_outcome(buffer, cap)
+          this.#rareSymbols().charter_outcome(buffer, cap)
         )) as LaunchOutcome;
     if (result > 0n && outcome.outcome === "running") {
       return new ChildHandle(this.#lib, result, outcome.pid, outcome.launchId);
@@ -199,6 +207,7 @@ export class Shim {
 
   /** Unloads the library. */
   close(): void {
+    this.#rare?.close();
     this.#lib.close();
   }
 

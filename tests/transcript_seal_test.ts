@@ -203,3 +203,34 @@ Deno.test("a transcript sealed by another key is refused by default", async () =
   ]);
   assert.equal(withKey.code, 0, withKey.stderr);
 });
+
+Deno.test("a seal key that is not an Ed25519 PKCS#8 key refuses the launch before any child runs", async () => {
+  using dir = tempDir();
+  const marker = `${dir}/ran`;
+  const policy = writePolicy(String(dir), "p.yaml", shPolicy(`touch ${marker}`, AS_NOBODY_ID));
+  // The launcher reads the key without WebCrypto; the shim is what checks it.
+  const x25519 = Uint8Array.from([
+    ...[0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e],
+    ...[0x04, 0x22, 0x04, 0x20],
+    ...crypto.getRandomValues(new Uint8Array(32)),
+  ]);
+  for (const [name, der] of [["x25519", x25519], ["junk", new Uint8Array(48).fill(7)]] as const) {
+    const key = `${dir}/${name}.key`;
+    Deno.writeTextFileSync(
+      key,
+      `-----BEGIN PRIVATE KEY-----\n${der.toBase64()}\n-----END PRIVATE KEY-----\n`,
+      { mode: 0o600 },
+    );
+    const r = await charter([
+      "launch",
+      policy,
+      "--transcript-key",
+      key,
+      "--transcript",
+      `${dir}/${name}.jsonl`,
+    ]);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, /not an Ed25519 PKCS#8 key/);
+    assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
+  }
+});

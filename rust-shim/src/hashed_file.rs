@@ -267,14 +267,15 @@ fn take_head(head: &mut Vec<u8>, chunk: &[u8]) {
     head.extend_from_slice(&chunk[..wanted]);
 }
 
-/// Reads `file` to its end in 1 MiB chunks.
+/// Reads `file` to its end in 64 KiB chunks: a buffer that stays in cache. A 1 MiB one
+/// cost every launch ~0.3 ms per file hashed, zeroing it and faulting its pages in.
 fn read_chunks(
     file: &mut File,
     path: &str,
     role: &str,
     mut each: impl FnMut(&[u8]) -> Result<(), Refusal>,
 ) -> Result<(), Refusal> {
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 1 << 16];
     loop {
         match file.read(&mut buf) {
             Ok(0) => return Ok(()),
