@@ -2,9 +2,6 @@
 
 use ring::digest::{Context, SHA256};
 
-#[cfg(target_arch = "x86_64")]
-use crate::sha256_ni;
-
 /// The raw SHA-256 digest of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -17,49 +14,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     to_hex(&sha256(bytes))
 }
 
-/// An incremental SHA-256 (for hashing a file through its fd): with the CPU's SHA
-/// instructions when it has them (the files every launch hashes), else ring's.
-#[derive(Clone)]
-pub struct Hasher(Engine);
-
-#[derive(Clone)]
-enum Engine {
-    Ring(Context),
-    #[cfg(target_arch = "x86_64")]
-    Ni(sha256_ni::Sha256),
-}
+/// An incremental SHA-256 (for hashing a file through its fd).
+pub struct Hasher(Context);
 
 impl Hasher {
     /// A fresh SHA-256 state.
     pub fn start() -> Hasher {
-        #[cfg(target_arch = "x86_64")]
-        if sha256_ni::available() {
-            return Hasher(Engine::Ni(sha256_ni::Sha256::new()));
-        }
-        Hasher(Engine::Ring(Context::new(&SHA256)))
+        Hasher(Context::new(&SHA256))
     }
 
     /// Adds bytes.
     pub fn update(&mut self, bytes: &[u8]) {
-        match &mut self.0 {
-            Engine::Ring(context) => context.update(bytes),
-            #[cfg(target_arch = "x86_64")]
-            Engine::Ni(state) => state.update(bytes),
-        }
+        self.0.update(bytes);
     }
 
     /// The lowercase hex digest of everything added.
     pub fn finish_hex(self) -> String {
-        match self.0 {
-            Engine::Ring(context) => to_hex(context.finish().as_ref()),
-            #[cfg(target_arch = "x86_64")]
-            Engine::Ni(state) => to_hex(&state.finish()),
-        }
+        to_hex(self.0.finish().as_ref())
     }
 
     /// The digest of everything added so far; more can be added afterwards.
     pub fn current_hex(&self) -> String {
-        self.clone().finish_hex()
+        Hasher(self.0.clone()).finish_hex()
     }
 }
 

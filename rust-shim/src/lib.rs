@@ -8,7 +8,7 @@
 //! layer below. No mechanism imports another mechanism.
 //!
 //! 1. Foundation: `sys` (raw syscalls, async-signal-safe), `step` (primitive ids, phases,
-//!    fixed order, `Enforce`), `error` (refusal codes, faults), `digest` (+ `sha256_ni`), `b64`,
+//!    fixed order, `Enforce`), `error` (refusal codes, faults), `digest`, `b64`,
 //!    `rfc3339`, `caps` (capability names), `section` (helpers of section parsers),
 //!    `report` (the `phase_resolved` details), `progress` (child → parent messages),
 //!    `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
@@ -56,8 +56,6 @@ mod request;
 mod rfc3339;
 mod seal;
 mod section;
-#[cfg(target_arch = "x86_64")]
-mod sha256_ni;
 mod spawn;
 mod step;
 mod sys;
