@@ -6,7 +6,7 @@
 //! tmpfs option string and file content, and the `(st_dev, st_ino)` of every bind source
 //! and hidden path, opened one at a time with the checks of
 //! [`plan_path::open_unredirectable`]. The child runs the list with raw syscalls only
-//! ([`apply`]), in the sequence of docs/plan-and-shim.md ("The filesystem view").
+//! ([`apply`]), in the sequence docs/plan-and-shim.md gives (the `view` section).
 
 use crate::b64;
 use crate::error::{Failure, Refusal};
@@ -737,101 +737,8 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
                     recursive: false,
                 });
             }
-            Kind::Proc => {
-                b.mount_point(index, target, Some(true))?;
-                b.ops.push((
-                    Op::Fs {
-                        fstype: c"proc",
-                        target: t.clone(),
-                        flags: MS_BASE | libc::MS_NOEXEC,
-                        data: None,
-                    },
-                    PID_NS,
-                ));
-                for sub in PROC_READ_ONLY {
-                    let path = c(&under("/newroot", &format!("{target}/{sub}")))?;
-                    b.ops.push((
-                        Op::Bind {
-                            source: path.clone(),
-                            target: path.clone(),
-                            recursive: true,
-                        },
-                        PID_NS | IF_EXISTS,
-                    ));
-                    b.ops.push((
-                        Op::SetAttr {
-                            path,
-                            attr: RDONLY | NOSUID | NODEV | NOEXEC,
-                            recursive: true,
-                        },
-                        PID_NS | IF_EXISTS,
-                    ));
-                }
-                b.ops.push((
-                    Op::SetAttr {
-                        path: t,
-                        attr: mount.attr,
-                        recursive: false,
-                    },
-                    PID_NS,
-                ));
-                b.trees.push(target.clone());
-            }
-            Kind::Dev { devpts } => {
-                b.mount_point(index, target, Some(true))?;
-                b.push(Op::Fs {
-                    fstype: TMPFS,
-                    target: t.clone(),
-                    flags: libc::MS_NOSUID | libc::MS_NOEXEC,
-                    data: tmpfs_data(None, "0755")?,
-                });
-                let at = |name: &str| c(&under("/newroot", &format!("{target}/{name}")));
-                for node in DEVICES {
-                    b.push(Op::MountPoint { path: at(node)? });
-                    b.push(Op::Bind {
-                        source: c(&format!("/oldroot/dev/{node}"))?,
-                        target: at(node)?,
-                        recursive: false,
-                    });
-                }
-                let links = [
-                    ("fd", "/proc/self/fd"),
-                    ("stdin", "/proc/self/fd/0"),
-                    ("stdout", "/proc/self/fd/1"),
-                    ("stderr", "/proc/self/fd/2"),
-                ];
-                for (name, link) in links {
-                    b.push(Op::Symlink {
-                        link: c(link)?,
-                        path: at(name)?,
-                    });
-                }
-                b.push(Op::Mkdir {
-                    path: at("shm")?,
-                    mode: 0o1777,
-                });
-                if *devpts {
-                    b.push(Op::Mkdir {
-                        path: at("pts")?,
-                        mode: 0o755,
-                    });
-                    b.push(Op::Fs {
-                        fstype: c"devpts",
-                        target: at("pts")?,
-                        flags: libc::MS_NOSUID | libc::MS_NOEXEC,
-                        data: Some(c("newinstance,ptmxmode=0666,mode=620")?),
-                    });
-                    b.push(Op::Symlink {
-                        link: c("pts/ptmx")?,
-                        path: at("ptmx")?,
-                    });
-                }
-                b.push(Op::SetAttr {
-                    path: t,
-                    attr: mount.attr,
-                    recursive: true,
-                });
-            }
+            Kind::Proc => proc(b, index, mount)?,
+            Kind::Dev { devpts } => dev(b, index, mount, *devpts)?,
             Kind::Hide => {
                 return Err(invalid(format!(
                     "View entry {index} hides {target} in a listed view"
@@ -852,6 +759,113 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
         path: c("/")?,
         attr: root_attr,
         recursive: false,
+    });
+    Ok(())
+}
+
+/// `proc`: a proc of the child's pid namespace (left out without one), with
+/// [`PROC_READ_ONLY`] re-bound read-only on themselves.
+fn proc(b: &mut Builder, index: usize, mount: &Mount) -> Result<(), Refusal> {
+    let target = &mount.target;
+    let t = c(&under("/newroot", target))?;
+    b.mount_point(index, target, Some(true))?;
+    b.ops.push((
+        Op::Fs {
+            fstype: c"proc",
+            target: t.clone(),
+            flags: MS_BASE | libc::MS_NOEXEC,
+            data: None,
+        },
+        PID_NS,
+    ));
+    for sub in PROC_READ_ONLY {
+        let path = c(&under("/newroot", &format!("{target}/{sub}")))?;
+        b.ops.push((
+            Op::Bind {
+                source: path.clone(),
+                target: path.clone(),
+                recursive: true,
+            },
+            PID_NS | IF_EXISTS,
+        ));
+        b.ops.push((
+            Op::SetAttr {
+                path,
+                attr: RDONLY | NOSUID | NODEV | NOEXEC,
+                recursive: true,
+            },
+            PID_NS | IF_EXISTS,
+        ));
+    }
+    b.ops.push((
+        Op::SetAttr {
+            path: t,
+            attr: mount.attr,
+            recursive: false,
+        },
+        PID_NS,
+    ));
+    b.trees.push(target.clone());
+    Ok(())
+}
+
+/// `dev`: a tmpfs with the host's [`DEVICES`] bound over empty files, the fd symlinks, an
+/// empty shm and, with `devpts`, a private devpts instance.
+fn dev(b: &mut Builder, index: usize, mount: &Mount, devpts: bool) -> Result<(), Refusal> {
+    let target = &mount.target;
+    let t = c(&under("/newroot", target))?;
+    b.mount_point(index, target, Some(true))?;
+    b.push(Op::Fs {
+        fstype: TMPFS,
+        target: t.clone(),
+        flags: libc::MS_NOSUID | libc::MS_NOEXEC,
+        data: tmpfs_data(None, "0755")?,
+    });
+    let at = |name: &str| c(&under("/newroot", &format!("{target}/{name}")));
+    for node in DEVICES {
+        b.push(Op::MountPoint { path: at(node)? });
+        b.push(Op::Bind {
+            source: c(&format!("/oldroot/dev/{node}"))?,
+            target: at(node)?,
+            recursive: false,
+        });
+    }
+    let links = [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ];
+    for (name, link) in links {
+        b.push(Op::Symlink {
+            link: c(link)?,
+            path: at(name)?,
+        });
+    }
+    b.push(Op::Mkdir {
+        path: at("shm")?,
+        mode: 0o1777,
+    });
+    if devpts {
+        b.push(Op::Mkdir {
+            path: at("pts")?,
+            mode: 0o755,
+        });
+        b.push(Op::Fs {
+            fstype: c"devpts",
+            target: at("pts")?,
+            flags: libc::MS_NOSUID | libc::MS_NOEXEC,
+            data: Some(c("newinstance,ptmxmode=0666,mode=620")?),
+        });
+        b.push(Op::Symlink {
+            link: c("pts/ptmx")?,
+            path: at("ptmx")?,
+        });
+    }
+    b.push(Op::SetAttr {
+        path: t,
+        attr: mount.attr,
+        recursive: true,
     });
     Ok(())
 }
