@@ -256,7 +256,7 @@ for (
     assert.equal(f.open, "ok", "a socket that is not hidden still connects (the probe works)");
   });
 
-  Deno.test(`view (${who}): a file entry in a bound host tree covers the host's file and creates nothing there`, async () => {
+  Deno.test(`view (${who}): a file entry in a bound host tree covers the host's file; none is created or followed there`, async () => {
     using dir = fixture();
     const conf = `${dir}/etc`;
     Deno.mkdirSync(conf);
@@ -288,17 +288,22 @@ for (
       "host\n",
       "the host's file is untouched",
     );
-    // No mount point in a host tree: the shim does not create one (it would write to the
-    // host, here a writable directory), the launch faults instead.
-    const missing = await launchStatement(
-      String(dir),
-      c,
-      view([file(`${conf}/new.conf`)]),
-      "m",
-      options,
-    );
-    assert.equal(missing.code, 126, missing.stderr);
-    assert.equal(last(missing.records).event, "child_exited");
+    // No mount point in a host tree, or one behind a symlink: the shim creates nothing there
+    // (it would write to the host, here a writable directory) and follows no symlink; the
+    // launch is refused before any child exists.
+    Deno.symlinkSync("/etc/passwd", `${conf}/link.conf`);
+    for (const name of ["new.conf", "link.conf"]) {
+      const r = await launchStatement(
+        String(dir),
+        c,
+        view([file(`${conf}/${name}`)]),
+        "m",
+        options,
+      );
+      assert.equal(r.code, 125, r.stderr);
+      assert.equal(last(r.records).reason, "handle_unavailable");
+      assert.ok(!r.records.some((x) => x.event === "child_created"));
+    }
     assert.throws(() => Deno.statSync(`${conf}/new.conf`), "nothing was created on the host");
   });
 
