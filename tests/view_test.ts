@@ -207,6 +207,7 @@ for (
     const opts = (p: string) => mountinfo.find((m) => m[4] === p)?.[5].split(",") ?? [];
     assert.ok(opts("/").includes("ro"), "the root is read-only");
     assert.ok(opts("/usr").includes("ro"));
+    assert.ok(opts("/opt/probe").includes("ro"), "a host path shown at another target, read-only");
     assert.ok(!opts(w).includes("ro") && opts(w).includes("noexec"));
 
     const visibility = phase(r.records, 2);
