@@ -133,6 +133,7 @@ for (
       `echo w-write=$(${P} write:${w}/out)`,
       `echo tmp-count=$(ls -A /tmp | wc -l)`,
       `echo tmp-write=$(${P} write:/tmp/${marker})`,
+      `echo tmp-full=$(head -c 2000000 /dev/zero 2>&1 > /tmp/big | grep -c "No space")`,
       `echo pids=$(ls /proc | grep -E '^[0-9]+$' | tr '\\n' ' ')`,
       `echo dev=$(ls /dev | tr '\\n' ' ')`,
       `echo blockdevs=$(find /dev -type b | wc -l)`,
@@ -174,6 +175,7 @@ for (
     assert.equal(Deno.readTextFileSync(`${w}/out`), "x\n", "writes under write land on the host");
     assert.equal(f["tmp-count"], "0", "/tmp starts empty");
     assert.equal(f["tmp-write"], "ok", "/tmp is writable");
+    assert.equal(f["tmp-full"], "1", "/tmp is size-limited (1 MiB here)");
     assert.throws(
       () => Deno.statSync(`/tmp/${marker}`),
       "/tmp is private: nothing reaches the host",
