@@ -111,8 +111,12 @@ for (
   ] as const
 ) {
   const extra = `namespaces: { pid: true }\n${UNIX}`;
-  const viewOf = (s: PlanStatement, view: Parameters<typeof withView>[1]) => {
-    const edited = withView(s, view);
+  const viewOf = (
+    s: PlanStatement,
+    view: Parameters<typeof withView>[1],
+    keepLandlock = false,
+  ) => {
+    const edited = withView(s, view, keepLandlock);
     return userns ? edited : withoutUserNs(edited);
   };
   Deno.test(`view (${who}): the child sees exactly the listed view`, async () => {
@@ -247,8 +251,9 @@ for (
     const s = viewOf(c.statement, {
       mode: "host",
       enforce: "required",
+      // Landlock stays: in the host's tree it is what keeps the child off the transcript.
       mounts: [hide(hidden), hide(plain), hide(sock)],
-    });
+    }, true);
     const r = await launchStatement(String(dir), c, s, "hide", options);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(last(r.records)));
     const f = fields(r.lines);
@@ -409,7 +414,9 @@ Deno.test("view (unprivileged): without a user namespace, required refuses and b
     shellPolicy("test -e /work && echo host-view"),
   );
   const view = (enforce: string) => {
-    const s = withView(c.statement, { mode: "listed", enforce, mounts: baseMounts() });
+    // Landlock stays: in the host's tree it is what keeps the child (uid 65534, like the
+    // launcher) off the transcript file.
+    const s = withView(c.statement, { mode: "listed", enforce, mounts: baseMounts() }, true);
     // The defaults' user namespace is what lets uid 65534 create a mount namespace.
     const unshared = ["linux.identity.userns.v1", "linux.visibility.namespaces.v1"];
     s.predicate.schedule = s.predicate.schedule.filter((p) => !unshared.includes(p.id));
