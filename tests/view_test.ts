@@ -111,8 +111,12 @@ for (
   ] as const
 ) {
   const extra = `namespaces: { pid: true }\n${UNIX}`;
-  const viewOf = (s: PlanStatement, view: Parameters<typeof withView>[1]) => {
-    const edited = withView(s, view);
+  const viewOf = (
+    s: PlanStatement,
+    view: Parameters<typeof withView>[1],
+    keepLandlock = false,
+  ) => {
+    const edited = withView(s, view, keepLandlock);
     return userns ? edited : withoutUserNs(edited);
   };
   Deno.test(`view (${who}): the child sees exactly the listed view`, async () => {
@@ -133,6 +137,7 @@ for (
       `echo w-write=$(${P} write:${w}/out)`,
       `echo tmp-count=$(ls -A /tmp | wc -l)`,
       `echo tmp-write=$(${P} write:/tmp/${marker})`,
+      `echo tmp-full=$(head -c 2000000 /dev/zero 2>&1 > /tmp/big | grep -c "No space")`,
       `echo pids=$(ls /proc | grep -E '^[0-9]+$' | tr '\\n' ' ')`,
       `echo dev=$(ls /dev | tr '\\n' ' ')`,
       `echo blockdevs=$(find /dev -type b | wc -l)`,
@@ -174,6 +179,7 @@ for (
     assert.equal(Deno.readTextFileSync(`${w}/out`), "x\n", "writes under write land on the host");
     assert.equal(f["tmp-count"], "0", "/tmp starts empty");
     assert.equal(f["tmp-write"], "ok", "/tmp is writable");
+    assert.equal(f["tmp-full"], "1", "/tmp is size-limited (1 MiB here)");
     assert.throws(
       () => Deno.statSync(`/tmp/${marker}`),
       "/tmp is private: nothing reaches the host",
@@ -207,6 +213,7 @@ for (
     const opts = (p: string) => mountinfo.find((m) => m[4] === p)?.[5].split(",") ?? [];
     assert.ok(opts("/").includes("ro"), "the root is read-only");
     assert.ok(opts("/usr").includes("ro"));
+    assert.ok(opts("/opt/probe").includes("ro"), "a host path shown at another target, read-only");
     assert.ok(!opts(w).includes("ro") && opts(w).includes("noexec"));
 
     const visibility = phase(r.records, 2);
@@ -244,8 +251,9 @@ for (
     const s = viewOf(c.statement, {
       mode: "host",
       enforce: "required",
+      // Landlock stays: in the host's tree it is what keeps the child off the transcript.
       mounts: [hide(hidden), hide(plain), hide(sock)],
-    });
+    }, true);
     const r = await launchStatement(String(dir), c, s, "hide", options);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(last(r.records)));
     const f = fields(r.lines);
@@ -256,7 +264,7 @@ for (
     assert.equal(f.open, "ok", "a socket that is not hidden still connects (the probe works)");
   });
 
-  Deno.test(`view (${who}): a file entry in a bound host tree covers the host's file and creates nothing there`, async () => {
+  Deno.test(`view (${who}): a file entry in a bound host tree covers the host's file; none is created or followed there`, async () => {
     using dir = fixture();
     const conf = `${dir}/etc`;
     Deno.mkdirSync(conf);
@@ -288,17 +296,22 @@ for (
       "host\n",
       "the host's file is untouched",
     );
-    // No mount point in a host tree: the shim does not create one (it would write to the
-    // host, here a writable directory), the launch faults instead.
-    const missing = await launchStatement(
-      String(dir),
-      c,
-      view([file(`${conf}/new.conf`)]),
-      "m",
-      options,
-    );
-    assert.equal(missing.code, 126, missing.stderr);
-    assert.equal(last(missing.records).event, "child_exited");
+    // No mount point in a host tree, or one behind a symlink: the shim creates nothing there
+    // (it would write to the host, here a writable directory) and follows no symlink; the
+    // launch is refused before any child exists.
+    Deno.symlinkSync("/etc/passwd", `${conf}/link.conf`);
+    for (const name of ["new.conf", "link.conf"]) {
+      const r = await launchStatement(
+        String(dir),
+        c,
+        view([file(`${conf}/${name}`)]),
+        "m",
+        options,
+      );
+      assert.equal(r.code, 125, r.stderr);
+      assert.equal(last(r.records).reason, "handle_unavailable");
+      assert.ok(!r.records.some((x) => x.event === "child_created"));
+    }
     assert.throws(() => Deno.statSync(`${conf}/new.conf`), "nothing was created on the host");
   });
 
@@ -401,7 +414,9 @@ Deno.test("view (unprivileged): without a user namespace, required refuses and b
     shellPolicy("test -e /work && echo host-view"),
   );
   const view = (enforce: string) => {
-    const s = withView(c.statement, { mode: "listed", enforce, mounts: baseMounts() });
+    // Landlock stays: in the host's tree it is what keeps the child (uid 65534, like the
+    // launcher) off the transcript file.
+    const s = withView(c.statement, { mode: "listed", enforce, mounts: baseMounts() }, true);
     // The defaults' user namespace is what lets uid 65534 create a mount namespace.
     const unshared = ["linux.identity.userns.v1", "linux.visibility.namespaces.v1"];
     s.predicate.schedule = s.predicate.schedule.filter((p) => !unshared.includes(p.id));

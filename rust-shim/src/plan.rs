@@ -1024,4 +1024,61 @@ mod tests {
             assert_eq!(code(parse_value(&v)), "plan_invalid", "{what}");
         }
     }
+
+    #[test]
+    fn ties_the_view_primitive_section_and_in_view_rules_together() {
+        let with_view = |primitive: bool, section: bool, rule: Value| {
+            let mut v = full_statement();
+            if primitive {
+                v["predicate"]["schedule"]
+                    .as_array_mut()
+                    .unwrap()
+                    .insert(3, json!({ "id": "linux.visibility.view.v1", "phase": 2 }));
+            }
+            if section {
+                v["predicate"]["view"] = json!({ "mode": "listed", "enforce": "required",
+                    "mounts": [{ "kind": "root", "sizeBytes": 4096, "flags": ["ro", "nosuid", "nodev"] }] });
+            }
+            v["predicate"]["landlock"]["fs"]
+                .as_array_mut()
+                .unwrap()
+                .push(rule);
+            code(parse_value(&v))
+        };
+        let tmp = json!({ "path": "/tmp", "access": ["read_file"], "inView": true });
+        assert_eq!(with_view(true, true, tmp.clone()), "ok");
+        assert_eq!(
+            with_view(true, false, tmp.clone()),
+            "plan_invalid",
+            "no section"
+        );
+        assert_eq!(
+            with_view(false, true, tmp.clone()),
+            "plan_invalid",
+            "no primitive"
+        );
+        assert_eq!(
+            with_view(false, false, tmp),
+            "plan_invalid",
+            "inView without a view"
+        );
+        let resolved = json!({ "path": "/tmp", "access": ["read_file"], "inView": true,
+            "resolved": "/private/tmp" });
+        assert_eq!(
+            with_view(true, true, resolved),
+            "plan_invalid",
+            "inView and resolved"
+        );
+        let plan = {
+            let mut v = full_statement();
+            v["predicate"]["schedule"]
+                .as_array_mut()
+                .unwrap()
+                .insert(3, json!({ "id": "linux.visibility.view.v1", "phase": 2 }));
+            v["predicate"]["view"] = json!({ "mode": "host", "enforce": "best_effort",
+                "mounts": [{ "kind": "hide", "target": "/run", "flags": ["ro", "nosuid", "nodev"] }] });
+            parse_value(&v).unwrap()
+        };
+        assert!(plan.steps.contains(&Step::View) && plan.params.view.is_some());
+    }
 }

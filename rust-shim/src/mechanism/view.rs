@@ -6,7 +6,7 @@
 //! tmpfs option string and file content, and the `(st_dev, st_ino)` of every bind source
 //! and hidden path, opened one at a time with the checks of
 //! [`plan_path::open_unredirectable`]. The child runs the list with raw syscalls only
-//! ([`apply`]), in the sequence of docs/plan-and-shim.md ("The filesystem view").
+//! ([`apply`]), in the sequence docs/plan-and-shim.md gives (the `view` section).
 
 use crate::b64;
 use crate::error::{Failure, Refusal};
@@ -555,10 +555,10 @@ struct Builder {
     checked: Vec<String>,
     /// Directories the shim made in the root tmpfs.
     made: BTreeSet<String>,
-    /// Targets holding a tree of the host or the kernel (binds, proc): the shim creates
-    /// nothing beneath them (that could write to the host); mount points there must exist.
-    /// The shim's own tmpfs (tmp, dev) are not among them.
-    trees: Vec<String>,
+    /// Targets holding a tree of the host or the kernel (binds, proc), with the host path a
+    /// bind shows: the shim creates nothing beneath them (that could write to the host);
+    /// mount points there must exist. The shim's own tmpfs (tmp, dev) are not among them.
+    trees: Vec<(String, Option<String>)>,
     /// Targets that are symlinks of the view: no later target may go through one.
     links: Vec<String>,
 }
@@ -574,17 +574,54 @@ impl Builder {
     }
 
     fn in_tree(&self, path: &str) -> bool {
-        self.trees.iter().any(|t| within(path, t))
+        self.trees.iter().any(|(t, _)| within(path, t))
     }
 
-    /// Creates the missing parent directories of `target` in the root tmpfs and, unless
-    /// `target` lies in a mounted tree, its mount point (`dir`: a directory, else a file).
+    /// A mount point inside a bound host tree must already be there on the host, reached
+    /// without a symlink (the child's mount would follow one) and of the right kind:
+    /// checked before any child exists, `handle_unavailable` otherwise.
+    fn existing_mount_point(&self, index: usize, target: &str, dir: bool) -> Result<(), Refusal> {
+        let Some((tree, Some(host))) = self.trees.iter().rev().find(|(t, _)| within(target, t))
+        else {
+            return Ok(());
+        };
+        let path = format!("{host}{}", &target[tree.len()..]);
+        let refuse = |why: &str| {
+            Err(Refusal::HandleUnavailable(format!(
+                "View entry {index} ({target}) lies in the bound host directory {tree}, where {path} {why}; the shim creates nothing on the host: make it exist there, or place the entry elsewhere"
+            )))
+        };
+        let fd = match sys::open_no_symlinks(&c(&path)?, libc::O_PATH) {
+            Ok(fd) => fd,
+            Err(libc::ELOOP) => return refuse("is reached through a symlink"),
+            Err(_) => return refuse("does not exist"),
+        };
+        let mode = sys::stat_id(fd, c"", libc::AT_EMPTY_PATH).map(|(_, _, mode)| mode);
+        // A close of an O_PATH fd that was just opened cannot fail in a way that matters.
+        let _ = sys::close(fd);
+        match mode.map(|m| m & libc::S_IFMT == libc::S_IFDIR) {
+            Ok(is_dir) if is_dir == dir => Ok(()),
+            Ok(true) => refuse("is a directory, not a file"),
+            Ok(false) => refuse("is not a directory"),
+            Err(_) => refuse("cannot be examined"),
+        }
+    }
+
+    /// Creates the missing parent directories of `target` in the root tmpfs and its mount
+    /// point (`dir`: a directory, else a file; `None`: nothing to mount on), or, when
+    /// `target` lies in a mounted tree, checks that the mount point exists there.
     fn mount_point(
         &mut self,
         index: usize,
         target: &str,
         dir: Option<bool>,
     ) -> Result<(), Refusal> {
+        if self.in_tree(target) {
+            return match dir {
+                Some(dir) => self.existing_mount_point(index, target, dir),
+                None => Ok(()),
+            };
+        }
         let mut at = 0;
         while let Some(next) = target[at + 1..].find('/').map(|i| i + at + 1) {
             let parent = &target[..next];
@@ -594,16 +631,10 @@ impl Builder {
                     "View entry {index} has the target {target}, which goes through the view's symlink {parent}; name the resolved path"
                 )));
             }
-            if self.in_tree(parent) {
-                return Ok(());
-            }
             if self.made.insert(parent.to_string()) {
                 let path = c(&under("/newroot", parent))?;
                 self.push(Op::Mkdir { path, mode: 0o755 });
             }
-        }
-        if self.in_tree(target) {
-            return Ok(());
         }
         let path = c(&under("/newroot", target))?;
         match dir {
@@ -684,7 +715,7 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
                     ino,
                     check,
                 });
-                b.trees.push(target.clone());
+                b.trees.push((target.clone(), Some(from.to_string())));
             }
             Kind::Symlink { link } => {
                 if b.in_tree(target) {
@@ -737,101 +768,8 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
                     recursive: false,
                 });
             }
-            Kind::Proc => {
-                b.mount_point(index, target, Some(true))?;
-                b.ops.push((
-                    Op::Fs {
-                        fstype: c"proc",
-                        target: t.clone(),
-                        flags: MS_BASE | libc::MS_NOEXEC,
-                        data: None,
-                    },
-                    PID_NS,
-                ));
-                for sub in PROC_READ_ONLY {
-                    let path = c(&under("/newroot", &format!("{target}/{sub}")))?;
-                    b.ops.push((
-                        Op::Bind {
-                            source: path.clone(),
-                            target: path.clone(),
-                            recursive: true,
-                        },
-                        PID_NS | IF_EXISTS,
-                    ));
-                    b.ops.push((
-                        Op::SetAttr {
-                            path,
-                            attr: RDONLY | NOSUID | NODEV | NOEXEC,
-                            recursive: true,
-                        },
-                        PID_NS | IF_EXISTS,
-                    ));
-                }
-                b.ops.push((
-                    Op::SetAttr {
-                        path: t,
-                        attr: mount.attr,
-                        recursive: false,
-                    },
-                    PID_NS,
-                ));
-                b.trees.push(target.clone());
-            }
-            Kind::Dev { devpts } => {
-                b.mount_point(index, target, Some(true))?;
-                b.push(Op::Fs {
-                    fstype: TMPFS,
-                    target: t.clone(),
-                    flags: libc::MS_NOSUID | libc::MS_NOEXEC,
-                    data: tmpfs_data(None, "0755")?,
-                });
-                let at = |name: &str| c(&under("/newroot", &format!("{target}/{name}")));
-                for node in DEVICES {
-                    b.push(Op::MountPoint { path: at(node)? });
-                    b.push(Op::Bind {
-                        source: c(&format!("/oldroot/dev/{node}"))?,
-                        target: at(node)?,
-                        recursive: false,
-                    });
-                }
-                let links = [
-                    ("fd", "/proc/self/fd"),
-                    ("stdin", "/proc/self/fd/0"),
-                    ("stdout", "/proc/self/fd/1"),
-                    ("stderr", "/proc/self/fd/2"),
-                ];
-                for (name, link) in links {
-                    b.push(Op::Symlink {
-                        link: c(link)?,
-                        path: at(name)?,
-                    });
-                }
-                b.push(Op::Mkdir {
-                    path: at("shm")?,
-                    mode: 0o1777,
-                });
-                if *devpts {
-                    b.push(Op::Mkdir {
-                        path: at("pts")?,
-                        mode: 0o755,
-                    });
-                    b.push(Op::Fs {
-                        fstype: c"devpts",
-                        target: at("pts")?,
-                        flags: libc::MS_NOSUID | libc::MS_NOEXEC,
-                        data: Some(c("newinstance,ptmxmode=0666,mode=620")?),
-                    });
-                    b.push(Op::Symlink {
-                        link: c("pts/ptmx")?,
-                        path: at("ptmx")?,
-                    });
-                }
-                b.push(Op::SetAttr {
-                    path: t,
-                    attr: mount.attr,
-                    recursive: true,
-                });
-            }
+            Kind::Proc => proc(b, index, mount)?,
+            Kind::Dev { devpts } => dev(b, index, mount, *devpts)?,
             Kind::Hide => {
                 return Err(invalid(format!(
                     "View entry {index} hides {target} in a listed view"
@@ -852,6 +790,113 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
         path: c("/")?,
         attr: root_attr,
         recursive: false,
+    });
+    Ok(())
+}
+
+/// `proc`: a proc of the child's pid namespace (left out without one), with
+/// [`PROC_READ_ONLY`] re-bound read-only on themselves.
+fn proc(b: &mut Builder, index: usize, mount: &Mount) -> Result<(), Refusal> {
+    let target = &mount.target;
+    let t = c(&under("/newroot", target))?;
+    b.mount_point(index, target, Some(true))?;
+    b.ops.push((
+        Op::Fs {
+            fstype: c"proc",
+            target: t.clone(),
+            flags: MS_BASE | libc::MS_NOEXEC,
+            data: None,
+        },
+        PID_NS,
+    ));
+    for sub in PROC_READ_ONLY {
+        let path = c(&under("/newroot", &format!("{target}/{sub}")))?;
+        b.ops.push((
+            Op::Bind {
+                source: path.clone(),
+                target: path.clone(),
+                recursive: true,
+            },
+            PID_NS | IF_EXISTS,
+        ));
+        b.ops.push((
+            Op::SetAttr {
+                path,
+                attr: RDONLY | NOSUID | NODEV | NOEXEC,
+                recursive: true,
+            },
+            PID_NS | IF_EXISTS,
+        ));
+    }
+    b.ops.push((
+        Op::SetAttr {
+            path: t,
+            attr: mount.attr,
+            recursive: false,
+        },
+        PID_NS,
+    ));
+    b.trees.push((target.clone(), None));
+    Ok(())
+}
+
+/// `dev`: a tmpfs with the host's [`DEVICES`] bound over empty files, the fd symlinks, an
+/// empty shm and, with `devpts`, a private devpts instance.
+fn dev(b: &mut Builder, index: usize, mount: &Mount, devpts: bool) -> Result<(), Refusal> {
+    let target = &mount.target;
+    let t = c(&under("/newroot", target))?;
+    b.mount_point(index, target, Some(true))?;
+    b.push(Op::Fs {
+        fstype: TMPFS,
+        target: t.clone(),
+        flags: libc::MS_NOSUID | libc::MS_NOEXEC,
+        data: tmpfs_data(None, "0755")?,
+    });
+    let at = |name: &str| c(&under("/newroot", &format!("{target}/{name}")));
+    for node in DEVICES {
+        b.push(Op::MountPoint { path: at(node)? });
+        b.push(Op::Bind {
+            source: c(&format!("/oldroot/dev/{node}"))?,
+            target: at(node)?,
+            recursive: false,
+        });
+    }
+    let links = [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ];
+    for (name, link) in links {
+        b.push(Op::Symlink {
+            link: c(link)?,
+            path: at(name)?,
+        });
+    }
+    b.push(Op::Mkdir {
+        path: at("shm")?,
+        mode: 0o1777,
+    });
+    if devpts {
+        b.push(Op::Mkdir {
+            path: at("pts")?,
+            mode: 0o755,
+        });
+        b.push(Op::Fs {
+            fstype: c"devpts",
+            target: at("pts")?,
+            flags: libc::MS_NOSUID | libc::MS_NOEXEC,
+            data: Some(c("newinstance,ptmxmode=0666,mode=620")?),
+        });
+        b.push(Op::Symlink {
+            link: c("pts/ptmx")?,
+            path: at("ptmx")?,
+        });
+    }
+    b.push(Op::SetAttr {
+        path: t,
+        attr: mount.attr,
+        recursive: true,
     });
     Ok(())
 }
@@ -1296,6 +1341,8 @@ mod tests {
         v["mounts"][2]["source"] = json!("/usr");
         v["mounts"][3] = json!({ "kind": "bind", "source": "/etc", "target": "/etc",
             "flags": ["ro", "nosuid", "nodev"] });
+        // A file in a bound host tree goes onto a file that is there (every host has this).
+        v["mounts"][4]["target"] = json!("/etc/passwd");
         let section = parse_value(&v).unwrap();
         let prepared = build(&section, Some(("/usr", "/usr", 1, 2))).unwrap();
         let ops: Vec<&Op> = prepared.ops.iter().map(|(op, _)| op).collect();
@@ -1308,7 +1355,7 @@ mod tests {
             })
             .collect();
         // Nothing is created under /newroot/etc (a host tree): the file binds onto the
-        // host's resolv.conf or fails.
+        // host's /etc/passwd.
         assert!(!mkdirs
             .iter()
             .any(|p| p.to_bytes().starts_with(b"/newroot/etc/")));
