@@ -7,6 +7,7 @@
 import * as v from "npm:valibot@1.5.0";
 import { type Diagnostic, quoteValue } from "./diagnostic.ts";
 import { provenanceKey, type ProvenanceMap } from "./merge.ts";
+import { checkView } from "./check_view.ts";
 import { PolicySchema } from "./schema.ts";
 import { closest } from "./suggest.ts";
 import type { Policy } from "./types.ts";
@@ -228,6 +229,7 @@ export function checkMerged(
       );
     }
   }
+  if (policy.target) checkView(policy as Policy, at);
   if (policy.cgroup && policy.enforce?.cgroup === "off") {
     at(
       ["enforce", "cgroup"],
