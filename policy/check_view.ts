@@ -114,31 +114,20 @@ export function checkView(policy: Policy, report: Report): void {
   }
 }
 
-/** The entries of a listed view with a target, in policy terms. */
+/**
+ * The entries of a listed view with a target, in policy terms: the view's own first, then
+ * `files`, `mounts` and the lists, so that a clash is reported at what the policy added.
+ */
 function placedEntries(policy: Policy): Placed[] {
   const fs = policy.filesystem ?? {};
   const placed: Placed[] = [];
-  const listed = new Map<string, Placed>();
-  for (const key of ["read", "exec", "write"] as const) {
-    for (const path of fs[key] ?? []) {
-      const target = symlinksOnTheWay(path).resolved;
-      if (fs.proc && isUnder(target, "/proc") && target !== "/proc") continue;
-      if (fs.dev !== "none" && VIEW_DEVICES.includes(target)) continue;
-      // One host path named by several lists is one bind, with the widest access.
-      const seen = listed.get(target);
-      const writable = key === "write" || (seen?.writable ?? false);
-      const named = seen && seen.item === target ? seen : { path: ["filesystem", key], item: path };
-      listed.set(target, {
-        target,
-        what: `${named.path.join(".")} ${named.item}`,
-        path: named.path,
-        item: named.item,
-        writable,
-        host: true,
-      });
-    }
+  if (typeof fs.tmp === "number") {
+    placed.push({ target: "/tmp", what: "the private /tmp", path: ["filesystem", "tmp"] });
   }
-  placed.push(...listed.values());
+  if (fs.proc) placed.push({ target: "/proc", what: "/proc", path: ["filesystem", "proc"] });
+  if (fs.dev === "minimal" || fs.dev === "terminal") {
+    placed.push({ target: "/dev", what: "/dev", path: ["filesystem", "dev"] });
+  }
   for (const m of fs.mounts ?? []) {
     placed.push({
       target: m.target,
@@ -156,13 +145,29 @@ function placedEntries(policy: Policy): Placed[] {
       path: ["filesystem", "files", target, "content"],
     });
   }
-  if (typeof fs.tmp === "number") {
-    placed.push({ target: "/tmp", what: "the private /tmp", path: ["filesystem", "tmp"] });
+  const listed = new Map<string, Placed>();
+  for (const key of ["read", "exec", "write"] as const) {
+    for (const path of fs[key] ?? []) {
+      const target = symlinksOnTheWay(path).resolved;
+      if (fs.proc && isUnder(target, "/proc") && target !== "/proc") continue;
+      if ((fs.dev === "minimal" || fs.dev === "terminal") && VIEW_DEVICES.includes(target)) {
+        continue;
+      }
+      // One host path named by several lists is one bind, with the widest access.
+      const seen = listed.get(target);
+      const writable = key === "write" || (seen?.writable ?? false);
+      const named = seen && seen.item === target ? seen : { path: ["filesystem", key], item: path };
+      listed.set(target, {
+        target,
+        what: `${named.path.join(".")} ${named.item}`,
+        path: named.path,
+        item: named.item,
+        writable,
+        host: true,
+      });
+    }
   }
-  if (fs.proc) placed.push({ target: "/proc", what: "/proc", path: ["filesystem", "proc"] });
-  if (fs.dev === "minimal" || fs.dev === "terminal") {
-    placed.push({ target: "/dev", what: "/dev", path: ["filesystem", "dev"] });
-  }
+  placed.push(...listed.values());
   return placed;
 }
 

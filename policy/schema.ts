@@ -47,7 +47,8 @@ function normalizedPath(path: string): string {
 const ViewPath = v.pipe(
   AbsolutePath,
   v.check(
-    (s: string) => normalizedPath(s) === s,
+    // A relative path is reported once, as not absolute.
+    (s: string) => !s.startsWith("/") || normalizedPath(s) === s,
     (issue) =>
       `not a normalized path (expected no "//", ".", ".." or trailing "/", got ${
         quoteValue(issue.input)
