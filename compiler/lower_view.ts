@@ -210,6 +210,11 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   for (const [target, link] of symlinks) entries.push({ kind: "symlink", target, link });
   entries.sort(byTarget);
   const mounts = withoutShadowed(entries);
+  // check refuses these; the shim must never build under a symlink (it would follow it).
+  const underLink = mounts.find((m) =>
+    mounts.some((l) => l.kind === "symlink" && l.target !== m.target && isUnder(m.target, l.target))
+  );
+  if (underLink) throw new Error(`View entry ${underLink.target} lies under a symlink`);
   return {
     mode: "listed",
     enforce,

@@ -87,8 +87,9 @@ export function checkView(policy: Policy, report: Report): void {
       "add namespaces: { pid: true }, or set proc: false",
     );
   }
-  const placed = placedEntries(policy);
-  checkOverlaps(placed, report);
+  const symlinks = new Map<string, string>();
+  const placed = placedEntries(policy, symlinks);
+  checkOverlaps(placed, symlinks, report);
   for (const [index, m] of (fs.mounts ?? []).entries()) {
     if (!exists(m.source)) {
       report(
@@ -118,7 +119,7 @@ export function checkView(policy: Policy, report: Report): void {
  * The entries of a listed view with a target, in policy terms: the view's own first, then
  * `files`, `mounts` and the lists, so that a clash is reported at what the policy added.
  */
-function placedEntries(policy: Policy): Placed[] {
+function placedEntries(policy: Policy, symlinks: Map<string, string>): Placed[] {
   const fs = policy.filesystem ?? {};
   const placed: Placed[] = [];
   if (typeof fs.tmp === "number") {
@@ -148,7 +149,9 @@ function placedEntries(policy: Policy): Placed[] {
   const listed = new Map<string, Placed>();
   for (const key of ["read", "exec", "write"] as const) {
     for (const path of fs[key] ?? []) {
-      const target = symlinksOnTheWay(path).resolved;
+      const walk = symlinksOnTheWay(path);
+      for (const s of walk.symlinks) symlinks.set(s.target, s.link);
+      const target = walk.resolved;
       if (fs.proc && isUnder(target, "/proc") && target !== "/proc") continue;
       if ((fs.dev === "minimal" || fs.dev === "terminal") && VIEW_DEVICES.includes(target)) {
         continue;
@@ -172,11 +175,15 @@ function placedEntries(policy: Policy): Placed[] {
 }
 
 /**
- * Two entries at one target; a `files` or `mounts` target under /proc or /dev, or under a
- * host directory the child may write (the shim would create its mount point there, on the
+ * Two entries at one target; a `files` or `mounts` target at /, under a symlink the view
+ * recreates, under /proc or /dev, or under a host directory the child may write (the shim would create its mount point there, on the
  * host), or missing from the read-only host directory above it.
  */
-function checkOverlaps(placed: Placed[], report: Report): void {
+function checkOverlaps(
+  placed: Placed[],
+  symlinks: Map<string, string>,
+  report: Report,
+): void {
   const at = (p: Placed, message: string, hint: string) => report(p.path, p.item, message, hint);
   for (const [i, p] of placed.entries()) {
     const twin = placed.slice(0, i).find((q) => q.target === p.target);
@@ -190,6 +197,22 @@ function checkOverlaps(placed: Placed[], report: Report): void {
     }
     const placedByPolicy = p.path[1] === "files" || p.path[1] === "mounts";
     if (!placedByPolicy) continue;
+    if (p.target === "/") {
+      at(p, `${p.what} is at /, the view's root`, "choose a target below /");
+      continue;
+    }
+    // The shim builds the tree without following symlinks: a target under one has no place.
+    const link = [...symlinks].find(([s]) => s !== p.target && isUnder(p.target, s));
+    if (link) {
+      at(
+        p,
+        `${p.what} is at ${p.target}, under ${link[0]}, which the view shows as a symlink (-> ${
+          link[1]
+        })`,
+        "name the target by its resolved path",
+      );
+      continue;
+    }
     for (const special of ["/proc", "/dev"]) {
       if (isUnder(p.target, special)) {
         at(

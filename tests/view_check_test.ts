@@ -94,6 +94,16 @@ const CASES: Record<string, Case> = {
       "8:7: filesystem.mounts: the mount of /usr is at /dev/shm, under /dev",
     ],
   },
+  "a files target under a symlink the view recreates": {
+    yaml:
+      "filesystem:\n  view: listed\n  read: [DIR/link/sub]\n  files: { DIR/link/x: { content: x } }\n",
+    problems: ["7:"],
+    hint: "name the target by its resolved path",
+  },
+  "a mounts target at the view's root": {
+    yaml: "filesystem:\n  view: listed\n  mounts: [{ source: /usr, target: / }]\n",
+    problems: ["6:12: filesystem.mounts: the mount of /usr is at /, the view's root"],
+  },
   "a files target missing from a read-only listed directory": {
     yaml: "filesystem:\n  view: listed\n  read: [DIR]\n  files: { DIR/absent: { content: x } }\n",
     problems: ["7:"],
@@ -112,6 +122,8 @@ for (const [name, c] of Object.entries(CASES)) {
     const head = name === "a cwd outside the view"
       ? HEAD.replace("/bin/true }", `/bin/true, cwd: ${dir} }`)
       : HEAD;
+    Deno.mkdirSync(`${dir}/real/sub`, { recursive: true });
+    Deno.symlinkSync("real", `${dir}/link`);
     const file = writePolicy(String(dir), "p.yaml", head + c.yaml.replaceAll("DIR", String(dir)));
     const r = await charter(["check", file]);
     assert.equal(r.code, 1, r.stderr);
