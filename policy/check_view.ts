@@ -102,15 +102,18 @@ export function checkView(policy: Policy, report: Report): void {
   }
   const cwd = policy.target?.cwd ?? "/";
   const resolved = recordedResolution(cwd) ?? cwd;
-  // The shim checks that the view's cwd is the host's: only a bind of the same host path shows it.
-  const shown = cwd === "/" ||
-    placed.some((p) => p.host && p.path[1] !== "mounts" && isUnder(resolved, p.target));
+  // The view's cwd is a host directory bound at its own path (the shim compares it with the
+  // host's), a `mounts` target, the private /tmp, or the root: all exist when the child starts.
+  const shown = cwd === "/" || (cwd === "/tmp" && typeof fs.tmp === "number") ||
+    placed.some((p) =>
+      p.host && (p.path[1] === "mounts" ? isUnder(cwd, p.target) : isUnder(resolved, p.target))
+    );
   if (!shown) {
     report(
       ["target", "cwd"],
       undefined,
-      `cwd ${cwd} is outside the view (no listed host path shows it)`,
-      "add it (or a directory above it) to filesystem.read or filesystem.write",
+      `cwd ${cwd} is outside the view (it would not exist when the child starts)`,
+      "add it (or a directory above it) to filesystem.read or filesystem.write, or use /tmp or /",
     );
   }
 }

@@ -112,7 +112,8 @@ const CASES: Record<string, Case> = {
   "a cwd outside the view": {
     yaml: "filesystem:\n  view: listed\n",
     problems: ["3:"],
-    hint: "add it (or a directory above it) to filesystem.read or filesystem.write",
+    hint:
+      "add it (or a directory above it) to filesystem.read or filesystem.write, or use /tmp or /",
   },
 };
 
@@ -154,4 +155,13 @@ Deno.test("check accepts a listed view whose entries nest properly", async () =>
   );
   const r = await charter(["check", file]);
   assert.equal(r.code, 0, r.stderr);
+  for (const cwd of ["/", "/tmp", "/data/doc"]) {
+    const at = writePolicy(
+      String(dir),
+      "cwd.yaml",
+      Deno.readTextFileSync(file).replace(`cwd: ${dir}/work }`, `cwd: ${cwd} }`),
+    );
+    const ok = await charter(["check", at]);
+    assert.equal(ok.code, 0, `${cwd}: ${ok.stderr}`);
+  }
 });
