@@ -33,6 +33,7 @@ import {
   syscallTable,
 } from "../compiler/seccomp/mod.ts";
 import { fromBase64 } from "../crypto/digest.ts";
+import { isUnder, VIEW_DEVICES } from "../compiler/lower_view.ts";
 import { archClasses, describeChanges, describeFilter } from "./seccomp_review.ts";
 
 /** The mechanisms grants are grouped by. */
@@ -254,6 +255,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     restrict("filesystem", "landlock", `Landlock ruleset (${ll.enforce})`, "enforce.landlock");
     for (const r of ll.fs) {
       const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
+      const hidden = !r.implied && !r.inView && !inListedView(plan, r.resolved ?? r.path);
       grants.push({
         mechanism: "filesystem",
         // A path may have a rule of its own and an implied one: two items.
@@ -262,7 +264,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
         }`,
         text: `${r.path}${openedAs(r.resolved)}: ${r.access.join(", ")}${
           r.implied ? ` (implied: ${r.implied})` : ""
-        }${r.inView ? " (in the view)" : ""}`,
+        }${r.inView ? " (in the view)" : ""}${hidden ? " (not in the view)" : ""}`,
         ...(source ? { source } : {}),
         rights: r.access,
       });
@@ -696,6 +698,22 @@ function viewGrants(plan: LinuxLaunchPlan): Grant[] {
     }
   }
   return grants;
+}
+
+/**
+ * False when the plan has a listed view that does not show a host path (one that did not
+ * exist at compile time, or one a view entry of its own replaces): its Landlock rule then
+ * reaches nothing.
+ */
+function inListedView(plan: LinuxLaunchPlan, path: string): boolean {
+  if (plan.view?.mode !== "listed") return true;
+  return plan.view.mounts.some((m) =>
+    m.kind === "bind"
+      ? isUnder(path, m.sourceResolved ?? m.source)
+      : m.kind === "dev"
+      ? VIEW_DEVICES.includes(path)
+      : m.kind === "proc" && isUnder(path, "/proc")
+  );
 }
 
 /** The start of a file's content, for reading. */

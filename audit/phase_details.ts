@@ -158,6 +158,11 @@ function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
   if (plan.view && find(plan, "linux.visibility.view.v1")) {
     checks.view = viewCheck(plan.view);
     required.push("view");
+    // A best_effort pid namespace given up: the view's /proc is left an empty directory.
+    if (plan.view.enforce === "best_effort" && plan.view.mounts.some((m) => m.kind === "proc")) {
+      checks.viewProcSkipped = (v) =>
+        typeof v === "string" ? undefined : "viewProcSkipped is not a reason";
+    }
   }
   if (find(plan, "linux.visibility.cwd.v1")) {
     // The shim opens the cwd by its recorded resolution and says what it opened.

@@ -68,6 +68,15 @@ export function viewApplies(policy: Policy): boolean {
     (fs?.view === "listed" || (fs?.view === "host" && (fs.hide ?? []).length > 0));
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** True when `path` is `dir` or lies under it. */
 export function isUnder(path: string, dir: string): boolean {
   return path === dir || dir === "/" || path.startsWith(dir + "/");
@@ -96,7 +105,8 @@ interface ListedPath {
 /**
  * Builds the view of a policy (undefined when {@link viewApplies} is false). Paths the
  * lists name appear at their symlink-free resolution, with the symlinks on the way
- * recreated; an entry that the one above it already shows the same way is left out.
+ * recreated; a path that does not exist at compile time is left out, and so is an entry
+ * that the one above it already shows the same way.
  *
  * @example
  * ```ts
@@ -126,6 +136,9 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   const listed = new Map<string, ListedPath>();
   const list = (paths: readonly string[] | undefined, write: boolean) => {
     for (const source of paths ?? []) {
+      // A path that does not exist now grants nothing (as in Landlock) and has no place in
+      // the view: the shim refuses a bind source it cannot open.
+      if (!exists(source)) continue;
       const walk = symlinksOnTheWay(source);
       for (const s of walk.symlinks) symlinks.set(s.target, s.link);
       const target = walk.resolved;

@@ -90,6 +90,14 @@ export function checkView(policy: Policy, report: Report): void {
   const symlinks = new Map<string, string>();
   const placed = placedEntries(policy, symlinks);
   checkOverlaps(placed, symlinks, report);
+  for (const p of placed.filter((p) => p.target === "/")) {
+    report(
+      p.path,
+      p.item,
+      `${p.what} would show the host's whole tree at the view's root`,
+      "use filesystem.view: host for that, or list the directories the child needs",
+    );
+  }
   for (const [index, m] of (fs.mounts ?? []).entries()) {
     if (!exists(m.source)) {
       report(
@@ -200,10 +208,7 @@ function checkOverlaps(
     }
     const placedByPolicy = p.path[1] === "files" || p.path[1] === "mounts";
     if (!placedByPolicy) continue;
-    if (p.target === "/") {
-      at(p, `${p.what} is at /, the view's root`, "choose a target below /");
-      continue;
-    }
+    if (p.target === "/") continue;
     // The shim builds the tree without following symlinks: a target under one has no place.
     const link = [...symlinks].find(([s]) => s !== p.target && isUnder(p.target, s));
     if (link) {

@@ -102,7 +102,12 @@ const CASES: Record<string, Case> = {
   },
   "a mounts target at the view's root": {
     yaml: "filesystem:\n  view: listed\n  mounts: [{ source: /usr, target: / }]\n",
-    problems: ["6:12: filesystem.mounts: the mount of /usr is at /, the view's root"],
+    problems: ["6:12: filesystem.mounts: the mount of /usr would show the host's whole tree"],
+  },
+  "the host's root listed in a listed view": {
+    yaml: "filesystem:\n  view: listed\n  read: [/]\n",
+    problems: ["6:10: filesystem.read: filesystem.read / would show the host's whole tree"],
+    hint: "use filesystem.view: host for that, or list the directories the child needs",
   },
   "a files target missing from a read-only listed directory": {
     yaml: "filesystem:\n  view: listed\n  read: [DIR]\n  files: { DIR/absent: { content: x } }\n",

@@ -99,9 +99,19 @@ Deno.test("a listed path appears at its resolution, with the symlinks on the way
   // The Landlock rule opens the same resolution.
   const rule = plan.landlock!.fs.find((r) => r.path === `${dir}/link/sub`);
   assert.equal(rule?.resolved, `${dir}/real/sub`);
-  // A path that does not exist is kept, as Landlock keeps it: the shim skips it at launch.
-  const absent = await planOf(String(dir), `filesystem: { view: listed, read: [${dir}/absent] }\n`);
-  assert.equal(entry(absent, `${dir}/absent`)?.kind, "bind");
+  // A path that does not exist grants nothing and is not in the view; Landlock keeps its
+  // rule (skipped at launch), and explain says the view leaves it out.
+  Deno.symlinkSync("absent", `${dir}/dangling`);
+  const absent = await planOf(
+    String(dir),
+    `filesystem: { view: listed, read: [${dir}/absent, ${dir}/dangling/x] }\n`,
+  );
+  assert.equal(entry(absent, `${dir}/absent`), undefined);
+  assert.equal(entry(absent, `${dir}/dangling`), undefined, "no symlink towards nothing");
+  assert.ok(absent.landlock!.fs.some((r) => r.path === `${dir}/absent`));
+  assert.ok(
+    grantsOf(absent).some((g) => g.text === `${dir}/absent: read_file, read_dir (not in the view)`),
+  );
 });
 
 Deno.test("flags: nosuid everywhere, nodev but on /dev, noexec where nothing is executable", async () => {
@@ -358,7 +368,7 @@ Deno.test("transcript verify: the phase 2 view report must equal the plan's entr
   fixture(String(dir));
   const plan = await planOf(
     String(dir),
-    `filesystem: { view: listed, read: [${dir}/link/sub, ${dir}/absent] }\n`,
+    `filesystem: { view: listed, read: [${dir}/link/sub, ${dir}/w] }\n`,
   );
   const ids = { uid: 0, gid: 0 };
   const cwd = { path: "/", opened: "/", dev: 1, ino: 2 };
@@ -371,12 +381,10 @@ Deno.test("transcript verify: the phase 2 view report must equal the plan's entr
   const honest = honestView(plan);
   assert.deepEqual(problems(honest), []);
   const mounts = honest.mounts as Record<string, unknown>[];
-  // Skipped as Landlock skips them: an absent host path is named and left out.
-  const withoutAbsent = mounts.filter((m) => m.source !== `${dir}/absent`);
-  assert.deepEqual(
-    problems({ ...honest, mounts: withoutAbsent, absentPaths: [`${dir}/absent`] }),
-    [],
-  );
+  // A host path gone since compiling may be reported absent (as Landlock reports it) and left out.
+  const withoutAbsent = mounts.filter((m) => m.source !== `${dir}/w`);
+  assert.equal(withoutAbsent.length, mounts.length - 1);
+  assert.deepEqual(problems({ ...honest, mounts: withoutAbsent, absentPaths: [`${dir}/w`] }), []);
 
   const forged: [string, unknown, RegExp][] = [
     ["an extra mount", {
@@ -414,6 +422,24 @@ Deno.test("transcript verify: the phase 2 view report must equal the plan's entr
     const found = problems(view);
     assert.ok(found.some((p) => expected.test(p)), `${what}: ${found.join("; ")}`);
   }
+  // A /proc left out is a best_effort gap only.
+  const procSkipped = (p: LinuxLaunchPlan) =>
+    phaseDetailProblems(
+      {
+        phase: 2,
+        result: "degraded",
+        details: { namespaces: {}, view: honestView(p), cwd, viewProcSkipped: "no pid namespace" },
+      },
+      p,
+      ids,
+    ).filter((x) => x.includes("view") || x.includes("degraded"));
+  assert.match(procSkipped(plan).join(), /viewProcSkipped is not something/);
+  const best = await planOf(
+    String(dir),
+    "filesystem: { view: listed }\nenforce: { namespaces: best_effort }\n",
+    "best.yaml",
+  );
+  assert.deepEqual(procSkipped(best), []);
   assert.deepEqual(
     phaseDetailProblems(
       { phase: 2, result: "applied", details: { namespaces: {}, cwd } },
