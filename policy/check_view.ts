@@ -88,7 +88,7 @@ export function checkView(policy: Policy, report: Report): void {
     );
   }
   const symlinks = new Map<string, string>();
-  const placed = placedEntries(policy, symlinks);
+  const placed = placedEntries(policy, symlinks, report);
   checkOverlaps(placed, symlinks, report);
   for (const p of placed.filter((p) => p.target === "/")) {
     report(
@@ -129,8 +129,13 @@ export function checkView(policy: Policy, report: Report): void {
 /**
  * The entries of a listed view with a target, in policy terms: the view's own first, then
  * `files`, `mounts` and the lists, so that a clash is reported at what the policy added.
+ * Collects the symlinks the view recreates, and reports one that would lie under a mount.
  */
-function placedEntries(policy: Policy, symlinks: Map<string, string>): Placed[] {
+function placedEntries(
+  policy: Policy,
+  symlinks: Map<string, string>,
+  report: Report,
+): Placed[] {
   const fs = policy.filesystem ?? {};
   const placed: Placed[] = [];
   if (typeof fs.tmp === "number") {
@@ -161,7 +166,19 @@ function placedEntries(policy: Policy, symlinks: Map<string, string>): Placed[] 
   for (const key of ["read", "exec", "write"] as const) {
     for (const path of fs[key] ?? []) {
       const walk = symlinksOnTheWay(path);
-      for (const s of walk.symlinks) symlinks.set(s.target, s.link);
+      for (const s of walk.symlinks) {
+        symlinks.set(s.target, s.link);
+        // The view recreates the symlink; under a mount it would be inside another host tree.
+        const mount = (fs.mounts ?? []).find((m) => isUnder(s.target, m.target));
+        if (mount) {
+          report(
+            ["filesystem", key],
+            path,
+            `filesystem.${key} ${path} goes through the symlink ${s.target}, under the mount of ${mount.source} at ${mount.target}`,
+            "list the path by its resolved name, or choose another mount target",
+          );
+        }
+      }
       const target = walk.resolved;
       if (fs.proc && isUnder(target, "/proc") && target !== "/proc") continue;
       if ((fs.dev === "minimal" || fs.dev === "terminal") && VIEW_DEVICES.includes(target)) {
@@ -207,7 +224,20 @@ function checkOverlaps(
       continue;
     }
     const placedByPolicy = p.path[1] === "files" || p.path[1] === "mounts";
-    if (!placedByPolicy) continue;
+    if (!placedByPolicy) {
+      // A host path shown where a mount shows another host tree: the two would be confused.
+      const mount = placed.find((q) =>
+        q.path[1] === "mounts" && q.target !== p.target && isUnder(p.target, q.target)
+      );
+      if (p.host && mount) {
+        at(
+          p,
+          `${p.what} is at ${p.target}, under ${mount.what} at ${mount.target}`,
+          "list the path inside the mount's source, or choose another mount target",
+        );
+      }
+      continue;
+    }
     if (p.target === "/") continue;
     // The shim builds the tree without following symlinks: a target under one has no place.
     const link = [...symlinks].find(([s]) => s !== p.target && isUnder(p.target, s));
