@@ -589,7 +589,9 @@ function viewGrants(plan: LinuxLaunchPlan): Grant[] {
     grants.push({
       mechanism: "view",
       key: "view:*",
-      text: "the host's whole tree is visible (view: host)",
+      text: view
+        ? "the host's whole tree is visible but for hidden paths (view: host)"
+        : "the host's whole tree is visible (no filesystem view)",
       source: "filesystem.view",
     });
   }

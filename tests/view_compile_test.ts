@@ -276,7 +276,7 @@ Deno.test("diff reports view changes as newly allowed or denied", async () => {
   assert.match(added(writable)[0], /^\/data: .*read-only \(ro,nosuid,nodev\) → .*writable/);
 
   const host = await planOf(String(dir), "filesystem: { view: host }\n", "d.yaml");
-  assert.ok(added(host).includes("the host's whole tree is visible (view: host)"));
+  assert.ok(added(host).includes("the host's whole tree is visible (no filesystem view)"));
   assert.ok(added(host).some((t) => t.startsWith("listed view")), "the listed view is lost");
   assert.ok(diffPlans(host, before).removed.some((g) => g.key === "view:*"));
 
