@@ -21,7 +21,8 @@ import { lowerSeccomp } from "./lower_seccomp.ts";
 import { resolveTarget } from "./target.ts";
 import { resolveInputs } from "./inputs.ts";
 import { recordedResolution } from "./resolve_path.ts";
-import { lowerView, viewLandlockRules } from "./lower_view.ts";
+import { lowerView, viewGaps, viewLandlockRules } from "./lower_view.ts";
+import { PolicyError } from "../policy/diagnostic.ts";
 
 /** The compiler's name and version, recorded in every plan. */
 export const COMPILER = { name: "charter", version: "0.1.0" } as const;
@@ -120,6 +121,16 @@ export async function buildStatement(
   const cwdResolved = recordedResolution(cwd);
   const interpreters = target.execChain.filter((e) => e.implied === "interpreter")
     .map(({ path, sha256 }) => ({ path, sha256 }));
+  const gaps = viewGaps(policy, target.script);
+  if (gaps.length > 0) {
+    throw new PolicyError(gaps.map((g) => ({
+      file: source.file,
+      ...source.locate(g.path),
+      path: g.path.join("."),
+      message: g.message,
+      hint: g.hint,
+    })));
+  }
   const view = lowerView(policy, {
     exec: target.execChain.map((e) => e.path),
     read: policy.target.inputs ?? [],

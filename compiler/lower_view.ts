@@ -242,6 +242,56 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   };
 }
 
+/** Something the target needs that the policy's listed view lacks, at a policy key. */
+export interface ViewGap {
+  /** The policy key the problem is reported at. */
+  path: ("target" | "exe" | "inputs")[];
+  /** What is missing. */
+  message: string;
+  /** How to fix it. */
+  hint: string;
+}
+
+/**
+ * What a listed view must hold for the target to start: the kernel runs a `#!` script
+ * executed from its fd as `/dev/fd/N` (the view's `dev` links it to `/proc/self/fd`), and a
+ * copied input is handed over as `/proc/self/fd/N`.
+ *
+ * @example
+ * ```ts
+ * import { viewGaps } from "./lower_view.ts";
+ * const policy = {
+ *   version: 1 as const,
+ *   name: "x",
+ *   target: { exe: "/usr/local/bin/tool.sh" },
+ *   filesystem: { view: "listed" as const, proc: false },
+ * };
+ * console.log(viewGaps(policy, true)[0].path); // ["target", "exe"]
+ * ```
+ */
+export function viewGaps(policy: Policy, script: boolean): ViewGap[] {
+  const fs = policy.filesystem;
+  if (!viewApplies(policy) || fs?.view !== "listed") return [];
+  const gaps: ViewGap[] = [];
+  const devices = fs.dev === "minimal" || fs.dev === "terminal";
+  if (script && !(fs.proc && devices)) {
+    gaps.push({
+      path: ["target", "exe"],
+      message: "a #! script runs as /dev/fd/N, which the listed view lacks without proc and dev",
+      hint: "set filesystem.proc: true (with namespaces.pid) and filesystem.dev: minimal",
+    });
+  }
+  if ((policy.target.inputs ?? []).length > 0 && !fs.proc) {
+    gaps.push({
+      path: ["target", "inputs"],
+      message:
+        "a copied input is handed over as /proc/self/fd/N, which the view lacks without proc",
+      hint: "set filesystem.proc: true (with namespaces.pid)",
+    });
+  }
+  return gaps;
+}
+
 /** True for a bind that shows a host path at the same place. */
 function isIdentityBind(m: PlacedMount): m is Extract<ViewMount, { kind: "bind" }> {
   return m.kind === "bind" && m.target === (m.sourceResolved ?? m.source);

@@ -450,3 +450,31 @@ Deno.test("transcript verify: the phase 2 view report must equal the plan's entr
     ["details.view is missing"],
   );
 });
+
+Deno.test("compile: a script target or an input needs the view's /proc (and /dev for a script)", async () => {
+  using dir = tempDir();
+  Deno.writeTextFileSync(`${dir}/run.sh`, "#!/bin/sh\necho hi\n");
+  Deno.chmodSync(`${dir}/run.sh`, 0o755);
+  Deno.writeTextFileSync(`${dir}/in.txt`, "x");
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1
+name: s
+target: { exe: ${dir}/run.sh, inputs: [${dir}/in.txt] }
+filesystem: { view: listed, proc: false }
+`,
+  );
+  const { key } = await keygen(String(dir));
+  const r = await charter(["compile", policy, "-o", `${dir}/plan.json`, "--key", key]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`p\\.yaml:3:16: target\\.exe: a #! script runs as /dev/fd/N`));
+  assert.match(r.stderr, /p\.yaml:3:\d+: target\.inputs: a copied input is handed over/);
+  assert.ok(!r.stderr.includes("    at "));
+  Deno.writeTextFileSync(
+    policy,
+    Deno.readTextFileSync(policy).replace("proc: false", "proc: true"),
+  );
+  const ok = await charter(["compile", policy, "-o", `${dir}/plan.json`, "--key", key]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
