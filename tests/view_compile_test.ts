@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { diffPlans, grantsOf } from "../audit/grants.ts";
 import { phaseDetailProblems } from "../audit/phase_details.ts";
+import { childFileAccess } from "../cli/child_file_access.ts";
 import { buildStatement, canonicalJson } from "../compiler/compile.ts";
 import { isUnder } from "../compiler/lower_view.ts";
 import type { LinuxLaunchPlan, ViewMount } from "../compiler/plan.ts";
@@ -477,4 +478,42 @@ filesystem: { view: listed, proc: false }
   );
   const ok = await charter(["compile", policy, "-o", `${dir}/plan.json`, "--key", key]);
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+Deno.test("launch: a file the required listed view does not show is out of the child's reach", async () => {
+  using dir = tempDir();
+  fixture(String(dir));
+  const facts = {
+    role: "transcript file",
+    path: `${dir}/w/t.jsonl`,
+    owner: 65534,
+    mode: 0o644,
+    launcherUid: 65534,
+    landlockAbi: () => 0,
+  };
+  // No Landlock: only the view can keep the child (the file's owner) out.
+  const plan = (fs: string, extra = "enforce: { landlock: off }\n") =>
+    planOf(String(dir), `${extra}filesystem: ${fs}\n`);
+  const why = async (fs: string, extra?: string) =>
+    childFileAccess(await plan(fs, extra), facts, "write");
+  assert.equal(await why("{ view: listed }"), undefined);
+  assert.match(String(await why("{ view: host }")), /no Landlock filesystem rules/);
+  // Shown writable (directly or above it), or the host's /proc with the launcher's fds.
+  const shown = `{ view: listed, mounts: [{ source: ${dir}/w, target: /data, write: true }] }`;
+  assert.ok(await why(shown));
+  assert.equal(await why(shown.replace("write: true", "write: false")), undefined);
+  assert.ok(
+    await why("{ view: listed, proc: false, mounts: [{ source: /proc, target: /hostproc }] }"),
+  );
+  // best_effort may fall back to the host's tree; CAP_SYS_ADMIN could undo the mounts.
+  assert.ok(await why("{ view: listed }", "enforce: { landlock: off, namespaces: best_effort }\n"));
+  assert.ok(
+    await why("{ view: listed }", "enforce: { landlock: off }\ncapabilities: [CAP_SYS_ADMIN]\n"),
+  );
+  const read = childFileAccess(
+    await plan(`{ view: listed, mounts: [{ source: ${dir}/w, target: /data }] }`),
+    facts,
+    "read",
+  );
+  assert.ok(read, "a read-only mount still shows the file for reading");
 });
