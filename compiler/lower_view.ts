@@ -20,18 +20,21 @@ import {
 } from "./plan.ts";
 import { recordedResolution, symlinksOnTheWay } from "./resolve_path.ts";
 
-/** The devices a `dev: minimal` /dev holds (binds of the host's). */
-export const VIEW_DEVICES: readonly string[] = [
-  "/dev/null",
-  "/dev/zero",
-  "/dev/full",
-  "/dev/random",
-  "/dev/urandom",
-  "/dev/tty",
+/** Landlock rights on the devices of the view's /dev: sinks and sources, and the tty. */
+const DEVICE_RIGHTS: [string, LandlockFsRight[]][] = [
+  ["/dev/null", ["write_file", "read_file"]],
+  ["/dev/zero", ["write_file", "read_file"]],
+  ["/dev/full", ["write_file", "read_file"]],
+  ["/dev/random", ["read_file"]],
+  ["/dev/urandom", ["read_file"]],
+  ["/dev/tty", ["write_file", "read_file"]],
 ];
 
+/** The devices a `dev: minimal` /dev holds (binds of the host's). */
+export const VIEW_DEVICES: readonly string[] = DEVICE_RIGHTS.map(([device]) => device);
+
 /** Rights on the private devpts of `dev: terminal`: open, read, write and ioctl a pty. */
-const DEVPTS_RIGHTS: LandlockFsRight[] = ["read_file", "read_dir", "write_file", "ioctl_dev"];
+const DEVPTS_RIGHTS: LandlockFsRight[] = ["write_file", "read_file", "read_dir", "ioctl_dev"];
 
 /** The root tmpfs holds mount points, directories and `files`: this plus their content. */
 const ROOT_BASE_BYTES = 1024 * 1024;
@@ -322,7 +325,8 @@ function sameFlags(a: { flags: MountFlag[] }, b: { flags: MountFlag[] }): boolea
 /**
  * The Landlock rules a view needs: host paths its `mounts` show (read, or write with
  * `write: true`), and what exists only inside the view (`inView`): the tmp (write), /proc
- * (read), a private /dev/pts (read, write, ioctl), `files` targets (read).
+ * (read), /dev (list) and its devices (read; write the sinks and the tty), a private /dev/pts
+ * (read, write, ioctl), `files` targets (read).
  *
  * @example
  * ```ts
@@ -350,8 +354,13 @@ export function viewLandlockRules(policy: Policy, view: ViewPlan | undefined): L
     if (m.kind === "tmpfs") inView(WRITE_RIGHTS);
     else if (m.kind === "proc") inView(READ_RIGHTS);
     else if (m.kind === "file") inView(["read_file"]);
-    else if (m.kind === "dev" && m.devpts) {
-      rules.push({ path: "/dev/pts", access: DEVPTS_RIGHTS, inView: true });
+    else if (m.kind === "dev") {
+      // What `dev` promises is usable: listing /dev, the data devices, the controlling tty.
+      rules.push({ path: "/dev", access: ["read_dir"], inView: true });
+      for (const [device, access] of DEVICE_RIGHTS) {
+        rules.push({ path: device, access, inView: true });
+      }
+      if (m.devpts) rules.push({ path: "/dev/pts", access: DEVPTS_RIGHTS, inView: true });
     }
   }
   return rules;

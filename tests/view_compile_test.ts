@@ -175,11 +175,14 @@ Deno.test("Landlock rules for what exists only in the view, and for mounted host
   assert.deepEqual(rule("/proc", true)?.access, ["read_file", "read_dir"]);
   assert.deepEqual(rule("/etc/hosts", true)?.access, ["read_file"]);
   assert.deepEqual(rule("/dev/pts", true)?.access, [
+    "write_file",
     "read_file",
     "read_dir",
-    "write_file",
     "ioctl_dev",
   ]);
+  assert.deepEqual(rule("/dev", true)?.access, ["read_dir"]);
+  assert.deepEqual(rule("/dev/zero", true)?.access, ["write_file", "read_file"]);
+  assert.deepEqual(rule("/dev/urandom", true)?.access, ["read_file"]);
   assert.ok(rule(`${dir}/w`)?.access.includes("write_file"));
   assert.deepEqual(rule(`${dir}/real`)?.access, ["read_file", "read_dir"]);
   // A rule in the view has no host resolution: the shim does not open it in the parent.
