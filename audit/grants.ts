@@ -713,7 +713,7 @@ function inListedView(plan: LinuxLaunchPlan, path: string): boolean {
     m.kind === "bind"
       ? isUnder(path, m.sourceResolved ?? m.source)
       : m.kind === "dev"
-      ? VIEW_DEVICES.includes(path)
+      ? path === "/dev" || VIEW_DEVICES.includes(path)
       : m.kind === "proc" && isUnder(path, "/proc")
   );
 }

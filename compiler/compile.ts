@@ -21,7 +21,7 @@ import { lowerSeccomp } from "./lower_seccomp.ts";
 import { resolveTarget } from "./target.ts";
 import { resolveInputs } from "./inputs.ts";
 import { recordedResolution } from "./resolve_path.ts";
-import { lowerView, viewGaps, viewLandlockRules } from "./lower_view.ts";
+import { inputReadByPath, lowerView, viewGaps, viewLandlockRules } from "./lower_view.ts";
 import { PolicyError } from "../policy/diagnostic.ts";
 
 /** The compiler's name and version, recorded in every plan. */
@@ -132,8 +132,9 @@ export async function buildStatement(
     })));
   }
   const view = lowerView(policy, {
-    exec: target.execChain.map((e) => e.path),
-    read: policy.target.inputs ?? [],
+    // The exe runs from the fd the shim verified; the kernel opens interpreters by path.
+    exec: target.execChain.filter((e) => e.implied === "interpreter").map((e) => e.path),
+    read: (policy.target.inputs ?? []).filter(inputReadByPath),
   });
   let landlock: LandlockPlan | undefined;
   if (usesLandlock(policy)) {

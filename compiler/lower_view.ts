@@ -42,14 +42,34 @@ const ROOT_BASE_BYTES = 1024 * 1024;
 /** tmpfs charges whole pages; 64 KiB covers the largest page size Linux runs with. */
 const PAGE_BYTES = 64 * 1024;
 
+/**
+ * True when the shim will hand an input over by its path (so the view must show it): one
+ * only root or its owner, the compiling user, can write. The shim copies any other into a
+ * sealed memfd and passes `/proc/self/fd/N` instead (docs/plan-and-shim.md, _Pinning_).
+ *
+ * @example
+ * ```ts
+ * import { inputReadByPath } from "./lower_view.ts";
+ * console.log(inputReadByPath("/etc/hostname")); // true
+ * ```
+ */
+export function inputReadByPath(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return (info.uid === 0 || info.uid === Deno.uid()) && ((info.mode ?? 0) & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** A view entry with a target: every kind but the root. */
 type PlacedMount = Exclude<ViewMount, { kind: "root" }>;
 
 /** The paths the target itself needs in the view, besides the policy's lists. */
 export interface ImpliedPaths {
-  /** The exe and its interpreters: executed. */
+  /** The interpreters of the exe (PT_INTERP, `#!`), which the kernel opens by path. */
   exec: string[];
-  /** `target.inputs`: read. */
+  /** `target.inputs` the target reads by path ({@link inputReadByPath}). */
   read: string[];
 }
 
@@ -78,6 +98,16 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * True for a listed host path the view provides itself and so does not bind: /proc and what
+ * lies under it when the view has its own proc; /dev and its devices when it has its own /dev.
+ */
+export function providedByView(fs: NonNullable<Policy["filesystem"]>, path: string): boolean {
+  const devices = fs.dev === "minimal" || fs.dev === "terminal";
+  return (fs.proc === true && isUnder(path, "/proc")) ||
+    (devices && (path === "/dev" || VIEW_DEVICES.includes(path)));
 }
 
 /** True when `path` is `dir` or lies under it. */
@@ -165,11 +195,10 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   list(fs.write, true);
 
   const entries: PlacedMount[] = [];
-  const devices = fs.dev !== undefined && fs.dev !== "none";
+  const devices = fs.dev === "minimal" || fs.dev === "terminal";
   for (const p of listed.values()) {
     // What /proc and /dev provide themselves is not bound from the host.
-    if (fs.proc && isUnder(p.target, "/proc")) continue;
-    if (devices && VIEW_DEVICES.includes(p.target)) continue;
+    if (providedByView(fs, p.target)) continue;
     const sourceResolved = p.target !== p.source ? { sourceResolved: p.target } : {};
     entries.push({
       kind: "bind",

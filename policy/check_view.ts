@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isUnder, VIEW_DEVICES } from "../compiler/lower_view.ts";
+import { isUnder, providedByView } from "../compiler/lower_view.ts";
 import { recordedResolution, symlinksOnTheWay } from "../compiler/resolve_path.ts";
 import type { Policy } from "./types.ts";
 import type { KeyPath } from "./yaml_source.ts";
@@ -180,10 +180,7 @@ function placedEntries(
         }
       }
       const target = walk.resolved;
-      if (fs.proc && isUnder(target, "/proc") && target !== "/proc") continue;
-      if ((fs.dev === "minimal" || fs.dev === "terminal") && VIEW_DEVICES.includes(target)) {
-        continue;
-      }
+      if (providedByView(fs, target)) continue;
       // One host path named by several lists is one bind, with the widest access.
       const seen = listed.get(target);
       const writable = key === "write" || (seen?.writable ?? false);

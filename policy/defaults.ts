@@ -64,7 +64,7 @@ function set(value: Record<string, unknown>, path: KeyPath, leaf: unknown): void
 /**
  * Fills every default the merged policy leaves unset, recording each with
  * {@link DEFAULT_PROVENANCE}. Landlock defaults (filesystem lists, scopes) are skipped when
- * `enforce.landlock` is `off`; the net namespace is skipped when the policy has a
+ * `enforce.landlock` is `off`, but for the lists of a `listed` view, which show them; the net namespace is skipped when the policy has a
  * `network` key (its TCP rules then decide). A `listed` view gets a private /tmp, a /proc
  * when the child has its own pid namespace, and a minimal /dev.
  *
@@ -97,13 +97,17 @@ export function applyDefaults(
   fill(["namespaces", "pid"], true);
   fill(["namespaces", "ipc"], true);
   if (out.network === undefined) fill(["namespaces", "net"], true);
-  if (get(out, ["enforce", "landlock"]) !== "off") {
+  fill(["filesystem", "view"], DEFAULT_VIEW);
+  const landlock = get(out, ["enforce", "landlock"]) !== "off";
+  // The lists also say what a listed view shows: without Landlock they still fill it.
+  if (landlock || get(out, ["filesystem", "view"]) === "listed") {
     fill(["filesystem", "read"], [...DEFAULT_READ]);
     fill(["filesystem", "write"], [...DEFAULT_WRITE]);
+  }
+  if (landlock) {
     fill(["scope", "signals"], true);
     fill(["scope", "abstract_unix"], true);
   }
-  fill(["filesystem", "view"], DEFAULT_VIEW);
   // tmp, proc and dev only exist in a listed view; under `host` setting them is an error.
   if (get(out, ["filesystem", "view"]) === "listed") {
     fill(["filesystem", "tmp"], DEFAULT_TMP_BYTES);

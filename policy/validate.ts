@@ -190,12 +190,13 @@ export function checkMerged(
   const fsRules = [policy.filesystem?.read, policy.filesystem?.write, policy.filesystem?.exec].some(
     (l) => l?.length,
   );
-  if (fsRules && policy.enforce?.landlock === "off") {
+  // A listed view shows the lists: they mean something without Landlock too.
+  if (fsRules && policy.enforce?.landlock === "off" && policy.filesystem?.view !== "listed") {
     at(
       ["enforce", "landlock"],
       undefined,
-      "filesystem rules are Landlock rules, but Landlock is off",
-      "remove filesystem: or enforce Landlock",
+      "filesystem rules are Landlock rules, but Landlock is off (and the view is host)",
+      "remove the filesystem lists, enforce Landlock, or use view: listed",
     );
   }
   const idsSet = policy.user?.uid !== undefined || policy.user?.gid !== undefined;
