@@ -38,7 +38,7 @@ export const DEFAULT_WRITE: readonly string[] = ["/dev/null"];
  * The filesystem view a policy gets when no layer sets `filesystem.view`. The one switch
  * between the host's tree and a `listed` view by default (DESIGN §3: `listed`).
  */
-export const DEFAULT_VIEW: "listed" | "host" = "host";
+export const DEFAULT_VIEW: "listed" | "host" = "listed";
 
 /** The size of the private /tmp of a `listed` view: 64 MiB. */
 export const DEFAULT_TMP_BYTES = 64 * 1024 * 1024;
