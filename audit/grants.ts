@@ -8,7 +8,12 @@
  *
  * @module
  */
-import { LANDLOCK_FS_RIGHTS, type LinuxLaunchPlan, type SeccompPlan } from "../compiler/plan.ts";
+import {
+  LANDLOCK_FS_RIGHTS,
+  type LinuxLaunchPlan,
+  type MountFlag,
+  type SeccompPlan,
+} from "../compiler/plan.ts";
 import { NETWORK_PROTOCOLS } from "../policy/network_protocols.ts";
 import {
   auditArch,
@@ -28,6 +33,7 @@ import {
   syscallTable,
 } from "../compiler/seccomp/mod.ts";
 import { fromBase64 } from "../crypto/digest.ts";
+import { isUnder, VIEW_DEVICES } from "../compiler/lower_view.ts";
 import { archClasses, describeChanges, describeFilter } from "./seccomp_review.ts";
 
 /** The mechanisms grants are grouped by. */
@@ -37,6 +43,7 @@ export type Mechanism =
   | "fds"
   | "identity"
   | "namespaces"
+  | "view"
   | "filesystem"
   | "network"
   | "scope"
@@ -240,6 +247,7 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
         break;
     }
   }
+  grants.push(...viewGrants(plan));
   const ll = plan.landlock;
   const handledFs = ll?.handledFs ?? [];
   const handledNet = ll?.handledNet ?? [];
@@ -247,13 +255,16 @@ export function grantsOf(plan: LinuxLaunchPlan): Grant[] {
     restrict("filesystem", "landlock", `Landlock ruleset (${ll.enforce})`, "enforce.landlock");
     for (const r of ll.fs) {
       const source = r.implied ? undefined : `filesystem.*[${JSON.stringify(r.path)}]`;
+      const hidden = !r.implied && !r.inView && !inListedView(plan, r.resolved ?? r.path);
       grants.push({
         mechanism: "filesystem",
         // A path may have a rule of its own and an implied one: two items.
-        key: `filesystem:${r.path}${r.implied ? ` (implied: ${r.implied})` : ""}`,
+        key: `filesystem:${r.path}${r.implied ? ` (implied: ${r.implied})` : ""}${
+          r.inView ? " (in the view)" : ""
+        }`,
         text: `${r.path}${openedAs(r.resolved)}: ${r.access.join(", ")}${
           r.implied ? ` (implied: ${r.implied})` : ""
-        }`,
+        }${r.inView ? " (in the view)" : ""}${hidden ? " (not in the view)" : ""}`,
         ...(source ? { source } : {}),
         rights: r.access,
       });
@@ -553,6 +564,164 @@ function syscallGrants(paths: FilterPath[], unsafe: Set<string>): Grant[] {
       })),
     ];
   });
+}
+
+/** What a view entry's flags leave the child: always read, and write, exec, setuid, devices unless a flag forbids them. */
+function mountRights(flags: MountFlag[]): string[] {
+  return [
+    "read",
+    ...(flags.includes("ro") ? [] : ["write"]),
+    ...(flags.includes("noexec") ? [] : ["exec"]),
+    ...(flags.includes("nosuid") ? [] : ["setuid"]),
+    ...(flags.includes("nodev") ? [] : ["devices"]),
+  ];
+}
+
+/**
+ * The filesystem view: whether the child sees the host's tree, and each entry of the view
+ * with its flags. A newly visible path, a read-only entry becoming writable or executable,
+ * a hidden path shown again are added authority in {@link diffGrants}.
+ */
+function viewGrants(plan: LinuxLaunchPlan): Grant[] {
+  const grants: Grant[] = [];
+  const view = plan.view;
+  if (view?.mode !== "listed") {
+    grants.push({
+      mechanism: "view",
+      key: "view:*",
+      text: view
+        ? "the host's whole tree is visible but for hidden paths (view: host)"
+        : "the host's whole tree is visible (no filesystem view)",
+      source: "filesystem.view",
+    });
+  }
+  if (!view) return grants;
+  grants.push({
+    mechanism: "view",
+    key: "view:namespace",
+    text: view.mode === "listed"
+      ? `listed view: a private mount namespace holding only what follows (${view.enforce})`
+      : `host view in a private mount namespace, with hidden paths (${view.enforce})`,
+    source: "filesystem.view",
+    restricts: true,
+  });
+  const t = plan.target;
+  const implied = new Set([
+    t.exe,
+    ...(t.interpreters ?? []).map((i) => i.path),
+    ...(t.inputs ?? []).map((i) => i.path),
+  ]);
+  const flagged = (flags: MountFlag[]) => `(${flags.join(",")})`;
+  for (const m of view.mounts) {
+    const item = (text: string, source: string | undefined, flags: MountFlag[]) =>
+      grants.push({
+        mechanism: "view",
+        key: `view:${m.kind === "root" ? "/" : m.target}`,
+        text: `${text} ${flagged(flags)}`,
+        ...(source ? { source } : {}),
+        rights: mountRights(flags),
+      });
+    switch (m.kind) {
+      case "root":
+        grants.push({
+          mechanism: "view",
+          key: "view:/",
+          text: `/: a fresh tmpfs of ${m.sizeBytes} bytes, read-only once built ${
+            flagged(m.flags)
+          }`,
+          info: true,
+        });
+        break;
+      case "bind": {
+        const identity = m.target === (m.sourceResolved ?? m.source);
+        const source = implied.has(m.source)
+          ? undefined
+          : identity
+          ? `filesystem.*[${JSON.stringify(m.source)}]`
+          : `filesystem.mounts[${
+            JSON.stringify({ source: m.source, target: m.target, write: !m.flags.includes("ro") })
+          }]`;
+        item(
+          `${m.target}: the host's ${m.source}${openedAs(m.sourceResolved)}, ${
+            m.flags.includes("ro") ? "read-only" : "writable"
+          }${implied.has(m.source) ? " (implied)" : ""}`,
+          source,
+          m.flags,
+        );
+        break;
+      }
+      case "symlink":
+        grants.push({
+          mechanism: "view",
+          key: `view:${m.target}`,
+          text: `${m.target} -> ${m.link} (a symlink, as on the host)`,
+          info: true,
+        });
+        break;
+      case "file": {
+        const bytes = fromBase64(m.contentB64);
+        item(
+          `${m.target}: a file of ${bytes.length} bytes, ${JSON.stringify(preview(bytes))}`,
+          `filesystem.files.${m.target}.content`,
+          m.flags,
+        );
+        break;
+      }
+      case "tmpfs":
+        item(
+          `${m.target}: a private tmpfs of ${m.sizeBytes} bytes, empty at launch`,
+          "filesystem.tmp",
+          m.flags,
+        );
+        break;
+      case "proc":
+        item("/proc: the child's pid namespace", "filesystem.proc", m.flags);
+        break;
+      case "dev":
+        grants.push({
+          mechanism: "view",
+          key: "view:/dev",
+          text: `/dev: null, zero, full, random, urandom, tty${
+            m.devpts ? ", a private devpts (terminal)" : ""
+          } ${flagged(m.flags)}`,
+          source: "filesystem.dev",
+          rights: [...mountRights(m.flags), ...(m.devpts ? ["devpts"] : [])],
+        });
+        break;
+      case "hide":
+        grants.push({
+          mechanism: "view",
+          key: `view:hide:${m.target}`,
+          text: `${m.target}: hidden ${flagged(m.flags)}`,
+          source: `filesystem.hide[${JSON.stringify(m.target)}]`,
+          restricts: true,
+        });
+        break;
+    }
+  }
+  return grants;
+}
+
+/**
+ * False when the plan has a listed view that does not show a host path (one that did not
+ * exist at compile time, or one a view entry of its own replaces): its Landlock rule then
+ * reaches nothing.
+ */
+function inListedView(plan: LinuxLaunchPlan, path: string): boolean {
+  if (plan.view?.mode !== "listed") return true;
+  return plan.view.mounts.some((m) =>
+    m.kind === "bind"
+      ? isUnder(path, m.sourceResolved ?? m.source)
+      : m.kind === "dev"
+      ? path === "/dev" || VIEW_DEVICES.includes(path)
+      : m.kind === "proc" && isUnder(path, "/proc")
+  );
+}
+
+/** The start of a file's content, for reading. */
+function preview(bytes: Uint8Array): string {
+  const text = new TextDecoder().decode(bytes.subarray(0, 60));
+  return bytes.length > 60 ? `${text}…` : text;
 }
 
 /** How a plan path is opened at launch when its compile-time resolution differs from it. */

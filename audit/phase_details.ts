@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { LinuxLaunchPlan, Primitive } from "../compiler/plan.ts";
+import type { LinuxLaunchPlan, Primitive, ViewMount, ViewPlan } from "../compiler/plan.ts";
 
 /** The launcher's ids, as its `launcher_started` record states them. */
 export interface LauncherIds {
@@ -155,6 +155,15 @@ function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
         ? undefined
         : "descendants is not a 'not contained' statement";
   }
+  if (plan.view && find(plan, "linux.visibility.view.v1")) {
+    checks.view = viewCheck(plan.view);
+    required.push("view");
+    // A best_effort pid namespace given up: the view's /proc is left an empty directory.
+    if (plan.view.enforce === "best_effort" && plan.view.mounts.some((m) => m.kind === "proc")) {
+      checks.viewProcSkipped = (v) =>
+        typeof v === "string" ? undefined : "viewProcSkipped is not a reason";
+    }
+  }
   if (find(plan, "linux.visibility.cwd.v1")) {
     // The shim opens the cwd by its recorded resolution and says what it opened.
     const opened = plan.target.cwdResolved ?? plan.target.cwd;
@@ -166,6 +175,61 @@ function visibilitySpec(plan: LinuxLaunchPlan): PhaseSpec {
     required.push("cwd");
   }
   return { checks, required };
+}
+
+/** One item of `details.view.mounts` as the plan fixes it. */
+function reportedMount(m: ViewMount): Details {
+  switch (m.kind) {
+    case "root":
+      return { kind: m.kind, target: "/", flags: m.flags };
+    case "bind":
+      return { kind: m.kind, target: m.target, source: m.source, flags: m.flags };
+    case "symlink":
+      return { kind: m.kind, target: m.target, link: m.link };
+    default:
+      return { kind: m.kind, target: m.target, flags: m.flags };
+  }
+}
+
+/**
+ * `details.view`: every entry of the plan's view in plan order with exactly the plan's
+ * flags, except host paths reported absent (skipped as Landlock skips them); or, for a
+ * best_effort view, the fallback to the host's tree with the errno.
+ */
+function viewCheck(view: ViewPlan): Check {
+  return (v) => {
+    if (!isObject(v)) return "view is not an object";
+    if ("requested" in v) {
+      if (view.enforce !== "best_effort") return "a required view is reported not built";
+      return Object.keys(v).length === 3 && v.mode === "host" && v.requested === view.mode &&
+          typeof v.errno === "number"
+        ? undefined
+        : `view is ${JSON.stringify(v)}, not a {mode: "host", requested, errno} fallback`;
+    }
+    const keys = Object.keys(v).filter((k) => k !== "absentPaths");
+    if (keys.length !== 2 || v.mode !== view.mode || !Array.isArray(v.mounts)) {
+      return `view is not {mode: ${JSON.stringify(view.mode)}, mounts}`;
+    }
+    const absent = v.absentPaths ?? [];
+    const hostPaths = view.mounts.flatMap((m) =>
+      m.kind === "bind" ? [m.source] : m.kind === "hide" ? [m.target] : []
+    );
+    const wrongAbsent = subset(absent, hostPaths, "view.absentPaths");
+    if (wrongAbsent) return wrongAbsent;
+    const expected = view.mounts.filter((m) =>
+      !(m.kind === "bind" && (absent as string[]).includes(m.source)) &&
+      !(m.kind === "hide" && (absent as string[]).includes(m.target))
+    ).map(reportedMount);
+    const reported = v.mounts as unknown[];
+    for (let i = 0; i < Math.max(expected.length, reported.length); i++) {
+      if (canonical(reported[i]) !== canonical(expected[i])) {
+        return `view.mounts.${i} is ${JSON.stringify(reported[i] ?? null)}, the plan says ${
+          JSON.stringify(expected[i] ?? null)
+        }`;
+      }
+    }
+    return undefined;
+  };
 }
 
 function scrubSpec(plan: LinuxLaunchPlan, launcher: LauncherIds): PhaseSpec {
@@ -309,7 +373,7 @@ function execSpec(): PhaseSpec {
 
 /** Whether any mechanism of the phase may give something up (`enforce: best_effort`). */
 function mayDegrade(plan: LinuxLaunchPlan, phase: number): boolean {
-  const sections = phase === 4 ? [plan.landlock, plan.seccomp] : [];
+  const sections = phase === 4 ? [plan.landlock, plan.seccomp] : phase === 2 ? [plan.view] : [];
   return sections.some((s) => s?.enforce === "best_effort") ||
     plan.schedule.some((p) => p.phase === phase && "enforce" in p && p.enforce === "best_effort");
 }

@@ -180,11 +180,15 @@ export function annotatePolicySchema(schema: Schema, markdown: string): void {
       },
     },
     {
-      // Filesystem and network ports are Landlock rules: not with Landlock off.
+      // Filesystem and network ports are Landlock rules: not with Landlock off (the lists
+      // still say what a listed view, the default, shows).
       if: off("landlock"),
       then: {
         properties: {
-          filesystem: { properties: { read: empty, write: empty, exec: empty } },
+          filesystem: {
+            if: { required: ["view"], properties: { view: { const: "host" } } },
+            then: { properties: { read: empty, write: empty, exec: empty } },
+          },
           network: { properties: { connect_tcp: empty, bind_tcp: empty } },
         },
       },

@@ -3,7 +3,8 @@
  * the seal key can forge the seal, and one that can write the transcript file can forge or
  * destroy the evidence (fill the disk, punch a hole in the room reserved for the records
  * after the exec), so `launch` refuses both (docs/decisions.md). Derived from the plan the
- * shim enforces: the child's host uid and capabilities, and its Landlock rules.
+ * shim enforces: the child's host uid and capabilities, its filesystem view and its Landlock
+ * rules.
  *
  * @module
  */
@@ -88,12 +89,37 @@ function covers(rule: string, file: string): boolean {
 }
 
 /**
+ * True when a required listed view keeps the file out of the child's tree: no bind shows
+ * its real path (for writing, no writable one), no host /proc is bound (the launcher's
+ * fds are there), and the child keeps no capability that could rearrange its mounts or
+ * reach the launcher's memory.
+ */
+function outsideView(
+  plan: LinuxLaunchPlan,
+  path: string,
+  access: FileAccess,
+  kept: string[],
+): boolean {
+  const view = plan.view;
+  if (view?.mode !== "listed" || view.enforce !== "required") return false;
+  if (kept.some((c) => c === "CAP_SYS_ADMIN" || c === "CAP_SYS_PTRACE")) return false;
+  const filePath = realFilePath(path);
+  return view.mounts.every((m) => {
+    if (m.kind !== "bind") return true;
+    const source = realPath(m.sourceResolved ?? m.source) ?? m.sourceResolved ?? m.source;
+    if (source === "/" || covers("/proc", source)) return false;
+    return !covers(source, filePath) || (access === "write" && m.flags.includes("ro"));
+  });
+}
+
+/**
  * Why the child of `plan` could `access` the file (reading also: the launcher's memory),
  * or undefined when it cannot. The child's host uid is the launcher's (with or without a
  * user namespace) unless `linux.scrub.ids.v1` switches it, and never 0 without
  * `linux.identity.host_root.v1` (the shim runs it as 65534 then). A child that is not the
  * file's owner (who may chmod it), not uid 0, not let in by the group or other bits and
- * keeps none of {@link BYPASSES} cannot; otherwise only a Landlock ruleset keeps it out:
+ * keeps none of {@link BYPASSES} cannot; otherwise a required listed view that does not
+ * show the file keeps it out, or a Landlock ruleset:
  * one that handles the rights in question and grants none of them on the file's real path
  * or a directory above it (for reading, nothing but `read_dir`/`execute`; for writing, none
  * of {@link WRITING}).
@@ -130,6 +156,7 @@ export function childFileAccess(
     : shared !== 0
     ? `its mode ${file.mode.toString(8)} lets group or others ${access} it`
     : `the child keeps ${kept.join(", ")}`;
+  if (outsideView(plan, file.path, access, kept)) return undefined;
   const landlock = plan.landlock;
   const needed: LandlockFsRight[] = access === "read" ? ["read_file"] : WRITING;
   if (!landlock || !needed.every((r) => landlock.handledFs.includes(r))) {

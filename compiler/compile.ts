@@ -21,6 +21,8 @@ import { lowerSeccomp } from "./lower_seccomp.ts";
 import { resolveTarget } from "./target.ts";
 import { resolveInputs } from "./inputs.ts";
 import { recordedResolution } from "./resolve_path.ts";
+import { inputReadByPath, lowerView, viewGaps, viewLandlockRules } from "./lower_view.ts";
+import { PolicyError } from "../policy/diagnostic.ts";
 
 /** The compiler's name and version, recorded in every plan. */
 export const COMPILER = { name: "charter", version: "0.1.0" } as const;
@@ -78,10 +80,13 @@ function dependencyName(path: string, mainPath: string): string {
   return path.startsWith(dir) ? path.slice(dir.length) : path;
 }
 
-/** Records the compile-time resolution of each policy path of a ruleset (not the implied ones: their digests pin them). */
+/**
+ * Records the compile-time resolution of each host path of a ruleset (not the implied ones:
+ * their digests pin them; not the view's own: they are no host paths).
+ */
 function withResolutions(landlock: LandlockPlan): LandlockPlan {
   const fs = landlock.fs.map((rule) => {
-    const resolved = rule.implied ? undefined : recordedResolution(rule.path);
+    const resolved = rule.implied || rule.inView ? undefined : recordedResolution(rule.path);
     return resolved ? { ...rule, resolved } : rule;
   });
   return { ...landlock, fs };
@@ -116,6 +121,28 @@ export async function buildStatement(
   const cwdResolved = recordedResolution(cwd);
   const interpreters = target.execChain.filter((e) => e.implied === "interpreter")
     .map(({ path, sha256 }) => ({ path, sha256 }));
+  const gaps = viewGaps(policy, target.script);
+  if (gaps.length > 0) {
+    throw new PolicyError(gaps.map((g) => ({
+      file: source.file,
+      ...source.locate(g.path),
+      path: g.path.join("."),
+      message: g.message,
+      hint: g.hint,
+    })));
+  }
+  const view = lowerView(policy, {
+    // The exe runs from the fd the shim verified; the kernel opens interpreters by path.
+    exec: target.execChain.filter((e) => e.implied === "interpreter").map((e) => e.path),
+    read: (policy.target.inputs ?? []).filter(inputReadByPath),
+  });
+  let landlock: LandlockPlan | undefined;
+  if (usesLandlock(policy)) {
+    landlock = lowerLandlock(policy, target.execChain);
+    // Without filesystem rules nothing is handled: a rule would only narrow nothing.
+    if (landlock.handledFs.length > 0) landlock.fs.push(...viewLandlockRules(policy, view));
+    landlock = withResolutions(landlock);
+  }
   const plan: LinuxLaunchPlan = {
     planVersion: 1,
     arch,
@@ -130,10 +157,9 @@ export async function buildStatement(
       ...(interpreters.length > 0 ? { interpreters } : {}),
     },
     env: { set: policy.env?.set ?? {}, pass: [...new Set(policy.env?.pass ?? [])].sort() },
-    schedule: lowerSchedule(policy, { seccomp: true }),
-    ...(usesLandlock(policy)
-      ? { landlock: withResolutions(lowerLandlock(policy, target.execChain)) }
-      : {}),
+    schedule: lowerSchedule(policy, { seccomp: true, view: view !== undefined }),
+    ...(view ? { view } : {}),
+    ...(landlock ? { landlock } : {}),
     seccomp,
     resolvedDependencies: await Promise.all(files.map(async (f) => ({
       name: dependencyName(f.path, files[0].path),

@@ -149,7 +149,10 @@ export function lowerLandlock(policy: Policy, implied: ImpliedExec[]): LandlockP
  * console.log(schedule.at(-1)?.id); // "linux.exec.execveat.v1"
  * ```
  */
-export function lowerSchedule(policy: Policy, sections: { seccomp?: boolean } = {}): Primitive[] {
+export function lowerSchedule(
+  policy: Policy,
+  sections: { seccomp?: boolean; view?: boolean } = {},
+): Primitive[] {
   const schedule: Primitive[] = [];
   const namespaces = enforcementOf(policy, "namespaces");
   if (policy.user?.host_root) schedule.push({ id: "linux.identity.host_root.v1", phase: 1 });
@@ -181,6 +184,7 @@ export function lowerSchedule(policy: Policy, sections: { seccomp?: boolean } = 
   if (policy.hostname !== undefined) {
     schedule.push({ id: "linux.visibility.hostname.v1", phase: 2, hostname: policy.hostname });
   }
+  if (sections.view) schedule.push({ id: "linux.visibility.view.v1", phase: 2 });
   schedule.push({ id: "linux.visibility.cwd.v1", phase: 2 });
   schedule.push({ id: "linux.scrub.signals.v1", phase: 3 }, { id: "linux.scrub.env.v1", phase: 3 });
   schedule.push({

@@ -40,6 +40,7 @@ export type Primitive =
     enforce: PlanEnforcement;
   }
   | { id: "linux.visibility.hostname.v1"; phase: 2; hostname: string }
+  | { id: "linux.visibility.view.v1"; phase: 2 }
   | { id: "linux.visibility.cwd.v1"; phase: 2 }
   | { id: "linux.scrub.signals.v1"; phase: 3 }
   | { id: "linux.scrub.env.v1"; phase: 3 }
@@ -113,6 +114,11 @@ export interface LandlockPlan {
     sha256?: string;
     /** The symlink-free resolution of `path` at compile time, when it differs (not on implied rules). */
     resolved?: string;
+    /**
+     * A path that exists only in the filesystem view (its /tmp, /proc, /dev/pts, `files`):
+     * the child opens it after the view is built; the parent does not.
+     */
+    inView?: true;
   }[];
   /** TCP rights the ruleset handles. */
   handledNet: ("bind_tcp" | "connect_tcp")[];
@@ -120,6 +126,44 @@ export interface LandlockPlan {
   net: { port: number; access: ("bind_tcp" | "connect_tcp")[] }[];
   /** Scopes (ABI 6). */
   scoped: ("abstract_unix_socket" | "signal")[];
+}
+
+/** Mount flags of a view entry, by their `MOUNT_ATTR_` names in lower case. */
+export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec";
+
+/** Every mount flag, in the order a plan lists them. */
+export const MOUNT_FLAGS: readonly MountFlag[] = ["ro", "nosuid", "nodev", "noexec"];
+
+/** One entry of a filesystem view, applied in plan order (docs/plan-and-shim.md, _The view_). */
+export type ViewMount =
+  /** `listed` only, always first: the fresh tmpfs that becomes `/`, read-only at the end. */
+  | { kind: "root"; sizeBytes: number; flags: MountFlag[] }
+  /**
+   * A host path shown in the view: `source` as the policy names it, `sourceResolved` its
+   * symlink-free resolution at compile time when that differs; a recursive bind.
+   */
+  | { kind: "bind"; source: string; sourceResolved?: string; target: string; flags: MountFlag[] }
+  /** A symlink the host has on the way to a listed path; `link` is its content, verbatim. */
+  | { kind: "symlink"; target: string; link: string }
+  /** A read-only file (mode 0444) with exactly this content (`files`). */
+  | { kind: "file"; target: string; contentB64: string; flags: MountFlag[] }
+  /** A private, empty tmpfs (mode 01777) of this size (`tmp`). */
+  | { kind: "tmpfs"; target: string; sizeBytes: number; flags: MountFlag[] }
+  /** A proc of the child's pid namespace (`proc`). */
+  | { kind: "proc"; target: "/proc"; flags: MountFlag[] }
+  /** A tmpfs /dev with the minimal devices, and with `devpts` a private devpts (`dev`). */
+  | { kind: "dev"; target: "/dev"; devpts: boolean; flags: MountFlag[] }
+  /** `host` only: `target` made inaccessible (`hide`). */
+  | { kind: "hide"; target: string; flags: MountFlag[] };
+
+/** The filesystem view the `linux.visibility.view.v1` primitive builds. */
+export interface ViewPlan {
+  /** `listed`: a fresh root holding only the entries; `host`: the host's tree with `hide` entries. */
+  mode: "listed" | "host";
+  /** `required`: refuse without mount namespaces; `best_effort`: fall back to the host's tree, recorded. */
+  enforce: PlanEnforcement;
+  /** The entries, applied in this order exactly: parents before children. */
+  mounts: ViewMount[];
 }
 
 /** The seccomp filter the `linux.confine.seccomp.v1` primitive installs. */
@@ -191,6 +235,8 @@ export interface LinuxLaunchPlan {
   env: { set: Record<string, string>; pass: string[] };
   /** Primitives in non-decreasing phase order. */
   schedule: Primitive[];
+  /** The filesystem view, when the schedule has `linux.visibility.view.v1`. */
+  view?: ViewPlan;
   /** The Landlock ruleset, when the schedule has `linux.confine.landlock.v1`. */
   landlock?: LandlockPlan;
   /**

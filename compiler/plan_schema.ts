@@ -7,7 +7,7 @@
  */
 import * as v from "npm:valibot@1.5.0";
 import type { LinuxLaunchPlan, PlanStatement } from "./plan.ts";
-import { LANDLOCK_FS_RIGHTS, PLAN_PREDICATE_TYPE, STATEMENT_TYPE } from "./plan.ts";
+import { LANDLOCK_FS_RIGHTS, MOUNT_FLAGS, PLAN_PREDICATE_TYPE, STATEMENT_TYPE } from "./plan.ts";
 
 const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const Path = v.pipe(v.string(), v.startsWith("/"));
@@ -16,6 +16,31 @@ const Enforce = v.picklist(["required", "best_effort"]);
 const FsRight = v.picklist(LANDLOCK_FS_RIGHTS);
 const NetRight = v.picklist(["bind_tcp", "connect_tcp"]);
 const Rfc3339 = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/));
+
+const Flags = v.array(v.picklist(MOUNT_FLAGS));
+const Size = v.pipe(Int, v.minValue(1));
+
+const ViewMount = v.variant("kind", [
+  v.strictObject({ kind: v.literal("root"), sizeBytes: Size, flags: Flags }),
+  v.strictObject({
+    kind: v.literal("bind"),
+    source: Path,
+    sourceResolved: v.optional(Path),
+    target: Path,
+    flags: Flags,
+  }),
+  v.strictObject({ kind: v.literal("symlink"), target: Path, link: v.string() }),
+  v.strictObject({ kind: v.literal("file"), target: Path, contentB64: v.string(), flags: Flags }),
+  v.strictObject({ kind: v.literal("tmpfs"), target: Path, sizeBytes: Size, flags: Flags }),
+  v.strictObject({ kind: v.literal("proc"), target: v.literal("/proc"), flags: Flags }),
+  v.strictObject({
+    kind: v.literal("dev"),
+    target: v.literal("/dev"),
+    devpts: v.boolean(),
+    flags: Flags,
+  }),
+  v.strictObject({ kind: v.literal("hide"), target: Path, flags: Flags }),
+]);
 
 const Primitive = v.variant("id", [
   v.strictObject({ id: v.literal("linux.identity.host_root.v1"), phase: v.literal(1) }),
@@ -41,6 +66,7 @@ const Primitive = v.variant("id", [
     phase: v.literal(2),
     hostname: v.string(),
   }),
+  v.strictObject({ id: v.literal("linux.visibility.view.v1"), phase: v.literal(2) }),
   v.strictObject({ id: v.literal("linux.visibility.cwd.v1"), phase: v.literal(2) }),
   v.strictObject({ id: v.literal("linux.scrub.signals.v1"), phase: v.literal(3) }),
   v.strictObject({ id: v.literal("linux.scrub.env.v1"), phase: v.literal(3) }),
@@ -106,6 +132,11 @@ export const LinuxLaunchPlanSchema = v.strictObject({
   }),
   env: v.strictObject({ set: v.record(v.string(), v.string()), pass: v.array(v.string()) }),
   schedule: v.array(Primitive),
+  view: v.optional(v.strictObject({
+    mode: v.picklist(["listed", "host"]),
+    enforce: Enforce,
+    mounts: v.array(ViewMount),
+  })),
   landlock: v.optional(v.strictObject({
     enforce: Enforce,
     handledFs: v.array(FsRight),
@@ -115,6 +146,7 @@ export const LinuxLaunchPlanSchema = v.strictObject({
       implied: v.optional(v.picklist(["target", "interpreter"])),
       sha256: v.optional(Hex64),
       resolved: v.optional(Path),
+      inView: v.optional(v.literal(true)),
     })),
     handledNet: v.array(NetRight),
     net: v.array(v.strictObject({ port: Int, access: v.array(NetRight) })),

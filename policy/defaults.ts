@@ -34,6 +34,15 @@ export const DEFAULT_READ: readonly string[] = [
 /** Discarding output is no authority: every program expects to write /dev/null. */
 export const DEFAULT_WRITE: readonly string[] = ["/dev/null"];
 
+/**
+ * The filesystem view a policy gets when no layer sets `filesystem.view`. The one switch
+ * between the host's tree and a `listed` view by default (DESIGN §3: `listed`).
+ */
+export const DEFAULT_VIEW: "listed" | "host" = "listed";
+
+/** The size of the private /tmp of a `listed` view: 64 MiB. */
+export const DEFAULT_TMP_BYTES = 64 * 1024 * 1024;
+
 function get(value: Record<string, unknown>, path: KeyPath): unknown {
   let here: unknown = value;
   for (const key of path) {
@@ -54,9 +63,10 @@ function set(value: Record<string, unknown>, path: KeyPath, leaf: unknown): void
 
 /**
  * Fills every default the merged policy leaves unset, recording each with
- * {@link DEFAULT_PROVENANCE}. Landlock defaults (filesystem, scopes) are skipped when
- * `enforce.landlock` is `off`; the net namespace is skipped when the policy has a
- * `network` key (its TCP rules then decide).
+ * {@link DEFAULT_PROVENANCE}. Landlock defaults (filesystem lists, scopes) are skipped when
+ * `enforce.landlock` is `off`, but for the lists of a `listed` view, which show them; the net namespace is skipped when the policy has a
+ * `network` key (its TCP rules then decide). A `listed` view gets a private /tmp, a /proc
+ * when the child has its own pid namespace, and a minimal /dev.
  *
  * @example
  * ```ts
@@ -87,11 +97,22 @@ export function applyDefaults(
   fill(["namespaces", "pid"], true);
   fill(["namespaces", "ipc"], true);
   if (out.network === undefined) fill(["namespaces", "net"], true);
-  if (get(out, ["enforce", "landlock"]) !== "off") {
+  fill(["filesystem", "view"], DEFAULT_VIEW);
+  const landlock = get(out, ["enforce", "landlock"]) !== "off";
+  // The lists also say what a listed view shows: without Landlock they still fill it.
+  if (landlock || get(out, ["filesystem", "view"]) === "listed") {
     fill(["filesystem", "read"], [...DEFAULT_READ]);
     fill(["filesystem", "write"], [...DEFAULT_WRITE]);
+  }
+  if (landlock) {
     fill(["scope", "signals"], true);
     fill(["scope", "abstract_unix"], true);
+  }
+  // tmp, proc and dev only exist in a listed view; under `host` setting them is an error.
+  if (get(out, ["filesystem", "view"]) === "listed") {
+    fill(["filesystem", "tmp"], DEFAULT_TMP_BYTES);
+    fill(["filesystem", "proc"], get(out, ["namespaces", "pid"]) === true);
+    fill(["filesystem", "dev"], "minimal");
   }
   fill(["die_with_parent"], true);
   return out;

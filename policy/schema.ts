@@ -33,6 +33,32 @@ const AbsolutePath = v.pipe(
   noNul("a path"),
 );
 
+/** The normalized form of an absolute path: no empty, `.` or `..` parts, no trailing `/`. */
+function normalizedPath(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "..") out.pop();
+    else if (part !== "" && part !== ".") out.push(part);
+  }
+  return "/" + out.join("/");
+}
+
+/** An absolute, normalized path: a mount target in the filesystem view. */
+const ViewPath = v.pipe(
+  AbsolutePath,
+  v.check(
+    // A relative path is reported once, as not absolute.
+    (s: string) => !s.startsWith("/") || normalizedPath(s) === s,
+    (issue) =>
+      `not a normalized path (expected no "//", ".", ".." or trailing "/", got ${
+        quoteValue(issue.input)
+      }; did you mean ${quoteValue(normalizedPath(String(issue.input)))}?)`,
+  ),
+);
+
+/** Largest `filesystem.files` content: the files live in the view's root tmpfs. */
+const FILE_CONTENT_LIMIT = 1024 * 1024;
+
 const EnvName = v.pipe(
   v.string(),
   v.regex(
@@ -85,6 +111,23 @@ const Count = v.pipe(
   v.number(),
   v.integer(problem("not a count", "a whole number")),
   v.minValue(0, problem("not a count", "0 or more")),
+);
+
+/** `filesystem.tmp`: a size, or false for no private /tmp. */
+const TmpSize = v.pipe(
+  v.union(
+    [v.literal(false), v.number(), v.string()],
+    problem("wrong type", 'false or a size like "64MiB"'),
+  ),
+  v.rawTransform(({ dataset, addIssue, NEVER }): false | number => {
+    if (dataset.value === false) return false;
+    const parsed = parseSize(dataset.value);
+    if ("error" in parsed) {
+      addIssue({ message: parsed.error });
+      return NEVER;
+    }
+    return parsed.value;
+  }),
 );
 
 const Capability = v.pipe(
@@ -205,9 +248,36 @@ export const PolicySchema = v.strictObject({
     ),
   )),
   filesystem: v.optional(v.strictObject({
+    view: v.optional(v.picklist(["listed", "host"], problem("unknown view", "listed or host"))),
     read: v.optional(v.array(AbsolutePath)),
     write: v.optional(v.array(AbsolutePath)),
     exec: v.optional(v.array(AbsolutePath)),
+    tmp: v.optional(TmpSize),
+    proc: v.optional(v.boolean()),
+    dev: v.optional(
+      v.picklist(
+        ["minimal", "terminal", "none"],
+        problem("unknown dev", "minimal, terminal or none"),
+      ),
+    ),
+    files: v.optional(v.record(
+      ViewPath,
+      v.strictObject({
+        content: v.pipe(
+          v.string(),
+          v.check(
+            (s) => new TextEncoder().encode(s).length <= FILE_CONTENT_LIMIT,
+            problem("content too large", "at most 1 MiB"),
+          ),
+        ),
+      }),
+    )),
+    mounts: v.optional(v.array(v.strictObject({
+      source: ViewPath,
+      target: ViewPath,
+      write: v.optional(v.boolean(), false),
+    }))),
+    hide: v.optional(v.array(ViewPath)),
   })),
   network: v.optional(
     v.strictObject({

@@ -95,8 +95,6 @@ export interface PolicyCommon {
   namespaces?: { net?: boolean; pid?: boolean; ipc?: boolean; uts?: boolean; cgroup?: boolean };
   /** Hostname inside a new UTS namespace. */
   hostname?: string;
-  /** Landlock filesystem rules: everything not listed is denied. */
-  filesystem?: { read?: string[]; write?: string[]; exec?: string[] };
   /**
    * Landlock TCP rules (ports not listed are denied) and the other protocols the child may
    * use (seccomp socket() rules; TCP is always allowed once `network` is present).
@@ -129,6 +127,49 @@ export interface PolicyCommon {
     namespaces?: Enforcement;
     cgroup?: Enforcement;
   };
+}
+
+/**
+ * What the child sees (`view`, `tmp`, `proc`, `dev`, `files`, `mounts`, `hide`: a mount
+ * namespace) and touches (`read`, `write`, `exec`: Landlock, which also decide what a
+ * `listed` view shows). The parts that are the same as written and as validated.
+ */
+export interface FilesystemCommon {
+  /**
+   * `listed`: a private mount namespace whose tree holds only the paths this policy names,
+   * read-only unless under `write`; `host`: the host's tree, Landlock alone decides.
+   */
+  view?: "listed" | "host";
+  /** Paths the child may read (files and directory listings). */
+  read?: string[];
+  /** Paths the child may read, create, change and remove. */
+  write?: string[];
+  /** Paths the child may execute (and read). */
+  exec?: string[];
+  /** A fresh /proc of the child's pid namespace (`listed` only). */
+  proc?: boolean;
+  /** `minimal`: null zero full random urandom tty; `terminal`: also a private devpts; `none`. */
+  dev?: "minimal" | "terminal" | "none";
+  /** Read-only files that exist only in the view, by absolute target (`listed` only). */
+  files?: { [target: string]: { content: string } };
+  /** View `host` only: paths made inaccessible. */
+  hide?: string[];
+}
+
+/** The filesystem keys as validated. */
+export interface Filesystem extends FilesystemCommon {
+  /** A private, empty, writable /tmp of this many bytes, or false for none. */
+  tmp?: false | number;
+  /** Host paths shown at another target (`listed` only); read-only unless `write`. */
+  mounts?: { source: string; target: string; write: boolean }[];
+}
+
+/** The filesystem keys as written. */
+export interface FilesystemInput extends FilesystemCommon {
+  /** A private, empty, writable /tmp of this size (`"64MiB"`), or false for none. */
+  tmp?: false | number | string;
+  /** Host paths shown at another target (`listed` only); read-only unless `write: true`. */
+  mounts?: { source: string; target: string; write?: boolean }[];
 }
 
 /** Resource limits as validated: counts, bytes and seconds. */
@@ -197,6 +238,8 @@ export interface CgroupLimitsInput {
 
 /** A validated policy (language v1). */
 export interface Policy extends PolicyCommon {
+  /** The filesystem view and Landlock filesystem rules. */
+  filesystem?: Filesystem;
   /** Resource limits (soft = hard). */
   limits?: Limits;
   /** cgroup v2 limits. */
@@ -205,6 +248,8 @@ export interface Policy extends PolicyCommon {
 
 /** A policy as written, the parameter type of `definePolicy`. */
 export interface PolicyInput extends PolicyCommon {
+  /** The filesystem view and Landlock filesystem rules. */
+  filesystem?: FilesystemInput;
   /** Resource limits (soft = hard). */
   limits?: LimitsInput;
   /** cgroup v2 limits. */

@@ -7,6 +7,7 @@
 import * as v from "npm:valibot@1.5.0";
 import { type Diagnostic, quoteValue } from "./diagnostic.ts";
 import { provenanceKey, type ProvenanceMap } from "./merge.ts";
+import { checkView } from "./check_view.ts";
 import { PolicySchema } from "./schema.ts";
 import { closest } from "./suggest.ts";
 import type { Policy } from "./types.ts";
@@ -189,12 +190,13 @@ export function checkMerged(
   const fsRules = [policy.filesystem?.read, policy.filesystem?.write, policy.filesystem?.exec].some(
     (l) => l?.length,
   );
-  if (fsRules && policy.enforce?.landlock === "off") {
+  // A listed view shows the lists: they mean something without Landlock too.
+  if (fsRules && policy.enforce?.landlock === "off" && policy.filesystem?.view !== "listed") {
     at(
       ["enforce", "landlock"],
       undefined,
-      "filesystem rules are Landlock rules, but Landlock is off",
-      "remove filesystem: or enforce Landlock",
+      "filesystem rules are Landlock rules, but Landlock is off (and the view is host)",
+      "remove the filesystem lists, enforce Landlock, or use view: listed",
     );
   }
   const idsSet = policy.user?.uid !== undefined || policy.user?.gid !== undefined;
@@ -228,6 +230,7 @@ export function checkMerged(
       );
     }
   }
+  if (policy.target) checkView(policy as Policy, at);
   if (policy.cgroup && policy.enforce?.cgroup === "off") {
     at(
       ["enforce", "cgroup"],

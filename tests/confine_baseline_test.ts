@@ -226,10 +226,14 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(r.lines, ["EAFNOSUPPORT"], `policy: ${extra || "(none)"}`);
       }
-      // The control: naming unix reaches the listener.
+      // Naming unix: the default listed view does not show the socket at all.
+      const unix = "network: { protocols: [unix] }\n";
+      const listed = await launch(String(dir), probePolicy([connect], unix), options);
+      assert.deepEqual(listed.lines, ["ENOENT"], listed.stderr);
+      // The control: in the host's tree, naming unix reaches the listener.
       const named = await launch(
         String(dir),
-        probePolicy([connect], "network: { protocols: [unix] }\n"),
+        probePolicy([connect], `${unix}filesystem: { view: host }\n`),
         options,
       );
       assert.deepEqual(named.lines, ["ok"], named.stderr);
@@ -263,10 +267,14 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(r.lines, ["EPROTONOSUPPORT"], `policy: ${extra || "(none)"}`);
       }
-      // The control: naming unix reaches the daemon.
+      // Naming unix: the default listed view does not show the socket at all.
+      const unix = "network: { protocols: [unix] }\n";
+      const listed = await launch(String(dir), probePolicy([`dgram:${path}`], unix), options);
+      assert.deepEqual(listed.lines, ["ENOENT"], listed.stderr);
+      // The control: in the host's tree, naming unix reaches the daemon.
       const named = await launch(
         String(dir),
-        probePolicy([`dgram:${path}`], "network: { protocols: [unix] }\n"),
+        probePolicy([`dgram:${path}`], `${unix}filesystem: { view: host }\n`),
         options,
       );
       assert.deepEqual(named.lines, ["ok"], named.stderr);

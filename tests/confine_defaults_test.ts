@@ -78,7 +78,10 @@ except PermissionError:
         String(dir),
         pythonPolicy(
           script,
-          `extends: [builtin:python]\n${user}filesystem: { read: [/usr/bin/true], write: [${dir}] }\n`,
+          // Without a user namespace uid 65534 gets no mount namespace: the host's tree.
+          `extends: [builtin:python]\n${user}filesystem: { ${
+            user ? "view: host, " : ""
+          }read: [/usr/bin/true], write: [${dir}] }\n`,
         ),
         options,
       );
@@ -104,14 +107,20 @@ for f in ("mem", "environ"):
     const contained = "extends: [builtin:python]\nfilesystem: { read: [/proc] }\n";
     const r = await launch(String(dir), pythonPolicy(script, contained), options);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.lines, ["EACCES", "EACCES"], contained);
+    // The listed view's /proc is the child's pid namespace's: the launcher is not in it.
+    assert.deepEqual(r.lines, ["ENOENT", "ENOENT"], contained);
+    // The host's /proc (view: host): the launcher is there, and out of reach.
+    const host = "extends: [builtin:python]\nfilesystem: { view: host, read: [/proc] }\n";
+    const h = await launch(String(dir), pythonPolicy(script, host), options);
+    assert.equal(h.code, 0, h.stderr);
+    assert.deepEqual(h.lines, ["EACCES", "EACCES"], host);
     // No namespace and no Landlock domain (which denies ptrace access by itself): for an
     // unprivileged launcher the child has its uid, and only the launcher's non-dumpable
     // state stands between them. Such a child could write any transcript file of the
     // launcher's, so the transcript goes to the launcher's stderr.
     const bare =
       "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
-      "enforce: { landlock: off }\n";
+      "enforce: { landlock: off }\nfilesystem: { view: host }\n";
     const policy = writePolicy(String(dir), "bare.yaml", pythonPolicy(script, bare));
     const b = await charter(["launch", policy, "--no-seal", "--transcript-fd", "2"], options);
     assert.equal(b.code, 0, b.stderr);
@@ -293,7 +302,7 @@ for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: tru
       pythonPolicy(
         "print(1)",
         "user: { namespace: false }\nnamespaces: { pid: false, net: false, ipc: false }\n" +
-          "capabilities: [CAP_NET_BIND_SERVICE]\n",
+          "capabilities: [CAP_NET_BIND_SERVICE]\nfilesystem: { view: host }\n",
       ),
     );
     // The control: the plan as compiled runs.

@@ -45,6 +45,7 @@ function filesystemPolicy(dir: string, exec: string[] = []) {
     ],
     `extends: [builtin:base]
 filesystem:
+  view: host # Landlock alone decides here (view_launch_test.ts covers the listed view)
   read: [${dir}/data/allowed.txt, ${dir}/nonexistent]
   write: [${dir}/out]
   exec: [${exec.join(", ")}]

@@ -166,7 +166,8 @@ export function writePolicy(dir: string, name: string, yaml: string): string {
  * anything, write the test directories. It replaces the default filesystem rules
  * explicitly (those are tested in confine_defaults_test.ts and confine_landlock_test.ts).
  */
-export const SHELL_FILESYSTEM = "filesystem: { read: [/], exec: [/], write: [/tmp, /dev] }\n";
+export const SHELL_FILESYSTEM =
+  "filesystem: { view: host, read: [/], exec: [/], write: [/tmp, /dev] }\n";
 
 /** A policy that runs `/bin/sh -c SCRIPT` with a small fixed environment. */
 export function shPolicy(script: string, extra = ""): string {

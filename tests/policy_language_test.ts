@@ -84,8 +84,9 @@ Deno.test("diff lists new authority and exits 1; less authority exits 0", async 
   const a = writePolicy(String(dir), "a.yaml", base);
   const pairs: [string, string, number, string[]][] = [
     ["the same policy", base, 0, ["no difference in authority"]],
-    ["write grant", base.replace("read: [/usr]", "read: [/usr], write: [/tmp]"), 1, [
-      "+ filesystem: /tmp: write_file, read_file, read_dir, remove_dir",
+    ["write grant", base.replace("read: [/usr]", "read: [/usr], write: [/var/tmp]"), 1, [
+      "+ filesystem: /var/tmp: write_file, read_file, read_dir, remove_dir",
+      "+ view: /var/tmp: the host's /var/tmp, writable",
     ]],
     ["dropped net namespace", base.replace("net: true", "net: false"), 1, [
       "+ namespaces: no longer new net namespace (required)",

@@ -75,7 +75,7 @@ const REJECTED: Record<string, string> = {
   "an unknown protocol": `${BASE}network: { protocols: [udpp] }\n`,
   "a hostname without a UTS namespace": `${BASE}hostname: box\n`,
   "filesystem rules with Landlock off":
-    `${BASE}filesystem: { read: [/usr] }\nenforce: { landlock: off }\n`,
+    `${BASE}filesystem: { view: host, read: [/usr] }\nenforce: { landlock: off }\n`,
   "network ports with Landlock off":
     `${BASE}network: { connect_tcp: [443] }\nenforce: { landlock: off }\n`,
   "cgroup limits with cgroup enforcement off":

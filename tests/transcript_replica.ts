@@ -29,7 +29,7 @@ export async function replicator(dir: string): Promise<Replicator> {
   await run(["keygen", "-o", `${dir}/seal`]);
   Deno.writeTextFileSync(
     `${dir}/p.yaml`,
-    "version: 1\nname: bench\ntarget: { exe: /bin/true }\nfilesystem: { read: [/], exec: [/] }\n",
+    "version: 1\nname: bench\ntarget: { exe: /bin/true }\nfilesystem: { view: host, read: [/], exec: [/] }\n",
   );
   const one = `${dir}/one.jsonl`;
   await run([

@@ -68,11 +68,23 @@ Deno.test("unprivileged: the child runs as the launcher's uid and Landlock keeps
   });
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stdout, /sealed by SHA256:/);
-  // The same child without Landlock could read the key: no child is started.
+  // Without Landlock the default listed view still keeps the key out of the child's tree.
+  const viewOnly = writePolicy(
+    String(dir),
+    "view.yaml",
+    keyReader(key, "enforce: { landlock: off }\n"),
+  );
+  const hidden = await charter(["launch", viewOnly, "--transcript", `${dir}/v.jsonl`], {
+    unprivileged: true,
+    env,
+  });
+  assert.equal(hidden.code, 0, hidden.stderr);
+  assert.equal(hidden.stdout, "denied\n");
+  // The same child in the host's tree without Landlock could read the key: no child starts.
   const open = writePolicy(
     String(dir),
     "open.yaml",
-    keyReader(key, "enforce: { landlock: off }\n"),
+    keyReader(key, "enforce: { landlock: off }\nfilesystem: { view: host }\n"),
   );
   const refused = await charter(["launch", open, "--transcript", `${dir}/o.jsonl`], {
     unprivileged: true,
@@ -93,7 +105,11 @@ Deno.test("a child that could read the seal key never starts: uid 0, or a Landlo
   const hostRoot = "user: { host_root: true }\n";
   for (
     const [name, extra, why] of [
-      ["root child", `${hostRoot}enforce: { landlock: off }\n`, /the child runs as uid 0/],
+      [
+        "root child",
+        `${hostRoot}enforce: { landlock: off }\nfilesystem: { view: host }\n`,
+        /the child runs as uid 0/,
+      ],
       [
         "rule over the key",
         `${hostRoot}filesystem:\n  read: [/usr, /lib, /lib64, /bin, /etc, ${state}]\n`,
