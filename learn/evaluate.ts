@@ -23,7 +23,7 @@ import {
 import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
-import { exists, within } from "./paths.ts";
+import { exists, resolvedOnHost, within } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {
@@ -73,14 +73,7 @@ function canonical(path: string, cache: Map<string, string>): string {
   if (path === "/" || path.startsWith("/proc/") || path === "/proc") return path;
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
-  let out: string;
-  try {
-    out = Deno.realPathSync(path);
-  } catch {
-    const cut = path.lastIndexOf("/");
-    const parent = canonical(cut <= 0 ? "/" : path.slice(0, cut), cache);
-    out = `${parent === "/" ? "" : parent}/${path.slice(cut + 1)}`;
-  }
+  const out = resolvedOnHost(path);
   cache.set(path, out);
   return out;
 }
