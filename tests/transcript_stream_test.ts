@@ -248,3 +248,42 @@ function existsSocket(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("a child's deeply nested line in the syslog stream is reported, not a verifier crash", async () => {
+  // Attack: any local writer to the log socket (the child here) adds a message of 9,000
+  // `[`. The strict JSON parser recursed once per bracket and overflowed the stack:
+  // `transcript verify` and `export` died with an uncaught RangeError, so a stream with one
+  // such line could not be verified at all.
+  using dir = tempDir();
+  await using daemon = rsyslog(String(dir));
+  await until(() => existsSocket(daemon.socket), "rsyslogd");
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy(
+      `logger -u ${daemon.socket} -d -S 20000 "$(printf %9000s | tr ' ' '[')"; exit 4`,
+      "network: { protocols: [unix] }\n",
+    ),
+  );
+  const r = await charter([
+    "launch",
+    policy,
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    `syslog:${daemon.socket}`,
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  await until(() => text(daemon.out).includes('"transcript_sealed"'), "the seal in rsyslog");
+  assert.ok(text(daemon.out).includes("[".repeat(9000)), "the child's message was logged");
+  for (const command of ["verify", "export"]) {
+    const args = command === "verify" ? ["--plan", `${dir}/plan.json`] : ["--format", "ocsf"];
+    const v = await charter(["transcript", command, daemon.out, ...args]);
+    assert.equal(v.code, 1, v.stderr);
+    assert.doesNotMatch(v.stderr, /RangeError|    at /);
+    assert.match(
+      v.stdout + v.stderr,
+      /:\d+: (json: )?the line is not strict JSON \(nested deeper than 64 levels/,
+    );
+  }
+});
