@@ -12,6 +12,7 @@ import {
   shellQuote,
   shPolicy,
   tempDir,
+  transcriptFile,
   writePolicy,
 } from "./helpers.ts";
 
@@ -286,4 +287,35 @@ Deno.test("a child's deeply nested line in the syslog stream is reported, not a 
       /:\d+: (json: )?the line is not strict JSON \(nested deeper than 64 levels/,
     );
   }
+});
+
+Deno.test("a stream redirected to a file the child could write is refused like --transcript FILE", async () => {
+  // Attack: \`launch --transcript - >> FILE\` (or --transcript-fd N with N>>FILE) where the
+  // policy lets the child write FILE. Only --transcript FILE was checked: through stdout
+  // the child (uid 65534, the file's owner, with a Landlock write rule on its directory)
+  // appended a line of its own among the records, and could as well truncate them away.
+  using dir = tempDir();
+  const writable = transcriptFile().replace(/\.jsonl$/, "");
+  Deno.mkdirSync(writable, { mode: 0o755 });
+  Deno.chownSync(writable, 65534, 65534);
+  const out = `${writable}/t.jsonl`;
+  // The launcher's own file (it runs as 65534), which its shell appends to.
+  Deno.writeTextFileSync(out, "");
+  Deno.chownSync(out, 65534, 65534);
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\nextends: [builtin:base]\ntarget:\n  exe: /bin/sh\n` +
+      `  argv: [sh, -c, "echo '{}' >> ${out}; echo ran"]\n  cwd: /\n` +
+      `filesystem: { write: [${writable}] }\n`,
+  );
+  for (const [how, redirect] of [["-", `>> ${out}`], ["fd", `7>> ${out}`]]) {
+    const flag = how === "-" ? ["--transcript", "-"] : ["--transcript-fd", "7"];
+    const argv = charterArgv(["launch", policy, ...flag], { unprivileged: true });
+    const r = await run("bash", ["-c", `${shellQuote(argv)} ${redirect}`], { unprivileged: true });
+    assert.equal(r.code, 125, r.stdout + r.stderr);
+    assert.match(r.stderr, /launch refused: the child could write the transcript file .*t\.jsonl/);
+    assert.doesNotMatch(r.stdout + r.stderr, /^ran$/m);
+  }
+  assert.ok(!text(out).includes("{}"), text(out));
 });
