@@ -67,6 +67,9 @@ const FILE_RIGHTS = new Set<LandlockFsRight>([
 ]);
 const ENOSYS_RET = retErrno(38);
 
+/** The most resolutions (and interpreter chains) cached at once. */
+const CACHE_KEPT = 10_000;
+
 /** Resolves symlinks the way the kernel's walk does; paths that do not exist keep their tail. */
 function canonical(path: string, cache: Map<string, string>): string {
   // /proc and /dev/pts are the child's own instances; the host's say nothing about them.
@@ -74,6 +77,8 @@ function canonical(path: string, cache: Map<string, string>): string {
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
   const out = resolvedOnHost(path);
+  // A program may name millions of distinct paths: the cache stays bounded.
+  if (cache.size >= CACHE_KEPT) cache.clear();
   cache.set(path, out);
   return out;
 }
@@ -186,6 +191,7 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
       next = interpreterAt(next);
       if (next) chain.push(next);
     }
+    if (interpreterCache.size >= CACHE_KEPT) interpreterCache.clear();
     interpreterCache.set(path, chain);
     return chain;
   };

@@ -427,3 +427,22 @@ Deno.test("learn: a child cannot make the proposal grant / through .. or a symli
     assert.ok(resolved.lastIndexOf("/") > 0, `${path} grants ${resolved}`);
   }
 });
+
+Deno.test("learn: a child naming a new path in every call cannot grow the launcher without bound", async () => {
+  // Attack: every denial line a child makes distinct (create /usr/x0, /usr/x1, ...) was
+  // kept until the end; at ~11,000 calls a second a hostile child grew the launcher by
+  // ~1 KiB per call (114,000 calls: 216 MB) until it ran out of memory. Distinct lines are
+  // now capped; the rest are counted.
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\nextends: [builtin:python]\ntarget:\n  exe: /usr/bin/python3\n` +
+      `  argv: [python3, -c, "import os\\nfor n in range(25000):\\n  try: os.open('/usr/x%d' % n, os.O_CREAT | os.O_WRONLY)\\n  except OSError: pass"]\n`,
+  );
+  const r = await charter(["learn", policy]);
+  assert.equal(r.code, 1, r.stderr);
+  // One line per kept distinct denial.
+  assert.equal(r.stdout.trimEnd().split("\n").length, 20_000);
+  assert.match(r.stderr, /more than 20000 distinct denials: \d+ more were counted/);
+});
