@@ -10,6 +10,12 @@ const LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
 // deno-lint-ignore no-control-regex
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
+/**
+ * The deepest nesting accepted: records nest a few levels; a line of thousands of `[`
+ * (anyone may send one to a log stream) would otherwise overflow the parser's stack.
+ */
+const MAX_DEPTH = 64;
+
 /** Raised for text that is not strict JSON; `offset` is where the problem is. */
 export class StrictJsonError extends Error {
   /** Creates the error for the problem at `offset` (0-based, in UTF-16 units). */
@@ -42,11 +48,18 @@ export function parseStrictJson(text: string): unknown {
   const ws = () => {
     while (i < text.length && " \t\n\r".includes(text[i])) i++;
   };
+  let depth = 0;
+  const nested = <T>(parse: () => T): T => {
+    if (++depth > MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
+    const out = parse();
+    depth--;
+    return out;
+  };
   const value = (): unknown => {
     ws();
     const c = text[i];
-    if (c === "{") return object();
-    if (c === "[") return array();
+    if (c === "{") return nested(object);
+    if (c === "[") return nested(array);
     if (c === '"') return string();
     LITERAL.lastIndex = i;
     const m = LITERAL.exec(text);
@@ -56,7 +69,14 @@ export function parseStrictJson(text: string): unknown {
   };
   const string = (): string => {
     STRING.lastIndex = i;
-    const m = STRING.exec(text);
+    let m: RegExpExecArray | null;
+    try {
+      m = STRING.exec(text);
+    } catch (e) {
+      // V8's regexp backtracking stack: a string of millions of characters.
+      if (!(e instanceof RangeError)) throw e;
+      return fail("string too long to parse");
+    }
     if (!m) return fail("malformed string");
     const s: string = JSON.parse(m[0]);
     if (!s.isWellFormed()) fail("string with a lone surrogate");

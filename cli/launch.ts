@@ -85,6 +85,23 @@ function regularFileFacts(path: string): { path: string; owner: number; mode: nu
 }
 
 /**
+ * Owner and mode of the regular file an inherited fd writes to (`--transcript -` with stdout
+ * redirected to a file, `--transcript-fd N`), with the path it was opened at; undefined for
+ * anything else (a pipe, a terminal, a socket).
+ */
+function regularFdFacts(fd: number): { path: string; owner: number; mode: number } | undefined {
+  try {
+    const st = Deno.statSync(`/proc/self/fd/${fd}`);
+    if (!st.isFile) return undefined;
+    const path = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
+  } catch {
+    // Not open: the shim refuses the destination itself.
+    return undefined;
+  }
+}
+
+/**
  * What a failed target's user is told: this launcher observes no denials (Landlock and
  * seccomp report them only to the kernel's audit log, which it does not read), so it
  * names the command that does.
@@ -227,8 +244,12 @@ Options:
         new URL("./seal_key.ts", import.meta.url),
       )).hostSealKey()
       : { pkcs8: readPrivateKeyDer(sealKeyPath), path: checkPrivate(sealKeyPath, "file") };
+    // A file the child could write is refused however the launcher got it: by path, or
+    // as its stdout or an inherited fd redirected to the file.
     const transcriptFile = destination && "path" in destination
       ? regularFileFacts(destination.path)
+      : destination && "fd" in destination
+      ? regularFdFacts(destination.fd)
       : undefined;
     // Only a seal key or a transcript file can be exposed to the child: the plan is read,
     // and the decision (with the plan's ids and Landlock rules it needs) loaded, only then.
@@ -263,7 +284,7 @@ Options:
             "confine the policy's filesystem with Landlock rules that leave the key's directory out, or launch with --no-seal";
         } else if (written) {
           exposed =
-            `launch refused: the child could write the transcript file ${transcriptPath} (${written}), so it could forge the records or take the room reserved for those after the exec; ` +
+            `launch refused: the child could write the transcript file ${transcriptFile.path} (${written}), so it could forge the records or take the room reserved for those after the exec; ` +
             "write the transcript outside the policy's write tree, to a file the child's uid cannot write";
         }
       } catch (e) {

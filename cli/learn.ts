@@ -93,6 +93,13 @@ async function record(
   }
 }
 
+/**
+ * The most distinct denial lines kept: a program that names a new path in every call (a
+ * hostile one can, tens of thousands of times a second) must not grow the launcher
+ * without bound; identical ones are only counted.
+ */
+const DISTINCT_KEPT = 20_000;
+
 /** Denial lines with their counts, in first-seen order. */
 function summarize(denials: Denial[]): string[] {
   return denials.map((d) => ((d.times ?? 1) > 1 ? `${d.line}  (${d.times}×)` : d.line));
@@ -161,16 +168,24 @@ Options:
     const distinct = new Map<string, Denial>();
     let recorded = 0;
     let total = 0;
+    let unkept = 0;
     const run = await record(plan, args.rest, (r) => {
       recorded++;
       for (const d of accessesOf(r).flatMap((a) => evaluator.evaluate(a))) {
         total++;
         const seen = distinct.get(d.line);
         if (seen) seen.times = (seen.times ?? 1) + 1;
-        else distinct.set(d.line, { ...d, times: 1 });
+        else if (distinct.size < DISTINCT_KEPT) distinct.set(d.line, { ...d, times: 1 });
+        else unkept++;
       }
     });
     if ("refused" in run) return run.refused;
+    if (unkept > 0) {
+      printError(
+        `more than ${DISTINCT_KEPT} distinct denials: ${unkept} more were counted but are neither ` +
+          "listed nor proposed; learn again with --merge on the proposal",
+      );
+    }
     const denials = [...distinct.values()];
     for (const line of summarize(denials)) console.log(line);
     const outcome = run.status > 128

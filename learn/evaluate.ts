@@ -23,7 +23,7 @@ import {
 import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
-import { exists, within } from "./paths.ts";
+import { exists, resolvedOnHost, within } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {
@@ -67,20 +67,18 @@ const FILE_RIGHTS = new Set<LandlockFsRight>([
 ]);
 const ENOSYS_RET = retErrno(38);
 
+/** The most resolutions (and interpreter chains) cached at once. */
+const CACHE_KEPT = 10_000;
+
 /** Resolves symlinks the way the kernel's walk does; paths that do not exist keep their tail. */
 function canonical(path: string, cache: Map<string, string>): string {
   // /proc and /dev/pts are the child's own instances; the host's say nothing about them.
   if (path === "/" || path.startsWith("/proc/") || path === "/proc") return path;
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
-  let out: string;
-  try {
-    out = Deno.realPathSync(path);
-  } catch {
-    const cut = path.lastIndexOf("/");
-    const parent = canonical(cut <= 0 ? "/" : path.slice(0, cut), cache);
-    out = `${parent === "/" ? "" : parent}/${path.slice(cut + 1)}`;
-  }
+  const out = resolvedOnHost(path);
+  // A program may name millions of distinct paths: the cache stays bounded.
+  if (cache.size >= CACHE_KEPT) cache.clear();
   cache.set(path, out);
   return out;
 }
@@ -193,6 +191,7 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
       next = interpreterAt(next);
       if (next) chain.push(next);
     }
+    if (interpreterCache.size >= CACHE_KEPT) interpreterCache.clear();
     interpreterCache.set(path, chain);
     return chain;
   };

@@ -35,6 +35,29 @@ export function parentOf(path: string): string {
 }
 
 /**
+ * What `path` names on this host now, as the compiler opens it: symlinks and `..` resolved
+ * (realpath); a tail that does not exist is kept, with its `..` taken lexically.
+ *
+ * @example
+ * ```ts
+ * import { resolvedOnHost } from "./paths.ts";
+ * console.log(resolvedOnHost("/tmp/.."), resolvedOnHost("/no/such/../path")); // "/" "/no/path"
+ * ```
+ */
+export function resolvedOnHost(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    if (path === "/") return path;
+  }
+  const cut = path.lastIndexOf("/");
+  const parent = resolvedOnHost(cut <= 0 ? "/" : path.slice(0, cut));
+  const tail = path.slice(cut + 1);
+  if (tail === "..") return parentOf(parent);
+  return `${parent === "/" ? "" : parent}/${tail}`;
+}
+
+/**
  * True when `path` is `dir` or lies under it.
  *
  * @example

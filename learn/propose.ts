@@ -7,7 +7,7 @@
  */
 import { isSeq, parseDocument, type Scalar, type YAMLSeq } from "yaml";
 import type { Denial, Grant } from "./evaluate.ts";
-import { isDirectory, parentOf, within } from "./paths.ts";
+import { isDirectory, parentOf, resolvedOnHost, within } from "./paths.ts";
 
 /** One grant of the proposal, with the accesses that need it. */
 export interface ProposedGrant {
@@ -110,15 +110,23 @@ function mostOf(dir: string, needed: number): boolean {
 
 /**
  * Directories too wide to grant: `/`, every top-level directory (`/etc`, `/usr`, `/tmp`,
- * `/home`), and every user's home.
+ * `/home`), and every user's home, whether named so or reached through `..` or a symlink
+ * (the recorded path is the program's, which may be `/tmp/..` or a link it made to `/`; the
+ * compiler grants what it resolves to).
  */
 function tooWide(path: string, homes: readonly string[]): string | undefined {
-  if (path === "/") return "it is the whole filesystem";
-  if (/^\/proc\/(self|thread-self|\d+)(\/|$)/.test(path)) {
-    return "a per-process /proc path names another process in the launcher; no path rule grants it";
+  const resolved = resolvedOnHost(path);
+  const named = resolved === path ? "" : ` (${path} resolves to ${resolved})`;
+  for (const p of new Set([path, resolved])) {
+    if (p === "/") return `it is the whole filesystem${named}`;
+    if (/^\/proc\/(self|thread-self|\d+)(\/|$)/.test(p)) {
+      return "a per-process /proc path names another process in the launcher; no path rule grants it";
+    }
+    if (p.lastIndexOf("/") === 0 && isDirectory(p)) return `it is a top-level directory${named}`;
+    if (homes.some((h) => h === p || resolvedOnHost(h) === p)) {
+      return `it is a user's home directory${named}`;
+    }
   }
-  if (path.lastIndexOf("/") === 0 && isDirectory(path)) return "it is a top-level directory";
-  if (homes.includes(path)) return "it is a user's home directory";
   return undefined;
 }
 

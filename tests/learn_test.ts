@@ -399,3 +399,50 @@ Deno.test("launch: a target the seccomp filter kills is told apart by its SIGSYS
     /the target was killed by SIGSYS, the signal of a seccomp kill.*"charter learn /,
   );
 });
+
+Deno.test("learn: a child cannot make the proposal grant / through .. or a symlink it made", async () => {
+  // Attack: the recorded path is the program's own spelling. Listing `/tmp/..` or a symlink
+  // to `/` the child made asked for filesystem.read of `/tmp/..` and `OUT/r`, which the
+  // never-too-wide rule (a string compare with `/`) let through and the compiler opened as
+  // `/`: the whole filesystem readable under full enforcement.
+  using dir = tempDir();
+  const out = `${dir}/out`;
+  Deno.mkdirSync(out, { mode: 0o777 });
+  Deno.chmodSync(out, 0o777);
+  const script = `ls /tmp/.. >/dev/null; ln -s / ${out}/r; ls ${out}/r/ >/dev/null; ` +
+    `for d in bin etc usr var; do ls ${out}/r/$d >/dev/null; done; true`;
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\ntarget:\n  exe: /bin/sh\n  argv: [sh, -c, "${script}"]\n`,
+  );
+  const proposed = `${dir}/proposed.yaml`;
+  const r = await charter(["learn", policy, "-o", proposed]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stdout.includes(`list ${out}/r → filesystem.read`), r.stdout);
+  assert.match(r.stderr, /not proposed: filesystem\.read \/tmp\/\.\. \(it is the whole filesystem/);
+  assert.match(r.stderr, /not proposed: filesystem\.read .*\/out\/r \(it is the whole filesystem/);
+  for (const path of Object.values(grants(proposed)).flat()) {
+    const resolved = Deno.realPathSync(path);
+    assert.ok(resolved.lastIndexOf("/") > 0, `${path} grants ${resolved}`);
+  }
+});
+
+Deno.test("learn: a child naming a new path in every call cannot grow the launcher without bound", async () => {
+  // Attack: every denial line a child makes distinct (create /usr/x0, /usr/x1, ...) was
+  // kept until the end; at ~11,000 calls a second a hostile child grew the launcher by
+  // ~1 KiB per call (114,000 calls: 216 MB) until it ran out of memory. Distinct lines are
+  // now capped; the rest are counted.
+  using dir = tempDir();
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\nextends: [builtin:python]\ntarget:\n  exe: /usr/bin/python3\n` +
+      `  argv: [python3, -c, "import os\\nfor n in range(25000):\\n  try: os.open('/usr/x%d' % n, os.O_CREAT | os.O_WRONLY)\\n  except OSError: pass"]\n`,
+  );
+  const r = await charter(["learn", policy]);
+  assert.equal(r.code, 1, r.stderr);
+  // One line per kept distinct denial.
+  assert.equal(r.stdout.trimEnd().split("\n").length, 20_000);
+  assert.match(r.stderr, /more than 20000 distinct denials: \d+ more were counted/);
+});

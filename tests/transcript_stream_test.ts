@@ -12,6 +12,7 @@ import {
   shellQuote,
   shPolicy,
   tempDir,
+  transcriptFile,
   writePolicy,
 } from "./helpers.ts";
 
@@ -248,3 +249,73 @@ function existsSocket(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("a child's deeply nested line in the syslog stream is reported, not a verifier crash", async () => {
+  // Attack: any local writer to the log socket (the child here) adds a message of 9,000
+  // `[`. The strict JSON parser recursed once per bracket and overflowed the stack:
+  // `transcript verify` and `export` died with an uncaught RangeError, so a stream with one
+  // such line could not be verified at all.
+  using dir = tempDir();
+  await using daemon = rsyslog(String(dir));
+  await until(() => existsSocket(daemon.socket), "rsyslogd");
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    shPolicy(
+      `logger -u ${daemon.socket} -d -S 20000 "$(printf %9000s | tr ' ' '[')"; exit 4`,
+      "network: { protocols: [unix] }\n",
+    ),
+  );
+  const r = await charter([
+    "launch",
+    policy,
+    "--plan-out",
+    `${dir}/plan.json`,
+    "--transcript",
+    `syslog:${daemon.socket}`,
+  ]);
+  assert.equal(r.code, 4, r.stderr);
+  await until(() => text(daemon.out).includes('"transcript_sealed"'), "the seal in rsyslog");
+  assert.ok(text(daemon.out).includes("[".repeat(9000)), "the child's message was logged");
+  for (const command of ["verify", "export"]) {
+    const args = command === "verify" ? ["--plan", `${dir}/plan.json`] : ["--format", "ocsf"];
+    const v = await charter(["transcript", command, daemon.out, ...args]);
+    assert.equal(v.code, 1, v.stderr);
+    assert.doesNotMatch(v.stderr, /RangeError|    at /);
+    assert.match(
+      v.stdout + v.stderr,
+      /:\d+: (json: )?the line is not strict JSON \(nested deeper than 64 levels/,
+    );
+  }
+});
+
+Deno.test("a stream redirected to a file the child could write is refused like --transcript FILE", async () => {
+  // Attack: \`launch --transcript - >> FILE\` (or --transcript-fd N with N>>FILE) where the
+  // policy lets the child write FILE. Only --transcript FILE was checked: through stdout
+  // the child (uid 65534, the file's owner, with a Landlock write rule on its directory)
+  // appended a line of its own among the records, and could as well truncate them away.
+  using dir = tempDir();
+  const writable = transcriptFile().replace(/\.jsonl$/, "");
+  Deno.mkdirSync(writable, { mode: 0o755 });
+  Deno.chownSync(writable, 65534, 65534);
+  const out = `${writable}/t.jsonl`;
+  // The launcher's own file (it runs as 65534), which its shell appends to.
+  Deno.writeTextFileSync(out, "");
+  Deno.chownSync(out, 65534, 65534);
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\nextends: [builtin:base]\ntarget:\n  exe: /bin/sh\n` +
+      `  argv: [sh, -c, "echo '{}' >> ${out}; echo ran"]\n  cwd: /\n` +
+      `filesystem: { write: [${writable}] }\n`,
+  );
+  for (const [how, redirect] of [["-", `>> ${out}`], ["fd", `7>> ${out}`]]) {
+    const flag = how === "-" ? ["--transcript", "-"] : ["--transcript-fd", "7"];
+    const argv = charterArgv(["launch", policy, ...flag], { unprivileged: true });
+    const r = await run("bash", ["-c", `${shellQuote(argv)} ${redirect}`], { unprivileged: true });
+    assert.equal(r.code, 125, r.stdout + r.stderr);
+    assert.match(r.stderr, /launch refused: the child could write the transcript file .*t\.jsonl/);
+    assert.doesNotMatch(r.stdout + r.stderr, /^ran$/m);
+  }
+  assert.ok(!text(out).includes("{}"), text(out));
+});
