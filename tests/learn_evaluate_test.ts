@@ -33,8 +33,17 @@ function record(name: string, args: (string | number)[], extra: Partial<SyscallR
   return { pid: 7, arch: X86, nr: nr[name], args: six, ...extra };
 }
 
+/**
+ * The plan of a policy, in the host's tree: these cases evaluate Landlock and seccomp alone
+ * (the listed view, the default, is given explicitly where a case is about it).
+ */
 async function planOf(dir: string, yaml: string) {
-  const loaded = await loadPolicy(writePolicy(dir, "p.yaml", yaml), { typeCheck: false });
+  const host = yaml.includes("filesystem: {")
+    ? yaml.replace("filesystem: {", "filesystem: { view: host,")
+    : yaml.includes("filesystem:\n")
+    ? yaml.replace("filesystem:\n", "filesystem:\n  view: host\n")
+    : `${yaml}filesystem: { view: host }\n`;
+  const loaded = await loadPolicy(writePolicy(dir, "p.yaml", host), { typeCheck: false });
   return (await buildStatement(loaded, { compiledOn: new Date(0) })).predicate;
 }
 

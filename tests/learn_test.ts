@@ -48,7 +48,8 @@ function setUp(dir: string): Work {
     dir,
     "app.yaml",
     `version: 1\nname: app\nextends: [builtin:python]\ntarget:\n  exe: /usr/bin/python3\n` +
-      `  argv: [python3, ${dir}/app.py]\n  inputs: [${dir}/app.py]\n  extra_args: true\n`,
+      `  argv: [python3, ${dir}/app.py]\n  inputs: [${dir}/app.py]\n  extra_args: true\n` +
+      HOST_VIEW,
   );
   return { dir, input, output, policy };
 }
@@ -207,6 +208,12 @@ Deno.test("learn: the baseline stays denied while learning and is reported as un
   assert.ok(r.stdout.startsWith("-1 1\n"), r.stdout);
 });
 
+/**
+ * These runs learn what Landlock and seccomp deny in the host's tree, their work
+ * directories under /tmp (which a listed view, the default, replaces by a private one).
+ */
+const HOST_VIEW = "filesystem: { view: host }\n";
+
 Deno.test({
   name: "learn: a node script; the proposal keeps the default libraries (builtin:base) and runs",
   ignore: !exists("/usr/bin/node"),
@@ -224,7 +231,7 @@ Deno.test({
       w.dir,
       "node.yaml",
       `version: 1\nname: node-app\ntarget:\n  exe: /usr/bin/node\n  argv: [node, ${w.dir}/app.js, ${w.input}, ${w.output}]\n` +
-        `  inputs: [${w.dir}/app.js]\n`,
+        `  inputs: [${w.dir}/app.js]\n${HOST_VIEW}`,
     );
     const before = await charter(["launch", "--no-seal", policy]);
     assert.notEqual(before.code, 0);
@@ -296,7 +303,7 @@ Deno.test({
       String(dir),
       "git.yaml",
       `version: 1\nname: git-clone\ntarget:\n  exe: /usr/bin/git\n  argv: [git, clone, -q, ${src}, ${dst}/clone]\n` +
-        `  cwd: ${dst}\nenv:\n  set: { HOME: ${dst}, PATH: /usr/bin:/bin }\n`,
+        `  cwd: ${dst}\nenv:\n  set: { HOME: ${dst}, PATH: /usr/bin:/bin }\n${HOST_VIEW}`,
     );
     const opts = { unprivileged: true } as const;
     assert.notEqual((await charter(["launch", "--no-seal", policy], opts)).code, 0);
@@ -362,7 +369,7 @@ Deno.test({
       String(dir),
       "make.yaml",
       `version: 1\nname: build\ntarget:\n  exe: /usr/bin/make\n  argv: [make, -C, ${proj}]\n  cwd: ${proj}\n` +
-        `env:\n  set: { PATH: /usr/bin:/bin, TMPDIR: ${proj} }\n`,
+        `env:\n  set: { PATH: /usr/bin:/bin, TMPDIR: ${proj} }\n${HOST_VIEW}`,
     );
     assert.notEqual((await charter(["launch", "--no-seal", policy])).code, 0);
     const proposed = `${dir}/make-proposed.yaml`;
