@@ -102,9 +102,9 @@ function regularFdFacts(fd: number): { path: string; owner: number; mode: number
 }
 
 /**
- * What a failed target's user is told: this launcher observes no denials (Landlock and
- * seccomp report them only to the kernel's audit log, which it does not read), so it
- * names the command that does.
+ * What a failed target's user is told (at a terminal, or after a seccomp kill): this
+ * launcher observes no denials (Landlock and seccomp report them only to the kernel's audit
+ * log, which it does not read), so it names the command that does.
  *
  * @example
  * ```ts
@@ -357,7 +357,12 @@ Options:
       return TRANSCRIPT_FAILED;
     }
     // A signal the launcher forwarded explains itself; any other failure may be a denial.
-    if (status !== 0 && stops === 0) printError(denialHint(status, input));
+    // Said to a person at a terminal, and always for a seccomp kill; a script's stderr
+    // (a grep exiting 1) stays the child's own.
+    const seccompKill = status === 128 + 31;
+    if (status !== 0 && stops === 0 && (seccompKill || Deno.stderr.isTerminal())) {
+      printError(denialHint(status, input));
+    }
     return status;
   },
 };
