@@ -362,6 +362,13 @@ export interface LaunchReport extends TranscriptReport {
 const LF = new Uint8Array([0x0a]);
 
 /**
+ * The most launches verified at once: parallel launches appending to one file interleave
+ * a few at a time; past this the idlest is finished as it stands (incomplete, unless it
+ * had ended) and any later record of it is a problem.
+ */
+export const MAX_OPEN_LAUNCHES = 4096;
+
+/**
  * Verifies a transcript stream that may hold several launches, also interleaved
  * (parallel launches append to one file, each record in one write), as it is read:
  * records are grouped by their `launchId` and each launch is verified on its own against
@@ -386,7 +393,9 @@ export async function* verifyTranscriptStream(
 ): AsyncGenerator<LaunchReport> {
   const planSha256 = await sha256Hex(plan.payload);
   const open = new Map<string, { verifier: LaunchVerifier; firstLine: number }>();
-  const sealed = new Set<string>();
+  // Launches done, with why: a record of one after that is a problem of its own.
+  const closed = new Map<string, string>();
+  const evicted = `it was closed (more than ${MAX_OPEN_LAUNCHES} launches open at once)`;
   const stray: TranscriptProblem[] = [];
   let firstStray = 0;
   for await (const line of readTranscriptLines(chunks)) {
@@ -404,13 +413,14 @@ export async function* verifyTranscriptStream(
       continue;
     }
     if (launchId !== undefined && id !== launchId) continue;
-    if (sealed.has(id)) {
+    const ended = closed.get(id);
+    if (ended) {
       yield {
         ok: false,
         problems: [{
           line: line.line,
           rule: "order",
-          message: `a record of launch ${id} after its seal`,
+          message: `a record of launch ${id} after ${ended}`,
         }],
         records: 1,
         seal: "absent",
@@ -422,14 +432,23 @@ export async function* verifyTranscriptStream(
     let launch = open.get(id);
     if (!launch) {
       launch = { verifier: new LaunchVerifier(plan, planSha256), firstLine: line.line };
-      open.set(id, launch);
     }
+    // Most recently active last: the launch closed when too many are open is the idlest.
+    open.delete(id);
+    open.set(id, launch);
     await launch.verifier.push(line);
     if (launch.verifier.sealed) {
       open.delete(id);
       // Ids of sealed launches are kept (16 bytes of hex each) to catch records after a seal.
-      sealed.add(id);
+      closed.set(id, "its seal");
       yield { ...launch.verifier.finish(), launchId: id, firstLine: launch.firstLine };
+    } else if (open.size > MAX_OPEN_LAUNCHES) {
+      // A file of lines that each start a launch and never end it (a forger's, or many
+      // unsealed launches) must not hold a verifier per line until the end of the stream.
+      const [idlest, oldest] = open.entries().next().value!;
+      open.delete(idlest);
+      closed.set(idlest, evicted);
+      yield { ...oldest.verifier.finish(), launchId: idlest, firstLine: oldest.firstLine };
     }
   }
   for (const [id, launch] of open) {

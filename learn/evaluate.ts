@@ -86,6 +86,9 @@ function canonical(path: string, cache: Map<string, string>): string {
 /** The interpreter the kernel runs `path` with (ELF PT_INTERP or `#!`), if any. */
 function interpreterAt(path: string): string | undefined {
   try {
+    // Only a regular file: the child names the path, and opening a FIFO blocks the launcher
+    // for good, a device (a watchdog, a tape) acts on being opened.
+    if (!Deno.statSync(path).isFile) return undefined;
     using file = Deno.openSync(path);
     const head = new Uint8Array(INTERPRETER_HEAD);
     const n = file.readSync(head) ?? 0;

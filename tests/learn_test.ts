@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { charter, type RunOptions, tempDir, writePolicy } from "./helpers.ts";
+import { charter, charterArgv, run, type RunOptions, tempDir, writePolicy } from "./helpers.ts";
 
 const SCRIPT = `import os, socket, sys, threading
 mode, src, dst, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -452,4 +452,21 @@ Deno.test("learn: a child naming a new path in every call cannot grow the launch
   // One line per kept distinct denial.
   assert.equal(r.stdout.trimEnd().split("\n").length, 20_000);
   assert.match(r.stderr, /more than 20000 distinct denials: \d+ more were counted/);
+});
+
+Deno.test("learn: exec of a FIFO the child made does not hang the launcher", async () => {
+  // Attack: the evaluator opened every exec'd path to look for its interpreter (ELF
+  // PT_INTERP, #!). The child execs a FIFO it made (EACCES, but recorded); after the child
+  // is gone the launcher opened the FIFO for reading and waited for a writer forever (as
+  // root it would open any device the child names the same way).
+  using dir = tempDir();
+  const fifo = `${dir}/f`;
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1\nname: x\ntarget:\n  exe: /bin/sh\n  argv: [sh, -c, "mkfifo ${fifo}; chmod 755 ${fifo}; ${fifo}; true"]\n`,
+  );
+  const r = await run("timeout", ["20", ...charterArgv(["learn", policy])]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stdout.includes(`exec ${fifo} → filesystem.exec`), r.stdout);
 });

@@ -281,7 +281,7 @@ Deno.test("a child's deeply nested line in the syslog stream is reported, not a 
     const args = command === "verify" ? ["--plan", `${dir}/plan.json`] : ["--format", "ocsf"];
     const v = await charter(["transcript", command, daemon.out, ...args]);
     assert.equal(v.code, 1, v.stderr);
-    assert.doesNotMatch(v.stderr, /RangeError|    at /);
+    assert.doesNotMatch(v.stderr, /RangeError| {4}at /);
     assert.match(
       v.stdout + v.stderr,
       /:\d+: (json: )?the line is not strict JSON \(nested deeper than 64 levels/,
@@ -318,4 +318,71 @@ Deno.test("a stream redirected to a file the child could write is refused like -
     assert.doesNotMatch(r.stdout + r.stderr, /^ran$/m);
   }
   assert.ok(!text(out).includes("{}"), text(out));
+});
+
+Deno.test({
+  // NOT FIXED (review R1): journald rate-limits per systemd unit (RateLimitBurst 10,000 per
+  // 30 s, scaled up with free disk space: 37,500 here), and the child is in the launcher's
+  // unit (a sub-cgroup too). A child allowed unix sockets floods the journal, and journald
+  // silently drops the launcher's child_exited and seal: the launch exits 0 and says
+  // nothing; `transcript verify` reports the launch unsealed and incomplete. The shim cannot
+  // see the drop (the send succeeds). Reproduced with this test's journald in a journal
+  // namespace and the launcher in a cgroup named like a unit (cgroup v1 name=systemd and
+  // the unified hierarchy). Ignored: it moves a process into a new host cgroup, and it fails
+  // until the launcher can keep its records out of the child's rate-limit bucket (or docs
+  // tell users to set LogRateLimitIntervalSec=0 on the launcher's unit).
+  name: "a child flooding the journal cannot make journald drop the launcher's seal",
+  ignore: true,
+  async fn() {
+    using dir = tempDir();
+    await using journal = journald();
+    await until(() => existsSocket(journal.socket), "journald");
+    const unit = `charter-r1-${crypto.randomUUID().slice(0, 8)}.service`;
+    const cgroups = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"].map((h) => `${h}/${unit}`);
+    cgroups.forEach((c) => Deno.mkdirSync(c));
+    const policy = writePolicy(
+      String(dir),
+      "p.yaml",
+      `version: 1\nname: flood\nextends: [builtin:python]\ntarget:\n  exe: /usr/bin/python3\n` +
+        `  argv: [python3, -c, "import socket\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\n` +
+        `s.connect('${journal.socket}')\\nfor i in range(60000): s.send(b'MESSAGE=m\\\\n')"]\n` +
+        "network: { protocols: [unix] }\n",
+    );
+    const argv = charterArgv([
+      "launch",
+      policy,
+      "--plan-out",
+      `${dir}/plan.json`,
+      "--transcript",
+      `journald:${journal.socket}`,
+    ]);
+    const enter = cgroups.map((c) => `echo $$ > ${c}/cgroup.procs`).join("; ");
+    const r = await run("bash", ["-c", `${enter}; exec ${shellQuote(argv)}`]);
+    cgroups.forEach((c) => Deno.removeSync(c));
+    assert.equal(r.code, 0, r.stderr);
+    await new Promise((ok) => setTimeout(ok, 2000));
+    const out = new Deno.Command("journalctl", {
+      args: [`--namespace=${journal.namespace}`, "-t", "charter", "-o", "cat", "--no-pager"],
+    }).outputSync();
+    Deno.writeFileSync(`${dir}/t.jsonl`, out.stdout);
+    assert.match(new TextDecoder().decode(out.stdout), /"transcript_sealed"/);
+  },
+});
+
+Deno.test({
+  // NOT FIXED (review R1): `--transcript-fd 1` (or 2, documented as the old `--transcript -`)
+  // hands the child the very fd the records go to, as its stdout (stderr): the child's
+  // output, and any line it makes look like a record, lands among the records. Issue 12
+  // asks for a stream never mixed with other text. Refusing fds 0-2 (or moving them aside
+  // as `-` does) changes a documented behaviour that other tests rely on, so it is left to
+  // the owners of the transcript destination.
+  name: "--transcript-fd 1 does not mix the child's stdout into the records",
+  ignore: true,
+  async fn() {
+    using dir = tempDir();
+    const r = await charter(["launch", noisy(String(dir)), "--no-seal", "--transcript-fd", "1"]);
+    for (const line of r.stdout.trim().split("\n")) {
+      assert.equal(JSON.parse(line).v, 1, line);
+    }
+  },
 });
