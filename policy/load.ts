@@ -17,7 +17,15 @@ import { checkMerged, type PolicyLayer, validateLayer } from "./validate.ts";
 import { parseYamlPolicy, type PolicySource } from "./yaml_source.ts";
 
 /** Names of the built-in profiles (`builtin:NAME`), shipped in `policy/builtin/`. */
-export const BUILTIN_PROFILES: readonly string[] = ["base", "network-client", "python"];
+export const BUILTIN_PROFILES: readonly string[] = [
+  "base",
+  "build",
+  "git",
+  "network-client",
+  "node",
+  "python",
+  "shell",
+];
 
 /** A policy file's exact bytes, kept so the plan can record its digest. */
 export interface PolicyFile {

@@ -67,13 +67,13 @@ Deno.test("remove: explain shows what was removed, where, and who granted it", a
     key: "network.connect_tcp",
     item: 80,
     removedAt: { file: main, line: 5, col: 28 },
-    grantedAt: { file: "builtin:network-client", line: 17, col: 17 },
+    grantedAt: { file: "builtin:network-client", line: 18, col: 17 },
   }]);
   assert.ok(!grants.some((g: { key: string }) => g.key.includes(":80")), "a port 80 grant is left");
   const text = await charter(["explain", main]);
   assert.match(
     text.stdout,
-    /^removed .*\n {2}network\.connect_tcp 80 +removed at .*p\.yaml:5:28, granted at builtin:network-client:17:17$/m,
+    /^removed .*\n {2}network\.connect_tcp 80 +removed at .*p\.yaml:5:28, granted at builtin:network-client:18:17$/m,
   );
 });
 
