@@ -9,7 +9,7 @@ import { type Diagnostic, PolicyError } from "./diagnostic.ts";
 import { checkOverrides, dropOverridden } from "./override.ts";
 import { mergeLayer, type ProvenanceMap } from "./merge.ts";
 import { FileReadError, readRegularFile } from "./read_file.ts";
-import { grantsOfRemoved, type Removal, removeGrants } from "./remove.ts";
+import { grantsOfRemoved, type Removal, removeGrants, stillGranted } from "./remove.ts";
 import { closest } from "./suggest.ts";
 import { importTsPolicy, typeCheckPolicy } from "./ts_source.ts";
 import type { Policy } from "./types.ts";
@@ -212,6 +212,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
     problems.push(...removed.problems, ...grantsOfRemoved(rules, source, removals));
     merged = mergeLayer(removed.merged, rules, source, provenance);
   }
+  problems.push(...stillGranted(merged, removals, provenance));
   if (problems.length > 0) throw new PolicyError(sortProblems(problems));
   merged = applyDefaults(merged, provenance);
   // name, version and description describe the main file, not the merge.

@@ -165,3 +165,60 @@ export function grantsOfRemoved(
     }];
   });
 }
+
+/** The lists whose grants still give a removed path's access: read comes with write and exec. */
+const STILL_GRANTED_BY: Record<string, readonly string[]> = {
+  "filesystem.read": ["read", "write", "exec"],
+  "filesystem.write": ["write"],
+  "filesystem.exec": ["exec"],
+};
+
+/**
+ * Removed paths the merged policy still grants, through the same path in another list or a
+ * directory above it in any list (Landlock rules apply to whole trees): the removal would
+ * not take the access away, so it is an error located at the removal.
+ *
+ * @example
+ * ```ts
+ * import { stillGranted } from "./remove.ts";
+ * const removed = [{
+ *   key: "filesystem.read", item: "/etc/hosts",
+ *   removedAt: { file: "app.yaml", line: 5, col: 24 },
+ *   grantedAt: { file: "builtin:network-client", line: 12, col: 7 },
+ * }];
+ * const merged = { filesystem: { read: ["/etc"] } };
+ * console.log(stillGranted(merged, removed, new Map())[0].message);
+ * // "removing filesystem.read \"/etc/hosts\" takes nothing away: filesystem.read \"/etc\" still grants it"
+ * ```
+ */
+export function stillGranted(
+  merged: Record<string, unknown>,
+  removals: readonly Removal[],
+  provenance: ProvenanceMap,
+): Diagnostic[] {
+  return removals.flatMap((r) => {
+    const lists = STILL_GRANTED_BY[r.key];
+    if (!lists || typeof r.item !== "string") return [];
+    const removed = r.item;
+    for (const list of lists) {
+      const path = ["filesystem", list];
+      const cover = listAt(merged, path).find((g) =>
+        typeof g === "string" && (g === removed || removed.startsWith(g === "/" ? g : `${g}/`))
+      );
+      if (cover === undefined) continue;
+      const at = provenance.get(provenanceKey(path, cover));
+      const where = at ? ` (${at.file}:${at.line}:${at.col})` : "";
+      return [{
+        ...r.removedAt,
+        path: `remove.${r.key}`,
+        message: `removing ${r.key} ${quoteValue(removed)} takes nothing away: ` +
+          `filesystem.${list} ${quoteValue(cover)} still grants it${where}`,
+        hint: cover === removed
+          ? `remove it from filesystem.${list} as well`
+          : "Landlock cannot take a path out of a granted directory: remove the directory " +
+            "and grant what is still needed",
+      }];
+    }
+    return [];
+  });
+}

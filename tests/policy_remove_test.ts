@@ -163,3 +163,35 @@ Deno.test("remove: a later file cannot grant a removed item again; a file reache
   assert.ok(keys.some((k: string) => k.includes("443")), keys.join(" "));
   assert.ok(!keys.some((k: string) => /\b80\b/.test(k)), keys.join(" "));
 });
+
+Deno.test("remove: a removed path the policy still grants (same path in another list, or a directory above) is an error", async () => {
+  using dir = tempDir();
+  const cases: [string, RegExp][] = [
+    [
+      "remove:\n  filesystem: { read: [/etc/hosts] }\nfilesystem: { read: [/etc] }\n",
+      /:5:24: remove\.filesystem\.read: removing filesystem\.read "\/etc\/hosts" takes nothing away: filesystem\.read "\/etc" still grants it \(.*p\.yaml:6:22\)\n {2}hint: Landlock cannot take a path out of a granted directory/,
+    ],
+    [
+      "remove:\n  filesystem: { read: [/dev/null] }\n",
+      /:5:24: remove\.filesystem\.read: removing filesystem\.read "\/dev\/null" takes nothing away: filesystem\.write "\/dev\/null" still grants it \(builtin:base:21:11\)\n {2}hint: remove it from filesystem\.write as well/,
+    ],
+  ];
+  for (const [rules, error] of cases) {
+    const p = writePolicy(
+      String(dir),
+      "p.yaml",
+      `version: 1\nname: p\nextends: [builtin:network-client]\n${rules}target: { exe: /bin/true }\n`,
+    );
+    const r = await charter(["check", p]);
+    assert.equal(r.code, 1, rules);
+    assert.match(r.stderr, error, rules);
+  }
+  // Removing both takes the access away.
+  const both = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: p\nextends: [builtin:network-client]\nremove:\n  filesystem: { read: [/dev/null], write: [/dev/null] }\ntarget: { exe: /bin/true }\n",
+  );
+  const r = await charter(["check", both]);
+  assert.equal(r.code, 0, r.stderr);
+});
