@@ -16,7 +16,9 @@ Deno.test("builtin:base reads exactly the default read list", () => {
   assert.deepEqual(base.filesystem.read, [...DEFAULT_READ]);
 });
 
-Deno.test("every built-in profile passes check", async () => {
+Deno.test("every built-in profile is listed and passes check", async () => {
+  const files = [...Deno.readDirSync(`${ROOT}/policy/builtin`)].map((e) => e.name).sort();
+  assert.deepEqual(files, BUILTIN_PROFILES.map((n) => `${n}.yaml`));
   using dir = tempDir();
   for (const name of BUILTIN_PROFILES) {
     const p = writePolicy(
