@@ -195,3 +195,40 @@ Deno.test("remove: a removed path the policy still grants (same path in another 
   const r = await charter(["check", both]);
   assert.equal(r.code, 0, r.stderr);
 });
+
+Deno.test("remove: a syscall a group left in allow still allows is an error; one only it allowed is removed", async () => {
+  using dir = tempDir();
+  writePolicy(
+    String(dir),
+    "base.yaml",
+    'version: 1\nname: b\nsyscalls:\n  allow: ["@system-service", read, "@pkey"]\n',
+  );
+  const idle = writePolicy(
+    String(dir),
+    "idle.yaml",
+    "version: 1\nname: s\nextends: [./base.yaml]\nremove:\n  syscalls: { allow: [read] }\ntarget: { exe: /bin/true }\n",
+  );
+  const r = await charter(["check", idle]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /idle\.yaml:5:23: remove\.syscalls\.allow: removing syscalls\.allow "read" takes nothing away: @system-service still allows it/,
+  );
+  // @pkey's syscalls are in no other allowed group: removing it takes them out of the filter.
+  const mayRun = async (remove: string) => {
+    const p = writePolicy(
+      String(dir),
+      "p.yaml",
+      `version: 1\nname: s\nextends: [./base.yaml]\n${remove}target: { exe: /bin/true }\n`,
+    );
+    const out = await charter(["explain", "--json", p]);
+    assert.equal(out.code, 0, out.stderr);
+    const grants: { key: string; text: string; restricts?: boolean; analysed?: boolean }[] =
+      JSON.parse(out.stdout).grants;
+    return grants.filter((g) => g.analysed && !g.restricts).map((g) => g.text);
+  };
+  assert.ok((await mayRun("")).includes("pkey_alloc"), "the control allows pkey_alloc");
+  const removed = await mayRun('remove:\n  syscalls: { allow: ["@pkey"] }\n');
+  assert.ok(!removed.includes("pkey_alloc"), removed.join(" "));
+  assert.ok(removed.includes("read"));
+});
