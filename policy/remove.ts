@@ -174,9 +174,10 @@ const STILL_GRANTED_BY: Record<string, readonly string[]> = {
 };
 
 /**
- * Removed paths the merged policy still grants, through the same path in another list or a
- * directory above it in any list (Landlock rules apply to whole trees): the removal would
- * not take the access away, so it is an error located at the removal.
+ * Removals the merged policy still grants: a path through the same path in another list or
+ * a directory above it in any list (Landlock rules apply to whole trees), and the `tcp`
+ * protocol (always allowed with `network`). The removal would not take the access away,
+ * so it is an error located at the removal.
  *
  * @example
  * ```ts
@@ -197,6 +198,15 @@ export function stillGranted(
   provenance: ProvenanceMap,
 ): Diagnostic[] {
   return removals.flatMap((r) => {
+    if (r.key === "network.protocols" && r.item === "tcp") {
+      return [{
+        ...r.removedAt,
+        path: `remove.${r.key}`,
+        message: 'removing network.protocols "tcp" takes nothing away: TCP is allowed whenever ' +
+          "the policy has network (Landlock decides its ports)",
+        hint: "remove the ports from network.connect_tcp and network.bind_tcp instead",
+      }];
+    }
     const lists = STILL_GRANTED_BY[r.key];
     if (!lists || typeof r.item !== "string") return [];
     const removed = r.item;

@@ -186,6 +186,17 @@ Deno.test("remove: a removed path the policy still grants (same path in another 
     assert.equal(r.code, 1, rules);
     assert.match(r.stderr, error, rules);
   }
+  // TCP comes with any network key: removing the protocol name takes nothing away.
+  writePolicy(String(dir), "tcp.yaml", "version: 1\nname: t\nnetwork: { protocols: [tcp, udp] }\n");
+  const tcp = writePolicy(
+    String(dir),
+    "p.yaml",
+    "version: 1\nname: p\nextends: [./tcp.yaml]\nremove:\n  network: { protocols: [tcp] }\ntarget: { exe: /bin/true }\n",
+  );
+  assert.match(
+    (await charter(["check", tcp])).stderr,
+    /p\.yaml:5:26: remove\.network\.protocols: removing network\.protocols "tcp" takes nothing away/,
+  );
   // Removing both takes the access away.
   const both = writePolicy(
     String(dir),
