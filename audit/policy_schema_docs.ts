@@ -158,6 +158,11 @@ export function annotatePolicySchema(schema: Schema, markdown: string): void {
   withErrnoNames(syscalls.default);
   withErrnoNames(syscalls.deny_action);
   withErrnoNames(rule.action);
+  // `remove` takes the same names as the keys it takes them from.
+  const remove = props.remove.properties!;
+  remove.capabilities.items = { ...capabilitySchema() };
+  remove.syscalls.properties!.allow.items = syscallNameSchema(true);
+  remove.syscalls.properties!.unsafe_allow.items = syscallNameSchema(false);
   const cpuMax = props.cgroup.properties!.cpu_max;
   cpuMax.pattern = "^\\s*\\d+(?:\\.\\d+)?\\s*%\\s*$";
 

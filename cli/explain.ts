@@ -9,6 +9,7 @@ import { disassemble } from "../compiler/seccomp/mod.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import { Shim } from "../ffi/shim.ts";
 import type { Provenance, ProvenanceMap } from "../policy/merge.ts";
+import type { Removal } from "../policy/remove.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { readPlanInput } from "./plan_input.ts";
@@ -51,10 +52,7 @@ export function printGrants(grants: LocatedGrant[]): void {
       console.log(`${mechanism ? "\n" : ""}${(mechanism = g.mechanism)}`);
     }
     // Values no file set (the defaults layer) have no position: shown as `default`.
-    const from = [
-      ...new Set(g.from.map((p) => p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file)),
-    ]
-      .join(", ");
+    const from = [...new Set(g.from.map(located))].join(", ");
     console.log(from ? `  ${g.text.padEnd(width)}  <- ${from}` : `  ${g.text}`);
     if (g.key === "syscalls:filter") printProgramView(analysed);
   }
@@ -73,6 +71,22 @@ function printProgramView(analysed: Grant[]): void {
     for (const g of here.filter((g) => g.restricts)) {
       console.log(`    otherwise ${g.text.slice(arch.length + 2)}`);
     }
+  }
+}
+
+/** Where a value was written, as `explain` shows it: `file:line:col`, or `default`. */
+function located(p: Provenance): string {
+  return p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
+}
+
+/** Prints what `remove` took away: each item, where it was removed, and who granted it. */
+function printRemovals(removals: Removal[]): void {
+  console.log("\nremoved (granted by a file this policy extends, taken away by remove)");
+  const text = (r: Removal) => `${r.key} ${JSON.stringify(r.item)}`;
+  const width = Math.max(...removals.map((r) => text(r).length));
+  for (const r of removals) {
+    const where = `removed at ${located(r.removedAt)}, granted at ${located(r.grantedAt)}`;
+    console.log(`  ${text(r).padEnd(width)}  ${where}`);
   }
 }
 
@@ -101,7 +115,9 @@ Options:
     if (args.positionals.length !== 1) {
       throw new UsageError("explain takes one policy or plan; see --help");
     }
-    const { plan, provenance, absentSyscalls } = await readPlanInput(args.positionals[0]);
+    const { plan, provenance, removals, absentSyscalls } = await readPlanInput(
+      args.positionals[0],
+    );
     const grants = grantsOf(plan).map((g) => ({ ...g, from: provenanceOf(g, provenance) }));
     let kernel: Record<string, unknown> | null = null;
     try {
@@ -116,7 +132,7 @@ Options:
     if (args.values.json) {
       console.log(
         JSON.stringify(
-          { grants, kernel, seccompListing: listing ?? null, absentSyscalls },
+          { grants, removals, kernel, seccompListing: listing ?? null, absentSyscalls },
           null,
           2,
         ),
@@ -124,6 +140,7 @@ Options:
       return 0;
     }
     printGrants(grants);
+    if (removals?.length) printRemovals(removals);
     if (absentSyscalls?.length) {
       // Named by the policy or its groups, but not syscalls on this arch: they match nothing.
       console.log(

@@ -12,6 +12,7 @@ import { compileSeccomp } from "../compiler/seccomp/mod.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import type { ProvenanceMap } from "../policy/merge.ts";
 import { loadPolicy } from "../policy/load.ts";
+import type { Removal } from "../policy/remove.ts";
 import { UsageError } from "./args.ts";
 
 /** A plan body, with the policy provenance when it was compiled from a policy here. */
@@ -20,6 +21,8 @@ export interface PlanInput {
   plan: LinuxLaunchPlan;
   /** Where each policy value came from; absent for a signed plan. */
   provenance?: ProvenanceMap;
+  /** What the policy's `remove` keys took away; absent for a signed plan. */
+  removals?: Removal[];
   /** Syscall names the policy uses (directly or through groups) that this arch lacks. */
   absentSyscalls?: string[];
 }
@@ -47,7 +50,12 @@ export async function readPlanInput(path: string, trusted?: TrustedKey[]): Promi
   const loaded = await loadPolicy(path, { readFile });
   const statement = await buildStatement(loaded, { compiledOn: new Date(0) });
   const { absent } = compileSeccomp(seccompPolicyOf(loaded), statement.predicate.arch);
-  return { plan: statement.predicate, provenance: loaded.provenance, absentSyscalls: absent };
+  return {
+    plan: statement.predicate,
+    provenance: loaded.provenance,
+    removals: loaded.removals,
+    absentSyscalls: absent,
+  };
 }
 
 /** The revision of a `REV:PATH` argument that names no file, or undefined. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { sha256Hex, toBase64 } from "../crypto/digest.ts";
-import { PolicyError } from "../policy/diagnostic.ts";
+import { type Diagnostic, PolicyError, quoteValue } from "../policy/diagnostic.ts";
 import type { LoadedPolicy } from "../policy/load.ts";
 import { provenanceKey } from "../policy/merge.ts";
 import { enforcementOf } from "./lower.ts";
@@ -67,6 +67,47 @@ function locate(loaded: LoadedPolicy, path: string | undefined) {
       loaded.provenance.get(provenanceKey(full)) ??
       { file: loaded.source.file, ...loaded.source.locate(full) };
   return { ...where, path: full.join(".") };
+}
+
+/**
+ * `remove: { syscalls: { allow: [...] } }` items that take nothing away: the filter still
+ * allows every syscall they name (through a group left in `allow`, or `default: allow`).
+ * Located at the removal, like the filesystem case in `policy/remove.ts`.
+ */
+function idleSyscallRemovals(
+  loaded: LoadedPolicy,
+  policy: SeccompPolicy,
+  arch: LinuxLaunchPlan["arch"],
+): Diagnostic[] {
+  const names = (list: readonly string[]) => {
+    try {
+      return resolveSyscallNames(list, arch).syscalls;
+    } catch (e) {
+      if (e instanceof SeccompCompileError) return []; // reported where it is granted
+      throw e;
+    }
+  };
+  const allow = policy.allow ?? [];
+  const allowed = new Set(names(allow));
+  return loaded.removals.filter((r) => r.key === "syscalls.allow").flatMap((r) => {
+    const removed = names([String(r.item)]);
+    const by = policy.default === "allow"
+      ? ["syscalls.default allow"]
+      : allow.filter((a) => names([a]).some((s) => removed.includes(s)));
+    if (
+      removed.length === 0 || (policy.default !== "allow" && !removed.every((s) => allowed.has(s)))
+    ) {
+      return [];
+    }
+    return [{
+      ...r.removedAt,
+      path: "remove.syscalls.allow",
+      message: `removing syscalls.allow ${quoteValue(r.item)} takes nothing away: ${
+        by.join(", ")
+      } still allow${by.length === 1 ? "s" : ""} it`,
+      hint: "deny it instead (syscalls.deny), which wins over every allow",
+    }];
+  });
 }
 
 /**
@@ -169,6 +210,8 @@ export async function lowerSeccomp(
     }));
     throw new PolicyError(found.sort((a, b) => a.line - b.line || a.col - b.col));
   }
+  const idle = idleSyscallRemovals(loaded, policy, arch);
+  if (idle.length > 0) throw new PolicyError(idle);
   let compiled: ReturnType<typeof compileSeccomp>;
   try {
     const landlockFs = loaded.policy.filesystem !== undefined &&

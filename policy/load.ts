@@ -9,6 +9,7 @@ import { type Diagnostic, PolicyError } from "./diagnostic.ts";
 import { checkOverrides, dropOverridden } from "./override.ts";
 import { mergeLayer, type ProvenanceMap } from "./merge.ts";
 import { FileReadError, readRegularFile } from "./read_file.ts";
+import { grantsOfRemoved, type Removal, removeGrants, stillGranted } from "./remove.ts";
 import { closest } from "./suggest.ts";
 import { importTsPolicy, typeCheckPolicy } from "./ts_source.ts";
 import type { Policy } from "./types.ts";
@@ -16,7 +17,15 @@ import { checkMerged, type PolicyLayer, validateLayer } from "./validate.ts";
 import { parseYamlPolicy, type PolicySource } from "./yaml_source.ts";
 
 /** Names of the built-in profiles (`builtin:NAME`), shipped in `policy/builtin/`. */
-export const BUILTIN_PROFILES: readonly string[] = ["base", "network-client", "python"];
+export const BUILTIN_PROFILES: readonly string[] = [
+  "base",
+  "build",
+  "git",
+  "network-client",
+  "node",
+  "python",
+  "shell",
+];
 
 /** A policy file's exact bytes, kept so the plan can record its digest. */
 export interface PolicyFile {
@@ -36,6 +45,8 @@ export interface LoadedPolicy {
   source: PolicySource;
   /** Where each effective value came from. */
   provenance: ProvenanceMap;
+  /** What `remove` took away, in merge order, with where it was granted and removed. */
+  removals: Removal[];
 }
 
 /** Options for {@link loadPolicy}. */
@@ -184,14 +195,25 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   const main = layers.at(-1);
   if (problems.length > 0 || !main) throw new PolicyError(sortProblems(problems));
 
-  const overrides = checkOverrides(layers);
+  // A file reached twice (builtin:base under two profiles) is merged once, where it is
+  // first reached: merging it again would undo what the files between changed.
+  const merging = layers.filter((l, i) =>
+    layers.findIndex((m) => m.source.file === l.source.file) === i
+  );
+  const overrides = checkOverrides(merging);
   if (overrides.length > 0) throw new PolicyError(sortProblems(overrides));
   const provenance: ProvenanceMap = new Map();
+  const removals: Removal[] = [];
   let merged: Record<string, unknown> = {};
-  for (const { source, layer } of layers) {
-    const { extends: _, override: __, ...rules } = layer;
-    merged = mergeLayer(dropOverridden(merged, layer), rules, source, provenance);
+  for (const { source, layer } of merging) {
+    const { extends: _, override: __, remove, ...rules } = layer;
+    const removed = removeGrants(dropOverridden(merged, layer), remove, source, provenance);
+    removals.push(...removed.removals);
+    problems.push(...removed.problems, ...grantsOfRemoved(rules, source, removals));
+    merged = mergeLayer(removed.merged, rules, source, provenance);
   }
+  problems.push(...stillGranted(merged, removals, provenance));
+  if (problems.length > 0) throw new PolicyError(sortProblems(problems));
   merged = applyDefaults(merged, provenance);
   // name, version and description describe the main file, not the merge.
   merged = { ...merged, version: 1, name: main.layer.name, description: main.layer.description };
@@ -202,7 +224,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   files.reverse();
   const mainIndex = files.findIndex((f) => f.path === path);
   files.unshift(...files.splice(mainIndex, 1));
-  return { policy: policy as Policy, files, source: main.source, provenance };
+  return { policy: policy as Policy, files, source: main.source, provenance, removals };
 }
 
 function sortProblems(problems: Diagnostic[]): Diagnostic[] {

@@ -186,6 +186,27 @@ const SyscallRule = v.strictObject({
   action: SyscallAction,
 });
 
+// The list-valued grants, shared by their keys and by `remove`, which takes them away.
+const EnvPass = v.optional(v.array(EnvName));
+const FdsPass = v.optional(v.array(v.pipe(
+  v.number(),
+  v.integer(problem("not a whole number", "an fd number")),
+  v.minValue(3, problem("fds 0, 1 and 2 are always kept", "a number of at least 3")),
+  v.maxValue(2 ** 31 - 1, problem("fd number too large", "at most 2147483647")),
+)));
+const FilesystemLists = {
+  read: v.optional(v.array(AbsolutePath)),
+  write: v.optional(v.array(AbsolutePath)),
+  exec: v.optional(v.array(AbsolutePath)),
+};
+const NetworkLists = {
+  connect_tcp: v.optional(v.array(Port)),
+  bind_tcp: v.optional(v.array(Port)),
+  protocols: v.optional(v.array(Protocol)),
+};
+const SyscallNames = v.optional(v.array(v.string()));
+const Capabilities = v.optional(v.array(Capability));
+
 /** A whole policy file. */
 export const PolicySchema = v.strictObject({
   version: v.literal(1, problem("unsupported policy version", "1")),
@@ -215,16 +236,9 @@ export const PolicySchema = v.strictObject({
   }),
   env: v.optional(v.strictObject({
     set: v.optional(v.record(EnvName, v.pipe(v.string(), noNul("a value")))),
-    pass: v.optional(v.array(EnvName)),
+    pass: EnvPass,
   })),
-  fds: v.optional(v.strictObject({
-    pass: v.optional(v.array(v.pipe(
-      v.number(),
-      v.integer(problem("not a whole number", "an fd number")),
-      v.minValue(3, problem("fds 0, 1 and 2 are always kept", "a number of at least 3")),
-      v.maxValue(2 ** 31 - 1, problem("fd number too large", "at most 2147483647")),
-    ))),
-  })),
+  fds: v.optional(v.strictObject({ pass: FdsPass })),
   user: v.optional(
     v.strictObject({
       namespace: v.optional(v.boolean()),
@@ -249,9 +263,7 @@ export const PolicySchema = v.strictObject({
   )),
   filesystem: v.optional(v.strictObject({
     view: v.optional(v.picklist(["listed", "host"], problem("unknown view", "listed or host"))),
-    read: v.optional(v.array(AbsolutePath)),
-    write: v.optional(v.array(AbsolutePath)),
-    exec: v.optional(v.array(AbsolutePath)),
+    ...FilesystemLists,
     tmp: v.optional(TmpSize),
     proc: v.optional(v.boolean()),
     dev: v.optional(
@@ -279,23 +291,17 @@ export const PolicySchema = v.strictObject({
     }))),
     hide: v.optional(v.array(ViewPath)),
   })),
-  network: v.optional(
-    v.strictObject({
-      connect_tcp: v.optional(v.array(Port)),
-      bind_tcp: v.optional(v.array(Port)),
-      protocols: v.optional(v.array(Protocol)),
-    }),
-  ),
+  network: v.optional(v.strictObject(NetworkLists)),
   scope: v.optional(
     v.strictObject({ signals: v.optional(v.boolean()), abstract_unix: v.optional(v.boolean()) }),
   ),
   syscalls: v.optional(v.strictObject({
     default: v.optional(SyscallAction),
     deny_action: v.optional(SyscallAction),
-    allow: v.optional(v.array(v.string())),
+    allow: SyscallNames,
     deny: v.optional(v.array(v.string())),
     rules: v.optional(v.array(SyscallRule)),
-    unsafe_allow: v.optional(v.array(v.string())),
+    unsafe_allow: SyscallNames,
   })),
   limits: v.optional(v.strictObject({
     nofile: v.optional(Count),
@@ -315,7 +321,15 @@ export const PolicySchema = v.strictObject({
       quantity(v.string(problem("wrong type", 'a percentage like "50%"')), parsePercent),
     ),
   })),
-  capabilities: v.optional(v.array(Capability)),
+  capabilities: Capabilities,
+  remove: v.optional(v.strictObject({
+    env: v.optional(v.strictObject({ pass: EnvPass })),
+    fds: v.optional(v.strictObject({ pass: FdsPass })),
+    filesystem: v.optional(v.strictObject(FilesystemLists)),
+    network: v.optional(v.strictObject(NetworkLists)),
+    syscalls: v.optional(v.strictObject({ allow: SyscallNames, unsafe_allow: SyscallNames })),
+    capabilities: Capabilities,
+  })),
   die_with_parent: v.optional(v.boolean()),
   new_session: v.optional(v.boolean()),
   enforce: v.optional(v.strictObject({

@@ -116,6 +116,11 @@ export interface PolicyCommon {
   };
   /** Capabilities kept; default none. */
   capabilities?: string[];
+  /**
+   * Grants of the layers before this file (the files it extends) that this file takes
+   * away: each item must be granted by them, exactly as written there.
+   */
+  remove?: PolicyRemove;
   /** Kill the child when the launcher dies. */
   die_with_parent?: boolean;
   /** Start the child in a new session (no TIOCSTI into the launcher's terminal). */
@@ -127,6 +132,22 @@ export interface PolicyCommon {
     namespaces?: Enforcement;
     cgroup?: Enforcement;
   };
+}
+
+/** The list-valued grants `remove` can take away, shaped like the keys that grant them. */
+export interface PolicyRemove {
+  /** Variable names no longer passed. */
+  env?: { pass?: string[] };
+  /** Descriptors no longer kept. */
+  fds?: { pass?: number[] };
+  /** Paths no longer granted (the exact path a layer listed; no carving out of a directory). */
+  filesystem?: { read?: string[]; write?: string[]; exec?: string[] };
+  /** Ports and protocols no longer allowed. */
+  network?: { connect_tcp?: number[]; bind_tcp?: number[]; protocols?: NetworkProtocol[] };
+  /** Syscall names or groups no longer allowed (as a layer listed them). */
+  syscalls?: { allow?: string[]; unsafe_allow?: string[] };
+  /** Capabilities no longer kept. */
+  capabilities?: string[];
 }
 
 /**

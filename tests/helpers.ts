@@ -118,6 +118,12 @@ export function unprivilegedTree(): { root: string; deno: string; denoDir: strin
   Deno.mkdirSync(denoDir, { mode: 0o777 });
   Deno.chmodSync(denoDir, 0o777);
   new Deno.Command("chmod", { args: ["-R", "a+rX", root] }).outputSync();
+  // Each copy holds a Deno binary (about 120 MB): left behind, test runs filled the disk.
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(root, { recursive: true });
+    } catch { /* already gone */ }
+  });
   staged = { root, deno: `${root}/deno`, denoDir };
   return staged;
 }

@@ -57,8 +57,19 @@ Deno.test("capability, syscall, group, errno, built-in and protocol names are en
   assert.ok(errno.enum.includes("EPERM") && errno.enum.includes("ENOSYS"));
   assert.deepEqual(
     p.extends.items.anyOf[0].enum,
-    ["builtin:base", "builtin:network-client", "builtin:python"],
+    [
+      "builtin:base",
+      "builtin:build",
+      "builtin:git",
+      "builtin:network-client",
+      "builtin:node",
+      "builtin:python",
+      "builtin:shell",
+    ],
   );
+  const remove = p.remove.properties;
+  assert.ok(remove.syscalls.properties.allow.items.enum.includes("@mount"));
+  assert.ok(remove.capabilities.items.anyOf.find((a: Json) => a.enum).enum.includes("net_raw"));
   assert.ok(p.network.properties.protocols.items.enum.includes("udp"));
 });
 

@@ -5,40 +5,13 @@
  * Ctrl-C interrupts the foreground job without the launcher SIGKILLing the tree.
  */
 import assert from "node:assert/strict";
-import { charterArgv, launcherEnv, type RunOptions, tempDir } from "./helpers.ts";
-import { probePolicy, PTY_SESSION, PYTHON } from "./probes/probe.ts";
-
-/** A step of pty_session.py. */
-type Step = { expect: string } | { send: string } | { sleep: number };
-
-interface Session {
-  status: number | null;
-  output: string;
-  pendingInput: number;
-  failedStep: number | null;
-}
-
-const CTRL_C = "\u0003";
-
-/** Launches POLICY on a fresh pty and drives it through STEPS. */
-async function session(
-  dir: string,
-  yaml: string,
-  steps: Step[],
-  options: RunOptions = {},
-): Promise<Session> {
-  const policy = `${dir}/p.yaml`;
-  Deno.writeTextFileSync(policy, yaml);
-  const out = await new Deno.Command(PYTHON, {
-    args: [PTY_SESSION, JSON.stringify(steps), ...charterArgv(["launch", policy], options)],
-    env: { ...launcherEnv(options), TERM: "dumb" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  assert.equal(out.code, 0, text.decode(out.stderr));
-  return JSON.parse(text.decode(out.stdout));
-}
+import { tempDir } from "./helpers.ts";
+import {
+  CTRL_C,
+  probePolicy,
+  ptySession as session,
+  type PtyStep as Step,
+} from "./probes/probe.ts";
 
 for (const [who, options] of [["root", {}], ["unprivileged", { unprivileged: true }]] as const) {
   Deno.test(`terminal (${who}): TIOCSTI fails with EPERM and nothing reaches the terminal's input`, async () => {

@@ -9,8 +9,10 @@ import { readPlan } from "../../audit/verify_plan.ts";
 import type { PlanStatement } from "../../compiler/plan.ts";
 import {
   charter,
+  charterArgv,
   compile,
   keygen,
+  launcherEnv,
   readTranscript,
   type RunOptions,
   type RunResult,
@@ -26,6 +28,40 @@ export const PYTHON = "/usr/bin/python3";
 
 /** tests/probes/pty_session.py. */
 export const PTY_SESSION = `${here}pty_session.py`;
+
+/** A step of pty_session.py: wait for output matching a regex, type text, or pause. */
+export type PtyStep = { expect: string } | { send: string } | { sleep: number };
+
+/** What pty_session.py reports (see its docstring). */
+export interface PtySession {
+  status: number | null;
+  output: string;
+  pendingInput: number;
+  failedStep: number | null;
+}
+
+/** Ctrl-C, as typed at a terminal. */
+export const CTRL_C = "\u0003";
+
+/** Launches POLICY (YAML text, written to DIR/p.yaml) on a fresh pty and drives it through STEPS. */
+export async function ptySession(
+  dir: string,
+  yaml: string,
+  steps: PtyStep[],
+  options: RunOptions = {},
+): Promise<PtySession> {
+  const policy = `${dir}/p.yaml`;
+  Deno.writeTextFileSync(policy, yaml);
+  const out = await new Deno.Command(PYTHON, {
+    args: [PTY_SESSION, JSON.stringify(steps), ...charterArgv(["launch", policy], options)],
+    env: { ...launcherEnv(options), TERM: "dumb" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  if (out.code !== 0) throw new Error(`pty_session.py failed: ${text.decode(out.stderr)}`);
+  return JSON.parse(text.decode(out.stdout));
+}
 
 /** tests/probes/deepest_userns.py. */
 export const DEEPEST_USERNS = `${here}deepest_userns.py`;
