@@ -21,6 +21,11 @@ export interface FileFacts {
   owner: number;
   /** Its permission bits. */
   mode: number;
+  /**
+   * Owner and permission bits of its directory, when known: a child that may write the
+   * directory can unlink or rename the file and put its own at the path.
+   */
+  dir?: { owner: number; mode: number };
   /** The launcher's effective uid. */
   launcherUid: number;
   /** The kernel's Landlock ABI (0: none); asked only for a best_effort ruleset. */
@@ -113,6 +118,18 @@ function outsideView(
 }
 
 /**
+ * Whether a child of host uid `childUid` may unlink or rename `file` through its directory's
+ * owner or mode (a sticky directory lets only the file's or the directory's owner do so).
+ */
+function replaceable(file: FileFacts, childUid: number): boolean {
+  const dir = file.dir;
+  if (dir === undefined) return false;
+  const writable = childUid === dir.owner || (dir.mode & 0o022) !== 0;
+  const sticky = (dir.mode & 0o1000) !== 0;
+  return writable && (!sticky || childUid === file.owner || childUid === dir.owner);
+}
+
+/**
  * Why the child of `plan` could `access` the file (reading also: the launcher's memory),
  * or undefined when it cannot. The child's host uid is the launcher's (with or without a
  * user namespace) unless `linux.scrub.ids.v1` switches it, and never 0 without
@@ -146,7 +163,10 @@ export function childFileAccess(
     ? caps.keep.filter((c) => BYPASSES[access].includes(c))
     : BYPASSES[access];
   const shared = file.mode & SHARED_BITS[access];
-  if (childUid !== file.owner && childUid !== 0 && shared === 0 && kept.length === 0) {
+  const replaced = access === "write" && replaceable(file, childUid);
+  if (
+    childUid !== file.owner && childUid !== 0 && shared === 0 && kept.length === 0 && !replaced
+  ) {
     return undefined;
   }
   const who = childUid === file.owner
@@ -155,7 +175,9 @@ export function childFileAccess(
     ? "the child runs as uid 0"
     : shared !== 0
     ? `its mode ${file.mode.toString(8)} lets group or others ${access} it`
-    : `the child keeps ${kept.join(", ")}`;
+    : kept.length > 0
+    ? `the child keeps ${kept.join(", ")}`
+    : `the child's uid ${childUid} may write its directory, so it can put another file at its path`;
   if (outsideView(plan, file.path, access, kept)) return undefined;
   const landlock = plan.landlock;
   const needed: LandlockFsRight[] = access === "read" ? ["read_file"] : WRITING;

@@ -21,6 +21,7 @@ import { type Command, printError } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
 import { openTranscriptDestination } from "./transcript_destination.ts";
+import type { FileFacts } from "./child_file_access.ts";
 
 /** Exit status when the child ran but the transcript could not be completed. */
 export const TRANSCRIPT_FAILED = 126;
@@ -69,18 +70,33 @@ async function shimRefuses(envelope: Uint8Array, trustPaths: string[]): Promise<
   }
 }
 
+/** What `launch` learns of a transcript file before deciding whether the child could write it. */
+type FileDestinationFacts = Pick<FileFacts, "path" | "owner" | "mode" | "dir">;
+
 /**
  * Owner and mode of the regular file at `path`, or those the shim creates it with (the
  * launcher's, 0644) when nothing is there; undefined for anything else (a FIFO, a device,
  * a link, which the shim refuses itself).
  */
-function regularFileFacts(path: string): { path: string; owner: number; mode: number } | undefined {
+function regularFileFacts(path: string): FileDestinationFacts | undefined {
   try {
     const st = Deno.lstatSync(path);
-    return st.isFile ? { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 } : undefined;
+    if (!st.isFile) return undefined;
+    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777, dir: dirFacts(path) };
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) return undefined;
-    return { path, owner: launcherUid(), mode: 0o644 };
+    return { path, owner: launcherUid(), mode: 0o644, dir: dirFacts(path) };
+  }
+}
+
+/** Owner and mode of the directory holding `path` (undefined when it cannot be examined). */
+function dirFacts(path: string): { owner: number; mode: number } | undefined {
+  const slash = path.lastIndexOf("/");
+  try {
+    const st = Deno.statSync(slash <= 0 ? "/" : path.slice(0, slash));
+    return { owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
+  } catch {
+    return undefined;
   }
 }
 
@@ -89,12 +105,12 @@ function regularFileFacts(path: string): { path: string; owner: number; mode: nu
  * redirected to a file, `--transcript-fd N`), with the path it was opened at; undefined for
  * anything else (a pipe, a terminal, a socket).
  */
-function regularFdFacts(fd: number): { path: string; owner: number; mode: number } | undefined {
+function regularFdFacts(fd: number): FileDestinationFacts | undefined {
   try {
     const st = Deno.statSync(`/proc/self/fd/${fd}`);
     if (!st.isFile) return undefined;
     const path = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
+    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777, dir: dirFacts(path) };
   } catch {
     // Not open: the shim refuses the destination itself.
     return undefined;

@@ -249,7 +249,7 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
       kind: "dev",
       target: "/dev",
       devpts: fs.dev === "terminal",
-      flags: flags("nosuid", "noexec"),
+      flags: flags("ro", "nosuid", "noexec"),
     });
   }
   for (const [target, link] of symlinks) entries.push({ kind: "symlink", target, link });

@@ -144,7 +144,7 @@ Deno.test("flags: nosuid everywhere, nodev but on /dev, noexec where nothing is 
     kind: "dev",
     target: "/dev",
     devpts: true,
-    flags: ["nosuid", "noexec"],
+    flags: ["ro", "nosuid", "noexec"],
   });
   assert.deepEqual(plan.view!.mounts[0], {
     kind: "root",
@@ -351,7 +351,7 @@ Deno.test("explain and verify show the view, each entry with its flags and prove
       /^ {2}\/etc\/hosts: a file of 20 bytes, "127\.0\.0\.1 localhost\\n" \(ro,nosuid,nodev,noexec\)\s+<- .*:7:/m,
       /^ {2}\/tmp: a private tmpfs of 67108864 bytes, empty at launch \(nosuid,nodev,noexec\)\s+<- default$/m,
       /^ {2}\/proc: the child's pid namespace \(nosuid,nodev,noexec\)\s+<- default$/m,
-      /^ {2}\/dev: null, zero, full, random, urandom, tty \(nosuid,noexec\)\s+<- default$/m,
+      /^ {2}\/dev: null, zero, full, random, urandom, tty \(ro,nosuid,noexec\)\s+<- default$/m,
       /^ {2}\/tmp: .* \(in the view\)/m,
     ]
   ) {
