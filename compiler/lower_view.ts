@@ -18,7 +18,7 @@ import {
   type ViewMount,
   type ViewPlan,
 } from "./plan.ts";
-import { recordedResolution, symlinksOnTheWay } from "./resolve_path.ts";
+import { exists, recordedResolution, symlinksOnTheWay } from "./resolve_path.ts";
 
 /** Landlock rights on the devices of the view's /dev: sinks and sources, and the tty. */
 const DEVICE_RIGHTS: [string, LandlockFsRight[]][] = [
@@ -89,15 +89,6 @@ export function viewApplies(policy: Policy): boolean {
   const fs = policy.filesystem;
   return enforcementOf(policy, "namespaces") !== "off" &&
     (fs?.view === "listed" || (fs?.view === "host" && (fs.hide ?? []).length > 0));
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

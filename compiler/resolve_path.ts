@@ -92,3 +92,21 @@ export function symlinksOnTheWay(
   }
   return { resolved: "/" + done.join("/"), symlinks };
 }
+
+/**
+ * True when something is at `path` on this host now (following symlinks).
+ *
+ * @example
+ * ```ts
+ * import { exists } from "./resolve_path.ts";
+ * console.log(exists("/"), exists("/no/such/path")); // true false
+ * ```
+ */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

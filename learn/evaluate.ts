@@ -23,7 +23,8 @@ import {
 import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
-import { exists, resolvedOnHost, within } from "./paths.ts";
+import { exists } from "../compiler/resolve_path.ts";
+import { resolvedOnHost, within } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {

@@ -71,24 +71,6 @@ export function within(path: string, dir: string): boolean {
 }
 
 /**
- * True when something is at `path` on this host now (following symlinks).
- *
- * @example
- * ```ts
- * import { exists } from "./paths.ts";
- * console.log(exists("/"), exists("/no/such/path")); // true false
- * ```
- */
-export function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
  * True when `path` is a directory on this host now (following symlinks).
  *
  * @example

@@ -7,7 +7,7 @@
  * @module
  */
 import { isUnder, providedByView } from "../compiler/lower_view.ts";
-import { recordedResolution, symlinksOnTheWay } from "../compiler/resolve_path.ts";
+import { exists, recordedResolution, symlinksOnTheWay } from "../compiler/resolve_path.ts";
 import type { Policy } from "./types.ts";
 import type { KeyPath } from "./yaml_source.ts";
 
@@ -24,15 +24,6 @@ interface Placed {
   writable?: boolean;
   /** A bind of a host path (its content is the host's). */
   host?: boolean;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
