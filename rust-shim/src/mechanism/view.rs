@@ -568,6 +568,20 @@ impl Builder {
         self.ops.push((op, 0));
     }
 
+    /// A bind of `source` at `target`, then its flags (`recursive`: with every mount below).
+    fn bind(&mut self, source: CString, target: &CString, attr: u64, recursive: bool) {
+        self.push(Op::Bind {
+            source,
+            target: target.clone(),
+            recursive,
+        });
+        self.push(Op::SetAttr {
+            path: target.clone(),
+            attr,
+            recursive,
+        });
+    }
+
     fn check(&mut self, what: String) -> u32 {
         self.checked.push(what);
         (self.checked.len() - 1) as u32
@@ -698,16 +712,7 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
                 let (dev, ino, is_dir) = identify("view source", source, resolved.as_deref())?;
                 b.mount_point(index, target, Some(is_dir))?;
                 let from = resolved.as_deref().unwrap_or(source);
-                b.push(Op::Bind {
-                    source: c(&under("/oldroot", from))?,
-                    target: t.clone(),
-                    recursive: true,
-                });
-                b.push(Op::SetAttr {
-                    path: t.clone(),
-                    attr: mount.attr,
-                    recursive: true,
-                });
+                b.bind(c(&under("/oldroot", from))?, &t, mount.attr, true);
                 let check = b.check(format!("view source {source} (shown at {target})"));
                 b.push(Op::Is {
                     path: t,
@@ -737,16 +742,7 @@ fn listed(section: &Section, b: &mut Builder) -> Result<(), Refusal> {
                     content: content.clone(),
                 });
                 b.mount_point(index, target, Some(false))?;
-                b.push(Op::Bind {
-                    source: staged.clone(),
-                    target: t.clone(),
-                    recursive: false,
-                });
-                b.push(Op::SetAttr {
-                    path: t.clone(),
-                    attr: mount.attr,
-                    recursive: false,
-                });
+                b.bind(staged.clone(), &t, mount.attr, false);
                 let check = b.check(format!("view file {target}"));
                 b.push(Op::Same {
                     path: t,
