@@ -51,7 +51,11 @@ const COMMANDS: CommandEntry[] = [
   {
     name: "learn",
     summary: "run the target recording what the policy would deny; propose the grants",
-    load: async () => (await import("./cli/learn.ts")).learnCommand,
+    load: async () =>
+      (await importLazily<typeof import("./cli/learn.ts")>(
+        new URL("./cli/learn.ts", import.meta.url),
+      ))
+        .learnCommand,
   },
   {
     name: "verify",

@@ -56,3 +56,14 @@ Deno.test("unknown flags, missing values and values on switches are usage errors
     );
   }
 });
+
+Deno.test("start-up modules: cli.ts and the launch path import commands by computed URL", () => {
+  // Deno loads the module a literal `import("…")` names (and its whole graph) when the
+  // program starts, used or not: one literal import of a command made every launch read
+  // the compiler (~70 modules). Type positions (`typeof import("…")`) are not loaded.
+  for (const file of ["cli.ts", "cli/launch.ts"]) {
+    const source = Deno.readTextFileSync(new URL(`../${file}`, import.meta.url));
+    const literal = source.match(/(?<!typeof )\bimport\(\s*["'`]/g) ?? [];
+    assert.deepEqual(literal, [], `${file} has a literal dynamic import`);
+  }
+});
