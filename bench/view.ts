@@ -7,9 +7,10 @@
  * - next to it, the median wall time (hyperfine -N) of bwrap with the same binds, proc, dev
  *   and tmpfs and the same user and pid namespaces.
  *
- * The view is added to the compiled plan by hand (VIEW_CONTRACT.md) and the plan re-signed,
- * until the compiler emits views itself. The binds are the first directories under
- * /usr/share (depth ≤ 2, sorted).
+ * Each plan is compiled from a policy: `view: host` for the row without a view, and for the
+ * others `filesystem.read` of /usr plus the binds (the compiler adds the merged-/usr
+ * symlinks on the way to /bin/true and its loader, the default tmp, proc and dev). The
+ * binds are the first directories under /usr/share (depth ≤ 2, sorted).
  *
  * Usage: deno run -A bench/view.ts [--runs N]
  * Needs hyperfine and bubblewrap (apt-get install hyperfine bubblewrap) and a built shim.
@@ -17,11 +18,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { readPlan } from "../audit/verify_plan.ts";
-import { canonicalJson } from "../compiler/compile.ts";
-import type { PlanStatement } from "../compiler/plan.ts";
-import { signEnvelope } from "../crypto/dsse.ts";
-import { parsePrivateKeyPem } from "../crypto/keys.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const { values } = parseArgs({
@@ -57,26 +53,6 @@ function shareDirs(n: number): string[] {
 }
 
 const LINKS = [["/bin", "usr/bin"], ["/lib", "usr/lib"], ["/lib64", "usr/lib64"]];
-const RO = ["ro", "nosuid", "nodev"];
-const NOEXEC = ["nosuid", "nodev", "noexec"];
-
-/** The plan's view: root, links, /usr, the binds, /tmp, /proc, /dev. */
-function view(binds: string[]) {
-  return {
-    mode: "listed",
-    enforce: "required",
-    mounts: [
-      { kind: "root", sizeBytes: 1 << 20, flags: RO },
-      ...LINKS.map(([target, link]) => ({ kind: "symlink", target, link })),
-      { kind: "bind", source: "/usr", target: "/usr", flags: RO },
-      ...binds.map((path) => ({ kind: "bind", source: path, target: path, flags: RO })),
-      { kind: "tmpfs", target: "/tmp", sizeBytes: 64 << 20, flags: NOEXEC },
-      { kind: "proc", target: "/proc", flags: NOEXEC },
-      { kind: "dev", target: "/dev", devpts: false, flags: ["nosuid", "noexec"] },
-    ],
-  };
-}
-
 /** The same view as bwrap arguments, with the default policy's user and pid namespaces. */
 function bwrap(binds: string[]): string {
   return [
@@ -89,31 +65,24 @@ function bwrap(binds: string[]): string {
 
 const keygen = await run(deno, [...charter, "keygen", "-o", `${dir}/k`]);
 if (!keygen.ok) throw new Error(`keygen failed: ${keygen.err}`);
-Deno.writeTextFileSync(`${dir}/p.yaml`, "version: 1\nname: bench\ntarget: { exe: /bin/true }\n");
-const compiled = await run(deno, [
-  ...charter,
-  "compile",
-  `${dir}/p.yaml`,
-  "-o",
-  `${dir}/base.json`,
-  "--key",
-  `${dir}/k.key`,
-]);
-if (!compiled.ok) throw new Error(`compile failed: ${compiled.err}`);
-const { statement } = await readPlan(Deno.readFileSync(`${dir}/base.json`));
-const key = await parsePrivateKeyPem(Deno.readTextFileSync(`${dir}/k.key`), `${dir}/k.key`);
-
-/** The base plan with a view of `binds`, re-signed; its path. */
-async function withView(name: string, binds: string[]): Promise<string> {
-  const s: PlanStatement = structuredClone(statement);
-  const schedule = s.predicate.schedule as { id: string; phase: number }[];
-  const at = schedule.findIndex((p) => p.id === "linux.visibility.cwd.v1");
-  schedule.splice(at, 0, { id: "linux.visibility.view.v1", phase: 2 });
-  (s.predicate as unknown as Record<string, unknown>).view = view(binds);
+/** Compiles `policy` (YAML) into a plan signed with the bench key; its path. */
+async function compile(name: string, policy: string): Promise<string> {
+  Deno.writeTextFileSync(`${dir}/${name}.yaml`, policy);
   const path = `${dir}/${name}.json`;
-  Deno.writeTextFileSync(path, JSON.stringify(await signEnvelope(canonicalJson(s), key)));
+  const r = await run(deno, [
+    ...charter,
+    "compile",
+    `${dir}/${name}.yaml`,
+    "-o",
+    path,
+    "--key",
+    `${dir}/k.key`,
+  ]);
+  if (!r.ok) throw new Error(`compile of ${name} failed: ${r.err}`);
   return path;
 }
+
+const HEAD = "version: 1\nname: bench\ntarget: { exe: /bin/true }\n";
 
 /**
  * Median shim time (ms) over `runs` launches of `plan`. (Per-phase deltas would mislead:
@@ -147,12 +116,13 @@ async function shimTime(plan: string): Promise<string> {
 const rows: [string, string, string][] = [];
 rows.push([
   "charter shim: default policy, no view",
-  await shimTime(`${dir}/base.json`),
+  await shimTime(await compile("base", `${HEAD}filesystem: { view: host }\n`)),
   "transcript monoNs",
 ]);
 const sizes = [10, 200];
 for (const n of sizes) {
-  const plan = await withView(`v${n}`, shareDirs(n));
+  const read = ["/usr", ...shareDirs(n)].map((path) => `    - ${path}\n`).join("");
+  const plan = await compile(`v${n}`, `${HEAD}filesystem:\n  read:\n${read}`);
   rows.push([
     `charter shim: view of ${n} binds`,
     await shimTime(plan),
