@@ -18,6 +18,7 @@
 export * from "./policy/diagnostic.ts";
 export * from "./policy/load.ts";
 export type { Provenance, ProvenanceMap } from "./policy/merge.ts";
+export type { Removal } from "./policy/remove.ts";
 export type * from "./policy/types.ts";
 export * from "./policy/define_policy.ts";
 export type { KeyPath, PolicySource } from "./policy/yaml_source.ts";
