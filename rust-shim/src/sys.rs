@@ -56,7 +56,8 @@ const SIGSET_SIZE: usize = 8;
 /// The highest signal number on Linux (`_NSIG - 1`).
 pub const MAX_SIGNAL: c_int = 64;
 
-fn errno() -> Errno {
+/// The calling thread's errno (async-signal-safe).
+pub fn errno() -> Errno {
     // SAFETY: __errno_location returns the calling thread's errno slot; it is always valid
     // and is a plain TLS address computation (async-signal-safe, fine in the child).
     unsafe { *libc::__errno_location() }

@@ -32,12 +32,6 @@ const SLOT_BASE: i64 = 1 << 61;
 /// How many launches can hold a slot on one file at once.
 const SLOT_COUNT: i64 = 1 << 20;
 
-fn last_errno() -> Errno {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
-}
-
 /// `struct open_how` of openat2(2).
 #[repr(C)]
 struct OpenHow {
@@ -104,7 +98,7 @@ pub fn open_append(path: &str) -> Result<File, Errno> {
             sys::set_file_status_flags(file.as_raw_fd(), flags & !libc::O_NONBLOCK)?;
             return Ok(file);
         }
-        match last_errno() {
+        match sys::errno() {
             libc::EINTR | libc::EAGAIN => continue,
             e => return Err(e),
         }
@@ -117,7 +111,7 @@ pub fn stat(fd: RawFd) -> Result<libc::stat, Errno> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: st is a live, writable stat for the duration of the call.
     if unsafe { libc::fstat(fd, &mut st) } < 0 {
-        return Err(last_errno());
+        return Err(sys::errno());
     }
     Ok(st)
 }
@@ -137,7 +131,7 @@ impl Exclusive {
             if unsafe { libc::flock(fd, libc::LOCK_EX) } == 0 {
                 return Ok(Exclusive(fd));
             }
-            match last_errno() {
+            match sys::errno() {
                 libc::EINTR => continue,
                 e => return Err(e),
             }
@@ -167,7 +161,7 @@ fn ofd_lock(
     lock.l_len = len;
     // SAFETY: lock is a live, writable flock for the duration of the call.
     if unsafe { libc::fcntl(fd, cmd, &mut lock) } < 0 {
-        return Err(last_errno());
+        return Err(sys::errno());
     }
     Ok(lock)
 }
@@ -264,12 +258,12 @@ pub fn append(fd: RawFd, line: &[u8], stage: Stage) -> Result<(), Errno> {
         && stage != Stage::AfterExec
     {
         // Also EOPNOTSUPP: a file system that cannot reserve gives no guarantee.
-        return Err(last_errno());
+        return Err(sys::errno());
     }
     // SAFETY: line is a valid readable region of line.len() bytes for the whole call.
     let written = unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
     let failure = match written {
-        n if n < 0 => last_errno(),
+        n if n < 0 => sys::errno(),
         n if n as usize == line.len() => return Ok(()),
         _ => libc::ENOSPC,
     };

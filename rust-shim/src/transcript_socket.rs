@@ -4,7 +4,7 @@
 //! is an error (EMSGSIZE) like a failed write: a receiver that truncated it would break
 //! the chain, so the launch stops instead (before the exec: the target never runs).
 
-use crate::sys::Errno;
+use crate::sys::{self, Errno};
 use serde::Deserialize;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -40,12 +40,6 @@ pub struct SocketSink {
     max_bytes: usize,
     hostname: String,
     pid: u32,
-}
-
-fn errno() -> Errno {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
 }
 
 fn hostname() -> String {
@@ -90,7 +84,7 @@ impl SocketSink {
         // SAFETY: socket takes no pointers.
         let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
         if raw < 0 {
-            return Err(errno());
+            return Err(sys::errno());
         }
         // SAFETY: raw is a socket fd just returned to us and owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -104,7 +98,7 @@ impl SocketSink {
             )
         } != 0
         {
-            return Err(errno());
+            return Err(sys::errno());
         }
         Ok(SocketSink {
             fd,
@@ -172,7 +166,7 @@ impl SocketSink {
                 // A datagram is sent whole or fails.
                 return Ok(());
             }
-            match errno() {
+            match sys::errno() {
                 libc::EINTR => continue,
                 e => return Err(e),
             }
