@@ -24,7 +24,8 @@ import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
 import { exists } from "../compiler/resolve_path.ts";
-import { resolvedOnHost, within } from "./paths.ts";
+import { isUnder } from "../compiler/lower_view.ts";
+import { resolvedOnHost } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {
@@ -181,7 +182,7 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
     !handled.has(right) ||
     rules.some((r) =>
       r.access.has(right) &&
-      (r.isDir ? within(at, r.path) : at === r.path && FILE_RIGHTS.has(right))
+      (r.isDir ? isUnder(at, r.path) : at === r.path && FILE_RIGHTS.has(right))
     );
 
   // The kernel opens a program's interpreters (ld.so, a `#!` line's program) for execute
@@ -211,7 +212,7 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
   const shown = view?.mode === "listed" ? view.mounts.filter((m) => m.kind !== "root") : undefined;
   const visible = (path: string) =>
     shown === undefined ||
-    shown.some((m) => within(path, m.target) || within(m.target, path));
+    shown.some((m) => isUnder(path, m.target) || isUnder(m.target, path));
   const lookupDenials = (a: PathAccess): Denial[] =>
     visible(a.path) || !exists(a.path) ? [] : [{
       access: a,

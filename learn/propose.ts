@@ -7,7 +7,8 @@
  */
 import { isSeq, parseDocument, type Scalar, type YAMLSeq } from "yaml";
 import type { Denial, Grant } from "./evaluate.ts";
-import { isDirectory, parentOf, resolvedOnHost, within } from "./paths.ts";
+import { isUnder } from "../compiler/lower_view.ts";
+import { isDirectory, parentOf, resolvedOnHost } from "./paths.ts";
 
 /** One grant of the proposal, with the accesses that need it. */
 export interface ProposedGrant {
@@ -62,7 +63,7 @@ function profileCovers(profile: ProfileInfo, g: Grant): boolean {
   const v = g.value;
   switch (g.key) {
     case "filesystem.read":
-      return typeof v === "string" && profile.read.some((r) => within(v, r));
+      return typeof v === "string" && profile.read.some((r) => isUnder(v, r));
     case "filesystem.exec":
       return typeof v === "string" && profile.exec.includes(v);
     case "network.connect_tcp":
@@ -237,7 +238,7 @@ function collapse(list: ProposedGrant[], collapseAt: number, homes: string[]): P
   // A directory grant covers everything under it: fold those into it.
   const values = [...merged.keys()].sort((x, y) => x.length - y.length);
   for (const value of values) {
-    const cover = values.find((d) => d !== value && merged.has(d) && within(value, d));
+    const cover = values.find((d) => d !== value && merged.has(d) && isUnder(value, d));
     if (cover) add(merged, cover, merged.get(value)!), merged.delete(value);
   }
   return [...merged.values()].sort((x, y) => String(x.value).localeCompare(String(y.value)));
