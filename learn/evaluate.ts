@@ -25,7 +25,7 @@ import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
 import { exists } from "../compiler/resolve_path.ts";
 import { isUnder } from "../compiler/lower_view.ts";
-import { resolvedOnHost } from "./paths.ts";
+import { isDirectory, resolvedOnHost } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {
@@ -75,7 +75,7 @@ const CACHE_KEPT = 10_000;
 /** Resolves symlinks the way the kernel's walk does; paths that do not exist keep their tail. */
 function canonical(path: string, cache: Map<string, string>): string {
   // /proc and /dev/pts are the child's own instances; the host's say nothing about them.
-  if (path === "/" || path.startsWith("/proc/") || path === "/proc") return path;
+  if (path === "/" || isUnder(path, "/proc")) return path;
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
   const out = resolvedOnHost(path);
@@ -168,11 +168,8 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
   const handled = new Set(landlock?.handledFs ?? []);
   const rules = (landlock?.fs ?? []).map((r) => {
     const path = canonical(r.resolved ?? r.path, cache);
-    let isDir = false;
-    try {
-      isDir = Deno.statSync(path).isDirectory;
-    } catch { /* absent: the shim skips the rule */ }
-    return { path, isDir, access: new Set(r.access) };
+    // An absent path is no directory: the shim skips its rule.
+    return { path, isDir: isDirectory(path), access: new Set(r.access) };
   });
   const denies = (ret: number) => {
     const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
