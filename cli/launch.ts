@@ -82,11 +82,16 @@ function regularFileFacts(path: string): FileDestinationFacts | undefined {
   try {
     const st = Deno.lstatSync(path);
     if (!st.isFile) return undefined;
-    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777, dir: dirFacts(path) };
+    return { path, ...ownerAndMode(st), dir: dirFacts(path) };
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) return undefined;
     return { path, owner: launcherUid(), mode: 0o644, dir: dirFacts(path) };
   }
+}
+
+/** The owner and permission bits `stat` reports. */
+function ownerAndMode(st: Deno.FileInfo): { owner: number; mode: number } {
+  return { owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
 }
 
 /** Owner and mode of the directory holding `path` (undefined when it cannot be examined). */
@@ -94,7 +99,7 @@ function dirFacts(path: string): { owner: number; mode: number } | undefined {
   const slash = path.lastIndexOf("/");
   try {
     const st = Deno.statSync(slash <= 0 ? "/" : path.slice(0, slash));
-    return { owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
+    return ownerAndMode(st);
   } catch {
     return undefined;
   }
@@ -110,7 +115,7 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
     const st = Deno.statSync(`/proc/self/fd/${fd}`);
     if (!st.isFile) return undefined;
     const path = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777, dir: dirFacts(path) };
+    return { path, ...ownerAndMode(st), dir: dirFacts(path) };
   } catch {
     // Not open: the shim refuses the destination itself.
     return undefined;
