@@ -5,14 +5,9 @@
  *
  * @module
  */
-import { buildStatement, canonicalJson } from "../compiler/compile.ts";
+import { buildStatement, canonicalJson, planStatement } from "../compiler/compile.ts";
 import { learnPlan } from "../compiler/learn_filter.ts";
-import {
-  type LinuxLaunchPlan,
-  PLAN_PREDICATE_TYPE,
-  type PlanStatement,
-  STATEMENT_TYPE,
-} from "../compiler/plan.ts";
+import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { signEnvelope } from "../crypto/dsse.ts";
 import { toHex } from "../crypto/digest.ts";
 import { generateSigningKey } from "../crypto/keys.ts";
@@ -48,13 +43,7 @@ async function record(
   onRecord: (record: SyscallRecord) => void,
 ): Promise<{ status: number } | { refused: number }> {
   const key = await generateSigningKey();
-  const statement: PlanStatement = {
-    _type: STATEMENT_TYPE,
-    subject: [{ name: plan.target.exe, digest: { sha256: plan.target.sha256 } }],
-    predicateType: PLAN_PREDICATE_TYPE,
-    predicate: plan,
-  };
-  const envelope = await signEnvelope(canonicalJson(statement), key);
+  const envelope = await signEnvelope(canonicalJson(planStatement(plan)), key);
   const envelopeBytes = new TextEncoder().encode(JSON.stringify(envelope));
   // A private directory: the records are the launcher's, written by its supervisor thread.
   // The shim unlinks the file once it has it open (the unconfined child may share the
