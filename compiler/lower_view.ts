@@ -182,11 +182,7 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
       const seen = listed.get(target);
       // One target named twice (`/lib` and `/usr/lib`): the name equal to it, the widest access.
       listed.set(target, {
-        source: seen?.source === target
-          ? seen.source
-          : source === target
-          ? source
-          : seen?.source ?? source,
+        source: seen?.source === target || source === target ? target : seen?.source ?? source,
         target,
         write: write || (seen?.write ?? false),
       });
@@ -199,7 +195,6 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   list(fs.write, true);
 
   const entries: PlacedMount[] = [];
-  const devices = hasOwnDev(fs);
   for (const p of listed.values()) {
     // What /proc and /dev provide themselves is not bound from the host.
     if (providedByView(fs, p.target)) continue;
@@ -248,7 +243,7 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   if (fs.proc) {
     entries.push({ kind: "proc", target: "/proc", flags: flags("nosuid", "nodev", "noexec") });
   }
-  if (devices) {
+  if (hasOwnDev(fs)) {
     entries.push({
       kind: "dev",
       target: "/dev",
