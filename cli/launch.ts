@@ -17,7 +17,7 @@ import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { checkPrivate, launcherUid } from "./state_dir.ts";
-import { type Command, printError } from "./command.ts";
+import { type Command, printError, printLaunchFailure } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
 import { openTranscriptDestination } from "./transcript_destination.ts";
@@ -355,12 +355,7 @@ Options:
         ...(sealKey ? { sealKeyPkcs8: sealKey } : {}),
       });
       if ("exitCode" in launched) {
-        const o = launched.outcome;
-        printError(
-          o.outcome === "refused"
-            ? `launch refused (${o.reason}): ${o.detail}`
-            : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
-        );
+        printLaunchFailure("launch", launched.outcome);
         return launched.exitCode;
       }
       child = launched;

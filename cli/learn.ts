@@ -19,7 +19,7 @@ import { proposalContext } from "../learn/proposal_context.ts";
 import { formatDiagnostic, PolicyError } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { parseCommand, stringFlag, UsageError } from "./args.ts";
-import { type Command, printError } from "./command.ts";
+import { type Command, printError, printLaunchFailure } from "./command.ts";
 
 /** Calls `onLine` with each line of a byte stream, without holding more than one line. */
 async function eachLine(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
@@ -65,12 +65,7 @@ async function record(
       learn: { records: recordsPath },
     });
     if ("exitCode" in launched) {
-      const o = launched.outcome;
-      printError(
-        o.outcome === "refused"
-          ? `learn refused (${o.reason}): ${o.detail}`
-          : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
-      );
+      printLaunchFailure("learn", launched.outcome);
       return { refused: launched.exitCode };
     }
     const status = await launched.wait();
