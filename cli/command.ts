@@ -45,3 +45,16 @@ export function printLaunchFailure(command: string, o: LaunchFailure["outcome"])
       : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
   );
 }
+
+/**
+ * How a child with wait status `status` (the shell's form: 128+N for signal N) ended.
+ *
+ * @example
+ * ```ts
+ * import { endedHow } from "./command.ts";
+ * console.log(endedHow(1), endedHow(137)); // "exited with 1" "died of signal 9"
+ * ```
+ */
+export function endedHow(status: number): string {
+  return status > 128 ? `died of signal ${status - 128}` : `exited with ${status}`;
+}

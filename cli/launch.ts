@@ -17,7 +17,7 @@ import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { checkPrivate, launcherUid } from "./state_dir.ts";
-import { type Command, printError, printLaunchFailure } from "./command.ts";
+import { type Command, endedHow, printError, printLaunchFailure } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
 import { openTranscriptDestination } from "./transcript_destination.ts";
@@ -137,9 +137,7 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
 export function denialHint(status: number, input: string): string {
   const how = status === 128 + 31
     ? "was killed by SIGSYS, the signal of a seccomp kill: the policy's syscalls kill a call it made"
-    : status > 128
-    ? `died of signal ${status - 128}`
-    : `exited with ${status}`;
+    : endedHow(status);
   const policy = input.endsWith(".json") ? "POLICY" : input;
   return `the target ${how}; if the sandbox denied it something, the kernel reported that only to its audit log, which charter does not read: ` +
     `"charter learn ${policy}" runs it recording every access this policy denies, with the key that allows it`;

@@ -19,7 +19,7 @@ import { proposalContext } from "../learn/proposal_context.ts";
 import { formatDiagnostic, PolicyError } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { parseCommand, stringFlag, UsageError } from "./args.ts";
-import { type Command, printError, printLaunchFailure } from "./command.ts";
+import { type Command, endedHow, printError, printLaunchFailure } from "./command.ts";
 
 /** Calls `onLine` with each line of a byte stream, without holding more than one line. */
 async function eachLine(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
@@ -172,11 +172,8 @@ Options:
     }
     const denials = [...distinct.values()];
     for (const line of summarize(denials)) console.log(line);
-    const outcome = run.status > 128
-      ? `died of signal ${run.status - 128}`
-      : `exited with ${run.status}`;
     console.error(
-      `charter: learn: the target ${outcome}; ${recorded} calls recorded, ` +
+      `charter: learn: the target ${endedHow(run.status)}; ${recorded} calls recorded, ` +
         `${total} would be denied by ${base}`,
     );
     if (out !== undefined) {
