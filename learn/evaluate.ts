@@ -129,12 +129,6 @@ function protocolOf(args: bigint[]): string {
   return "raw";
 }
 
-/** A listed view's entries, as far as visibility goes (VIEW_CONTRACT.md). */
-interface ListedView {
-  mode: "listed" | "host";
-  mounts: { kind: string; target: string }[];
-}
-
 /** Decides accesses against one plan; build it once per plan. */
 export interface Evaluator {
   /** The denials of one access (none when the plan allows it). */
@@ -205,11 +199,11 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
 
   // A listed view (VIEW_CONTRACT.md) shows only its entries: a lookup elsewhere is ENOENT,
   // whatever Landlock would say. Listing the path (read) puts it in the view.
-  const view = (plan as LinuxLaunchPlan & { view?: ListedView }).view;
-  const shown = view?.mode === "listed" ? view.mounts.filter((m) => m.kind !== "root") : undefined;
+  const shown = plan.view?.mode === "listed"
+    ? plan.view.mounts.flatMap((m) => m.kind === "root" ? [] : [m.target])
+    : undefined;
   const visible = (path: string) =>
-    shown === undefined ||
-    shown.some((m) => isUnder(path, m.target) || isUnder(m.target, path));
+    shown === undefined || shown.some((target) => isUnder(path, target) || isUnder(target, path));
   const lookupDenials = (a: PathAccess): Denial[] =>
     visible(a.path) || !exists(a.path) ? [] : [{
       access: a,
