@@ -17,7 +17,7 @@ import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { checkPrivate, launcherUid } from "./state_dir.ts";
-import { type Command, printError } from "./command.ts";
+import { type Command, endedHow, printError, printLaunchFailure } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
 import { openTranscriptDestination } from "./transcript_destination.ts";
@@ -82,11 +82,16 @@ function regularFileFacts(path: string): FileDestinationFacts | undefined {
   try {
     const st = Deno.lstatSync(path);
     if (!st.isFile) return undefined;
-    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777, dir: dirFacts(path) };
+    return { path, ...ownerAndMode(st), dir: dirFacts(path) };
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) return undefined;
     return { path, owner: launcherUid(), mode: 0o644, dir: dirFacts(path) };
   }
+}
+
+/** The owner and permission bits `stat` reports. */
+function ownerAndMode(st: Deno.FileInfo): { owner: number; mode: number } {
+  return { owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
 }
 
 /** Owner and mode of the directory holding `path` (undefined when it cannot be examined). */
@@ -94,7 +99,7 @@ function dirFacts(path: string): { owner: number; mode: number } | undefined {
   const slash = path.lastIndexOf("/");
   try {
     const st = Deno.statSync(slash <= 0 ? "/" : path.slice(0, slash));
-    return { owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777 };
+    return ownerAndMode(st);
   } catch {
     return undefined;
   }
@@ -110,7 +115,7 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
     const st = Deno.statSync(`/proc/self/fd/${fd}`);
     if (!st.isFile) return undefined;
     const path = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-    return { path, owner: st.uid ?? -1, mode: (st.mode ?? 0o777) & 0o7777, dir: dirFacts(path) };
+    return { path, ...ownerAndMode(st), dir: dirFacts(path) };
   } catch {
     // Not open: the shim refuses the destination itself.
     return undefined;
@@ -132,9 +137,7 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
 export function denialHint(status: number, input: string): string {
   const how = status === 128 + 31
     ? "was killed by SIGSYS, the signal of a seccomp kill: the policy's syscalls kill a call it made"
-    : status > 128
-    ? `died of signal ${status - 128}`
-    : `exited with ${status}`;
+    : endedHow(status);
   const policy = input.endsWith(".json") ? "POLICY" : input;
   return `the target ${how}; if the sandbox denied it something, the kernel reported that only to its audit log, which charter does not read: ` +
     `"charter learn ${policy}" runs it recording every access this policy denies, with the key that allows it`;
@@ -350,12 +353,7 @@ Options:
         ...(sealKey ? { sealKeyPkcs8: sealKey } : {}),
       });
       if ("exitCode" in launched) {
-        const o = launched.outcome;
-        printError(
-          o.outcome === "refused"
-            ? `launch refused (${o.reason}): ${o.detail}`
-            : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
-        );
+        printLaunchFailure("launch", launched.outcome);
         return launched.exitCode;
       }
       child = launched;

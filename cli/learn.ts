@@ -5,14 +5,9 @@
  *
  * @module
  */
-import { buildStatement, canonicalJson } from "../compiler/compile.ts";
+import { buildStatement, canonicalJson, planStatement } from "../compiler/compile.ts";
 import { learnPlan } from "../compiler/learn_filter.ts";
-import {
-  type LinuxLaunchPlan,
-  PLAN_PREDICATE_TYPE,
-  type PlanStatement,
-  STATEMENT_TYPE,
-} from "../compiler/plan.ts";
+import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { signEnvelope } from "../crypto/dsse.ts";
 import { toHex } from "../crypto/digest.ts";
 import { generateSigningKey } from "../crypto/keys.ts";
@@ -24,7 +19,7 @@ import { proposalContext } from "../learn/proposal_context.ts";
 import { formatDiagnostic, PolicyError } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { parseCommand, stringFlag, UsageError } from "./args.ts";
-import { type Command, printError } from "./command.ts";
+import { type Command, endedHow, printError, printLaunchFailure } from "./command.ts";
 
 /** Calls `onLine` with each line of a byte stream, without holding more than one line. */
 async function eachLine(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
@@ -48,13 +43,7 @@ async function record(
   onRecord: (record: SyscallRecord) => void,
 ): Promise<{ status: number } | { refused: number }> {
   const key = await generateSigningKey();
-  const statement: PlanStatement = {
-    _type: STATEMENT_TYPE,
-    subject: [{ name: plan.target.exe, digest: { sha256: plan.target.sha256 } }],
-    predicateType: PLAN_PREDICATE_TYPE,
-    predicate: plan,
-  };
-  const envelope = await signEnvelope(canonicalJson(statement), key);
+  const envelope = await signEnvelope(canonicalJson(planStatement(plan)), key);
   const envelopeBytes = new TextEncoder().encode(JSON.stringify(envelope));
   // A private directory: the records are the launcher's, written by its supervisor thread.
   // The shim unlinks the file once it has it open (the unconfined child may share the
@@ -76,12 +65,7 @@ async function record(
       learn: { records: recordsPath },
     });
     if ("exitCode" in launched) {
-      const o = launched.outcome;
-      printError(
-        o.outcome === "refused"
-          ? `learn refused (${o.reason}): ${o.detail}`
-          : `setup failed at ${o.step} (errno ${o.errno}): ${o.detail}`,
-      );
+      printLaunchFailure("learn", launched.outcome);
       return { refused: launched.exitCode };
     }
     const status = await launched.wait();
@@ -188,11 +172,8 @@ Options:
     }
     const denials = [...distinct.values()];
     for (const line of summarize(denials)) console.log(line);
-    const outcome = run.status > 128
-      ? `died of signal ${run.status - 128}`
-      : `exited with ${run.status}`;
     console.error(
-      `charter: learn: the target ${outcome}; ${recorded} calls recorded, ` +
+      `charter: learn: the target ${endedHow(run.status)}; ${recorded} calls recorded, ` +
         `${total} would be denied by ${base}`,
     );
     if (out !== undefined) {

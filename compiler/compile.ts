@@ -169,9 +169,23 @@ export async function buildStatement(
     compiledOn: rfc3339(options.compiledOn),
     ...(options.notAfter ? { notAfter: rfc3339(options.notAfter) } : {}),
   };
+  return planStatement(plan);
+}
+
+/**
+ * The in-toto statement of a plan: its target's exe and digest as the subject.
+ *
+ * @example
+ * ```ts ignore
+ * import { planStatement } from "./compile.ts";
+ * const statement = planStatement(plan);
+ * console.log(statement.subject[0].name === plan.target.exe); // true
+ * ```
+ */
+export function planStatement(plan: LinuxLaunchPlan): PlanStatement {
   return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: target.exe, digest: { sha256: target.sha256 } }],
+    subject: [{ name: plan.target.exe, digest: { sha256: plan.target.sha256 } }],
     predicateType: PLAN_PREDICATE_TYPE,
     predicate: plan,
   };

@@ -200,9 +200,6 @@ export function learnParts(
   };
 }
 
-/** The filesystem view's primitive (VIEW_CONTRACT.md). */
-const VIEW_PRIMITIVE = "linux.visibility.view.v1";
-
 /**
  * The plan `charter learn` runs: the policy's plan with its identity, namespaces and
  * scrub unchanged, and Landlock and the seccomp filter replaced by the recording filter
@@ -225,11 +222,11 @@ export async function learnPlan(
 ): Promise<LinuxLaunchPlan> {
   if (!plan.seccomp) throw new TypeError("A plan without a seccomp section cannot learn");
   const parts = learnParts(fromBase64(plan.seccomp.bpfB64), plan.arch, unsafeAllow);
-  const { landlock: _, view, ...rest } = plan as LinuxLaunchPlan & { view?: { mode: string } };
+  const { landlock: _, view, ...rest } = plan;
   const listed = view?.mode === "listed";
   const schedule: Primitive[] = plan.schedule
     .filter((p) => p.id !== "linux.confine.landlock.v1")
-    .filter((p) => !(listed && (p.id as string) === VIEW_PRIMITIVE))
+    .filter((p) => !(listed && p.id === "linux.visibility.view.v1"))
     .map((p) =>
       p.id === "linux.confine.seccomp.v1" ? { id: "linux.confine.learn.v1", phase: 4 } : p
     );

@@ -92,11 +92,24 @@ export function viewApplies(policy: Policy): boolean {
 }
 
 /**
+ * True when the view has its own /dev (`dev: minimal` or `terminal`), not the host's.
+ *
+ * @example
+ * ```ts
+ * import { hasOwnDev } from "./lower_view.ts";
+ * console.log(hasOwnDev({ dev: "minimal" }), hasOwnDev({ dev: "none" })); // true false
+ * ```
+ */
+export function hasOwnDev(fs: NonNullable<Policy["filesystem"]>): boolean {
+  return fs.dev === "minimal" || fs.dev === "terminal";
+}
+
+/**
  * True for a listed host path the view provides itself and so does not bind: /proc and what
  * lies under it when the view has its own proc; /dev and its devices when it has its own /dev.
  */
 export function providedByView(fs: NonNullable<Policy["filesystem"]>, path: string): boolean {
-  const devices = fs.dev === "minimal" || fs.dev === "terminal";
+  const devices = hasOwnDev(fs);
   return (fs.proc === true && isUnder(path, "/proc")) ||
     (devices && (path === "/dev" || VIEW_DEVICES.includes(path)));
 }
@@ -169,11 +182,7 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
       const seen = listed.get(target);
       // One target named twice (`/lib` and `/usr/lib`): the name equal to it, the widest access.
       listed.set(target, {
-        source: seen?.source === target
-          ? seen.source
-          : source === target
-          ? source
-          : seen?.source ?? source,
+        source: seen?.source === target || source === target ? target : seen?.source ?? source,
         target,
         write: write || (seen?.write ?? false),
       });
@@ -186,7 +195,6 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   list(fs.write, true);
 
   const entries: PlacedMount[] = [];
-  const devices = fs.dev === "minimal" || fs.dev === "terminal";
   for (const p of listed.values()) {
     // What /proc and /dev provide themselves is not bound from the host.
     if (providedByView(fs, p.target)) continue;
@@ -235,7 +243,7 @@ export function lowerView(policy: Policy, implied: ImpliedPaths): ViewPlan | und
   if (fs.proc) {
     entries.push({ kind: "proc", target: "/proc", flags: flags("nosuid", "nodev", "noexec") });
   }
-  if (devices) {
+  if (hasOwnDev(fs)) {
     entries.push({
       kind: "dev",
       target: "/dev",
@@ -296,7 +304,7 @@ export function viewGaps(policy: Policy, script: boolean): ViewGap[] {
   const fs = policy.filesystem;
   if (!viewApplies(policy) || fs?.view !== "listed") return [];
   const gaps: ViewGap[] = [];
-  const devices = fs.dev === "minimal" || fs.dev === "terminal";
+  const devices = hasOwnDev(fs);
   if (script && !(fs.proc && devices)) {
     gaps.push({
       path: ["target", "exe"],

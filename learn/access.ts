@@ -94,6 +94,14 @@ function create(path: string, right: LandlockFsRight): PathAccess {
   return { kind: "path", op: "create", path, rights: [right], at: parentOf(path) };
 }
 
+function lookup(path: string): PathAccess {
+  return { kind: "path", op: "lookup", path, rights: [], at: path };
+}
+
+function exec(path: string): PathAccess {
+  return { kind: "path", op: "exec", path, rights: ["execute"], at: path };
+}
+
 function remove(path: string, dir: boolean): PathAccess {
   return {
     kind: "path",
@@ -108,8 +116,9 @@ function opened(path: string, flags: number): PathAccess[] {
   if (flags & O_PATH) return [];
   const out: PathAccess[] = [];
   const mode = flags & O_ACCMODE;
-  const dir = (flags & O_DIRECTORY) !== 0 || isDirectory(path);
   if (mode === 0 || mode === 2) {
+    // Only a read needs to know (a stat per open, on the recorder's hot path).
+    const dir = (flags & O_DIRECTORY) !== 0 || isDirectory(path);
     out.push({
       kind: "path",
       op: dir ? "list" : "read",
@@ -181,13 +190,6 @@ export function accessesOf(record: SyscallRecord): Access[] {
   const out: Access[] = [{ kind: "syscall", name, arch, nr: record.nr, args }];
   const [p0, p1] = (record.paths ?? []).map((p) => (p ? normalizePath(p) : undefined));
   const int = (i: number) => Number(BigInt.asIntN(32, args[i] ?? 0n));
-  const exec = (path: string): PathAccess => ({
-    kind: "path",
-    op: "exec",
-    path,
-    rights: ["execute"],
-    at: path,
-  });
   switch (name) {
     case "open":
       if (p0) out.push(...opened(p0, int(1)));
@@ -258,18 +260,16 @@ export function accessesOf(record: SyscallRecord): Access[] {
     case "readlink":
     case "readlinkat":
     case "chdir":
-      if (p0) out.push({ kind: "path", op: "lookup", path: p0, rights: [], at: p0 });
+      if (p0) out.push(lookup(p0));
       break;
     case "newfstatat":
     case "statx":
       // fstat(fd) is newfstatat(fd, "", AT_EMPTY_PATH): no path is looked up.
       if (p0 && !(int(name === "statx" ? 2 : 3) & AT_EMPTY_PATH)) {
-        out.push({ kind: "path", op: "lookup", path: p0, rights: [], at: p0 });
+        out.push(lookup(p0));
       }
       break;
     case "kill":
-      out.push({ kind: "signal", signal: int(1), pid: int(0) });
-      break;
     case "tkill":
       out.push({ kind: "signal", signal: int(1), pid: int(0) });
       break;

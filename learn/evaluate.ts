@@ -24,7 +24,8 @@ import { interpreterOf } from "../compiler/interpreter.ts";
 import { fromBase64 } from "../crypto/digest.ts";
 import type { Access, PathAccess } from "./access.ts";
 import { exists } from "../compiler/resolve_path.ts";
-import { resolvedOnHost, within } from "./paths.ts";
+import { isUnder } from "../compiler/lower_view.ts";
+import { isDirectory, resolvedOnHost } from "./paths.ts";
 
 /** The policy key that allows a denied access, and the value to add under it. */
 export interface Grant {
@@ -74,7 +75,7 @@ const CACHE_KEPT = 10_000;
 /** Resolves symlinks the way the kernel's walk does; paths that do not exist keep their tail. */
 function canonical(path: string, cache: Map<string, string>): string {
   // /proc and /dev/pts are the child's own instances; the host's say nothing about them.
-  if (path === "/" || path.startsWith("/proc/") || path === "/proc") return path;
+  if (path === "/" || isUnder(path, "/proc")) return path;
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
   const out = resolvedOnHost(path);
@@ -128,12 +129,6 @@ function protocolOf(args: bigint[]): string {
   return "raw";
 }
 
-/** A listed view's entries, as far as visibility goes (VIEW_CONTRACT.md). */
-interface ListedView {
-  mode: "listed" | "host";
-  mounts: { kind: string; target: string }[];
-}
-
 /** Decides accesses against one plan; build it once per plan. */
 export interface Evaluator {
   /** The denials of one access (none when the plan allows it). */
@@ -167,11 +162,8 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
   const handled = new Set(landlock?.handledFs ?? []);
   const rules = (landlock?.fs ?? []).map((r) => {
     const path = canonical(r.resolved ?? r.path, cache);
-    let isDir = false;
-    try {
-      isDir = Deno.statSync(path).isDirectory;
-    } catch { /* absent: the shim skips the rule */ }
-    return { path, isDir, access: new Set(r.access) };
+    // An absent path is no directory: the shim skips its rule.
+    return { path, isDir: isDirectory(path), access: new Set(r.access) };
   });
   const denies = (ret: number) => {
     const action = (ret & SECCOMP_RET_ACTION_FULL) >>> 0;
@@ -181,7 +173,7 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
     !handled.has(right) ||
     rules.some((r) =>
       r.access.has(right) &&
-      (r.isDir ? within(at, r.path) : at === r.path && FILE_RIGHTS.has(right))
+      (r.isDir ? isUnder(at, r.path) : at === r.path && FILE_RIGHTS.has(right))
     );
 
   // The kernel opens a program's interpreters (ld.so, a `#!` line's program) for execute
@@ -207,11 +199,11 @@ export function createEvaluator(plan: LinuxLaunchPlan): Evaluator {
 
   // A listed view (VIEW_CONTRACT.md) shows only its entries: a lookup elsewhere is ENOENT,
   // whatever Landlock would say. Listing the path (read) puts it in the view.
-  const view = (plan as LinuxLaunchPlan & { view?: ListedView }).view;
-  const shown = view?.mode === "listed" ? view.mounts.filter((m) => m.kind !== "root") : undefined;
+  const shown = plan.view?.mode === "listed"
+    ? plan.view.mounts.flatMap((m) => m.kind === "root" ? [] : [m.target])
+    : undefined;
   const visible = (path: string) =>
-    shown === undefined ||
-    shown.some((m) => within(path, m.target) || within(m.target, path));
+    shown === undefined || shown.some((target) => isUnder(path, target) || isUnder(target, path));
   const lookupDenials = (a: PathAccess): Denial[] =>
     visible(a.path) || !exists(a.path) ? [] : [{
       access: a,

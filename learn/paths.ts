@@ -58,19 +58,6 @@ export function resolvedOnHost(path: string): string {
 }
 
 /**
- * True when `path` is `dir` or lies under it.
- *
- * @example
- * ```ts
- * import { within } from "./paths.ts";
- * console.log(within("/a/b", "/a"), within("/ab", "/a")); // true false
- * ```
- */
-export function within(path: string, dir: string): boolean {
-  return path === dir || dir === "/" || path.startsWith(dir + "/");
-}
-
-/**
  * True when `path` is a directory on this host now (following symlinks).
  *
  * @example

@@ -7,7 +7,8 @@
  */
 import { isSeq, parseDocument, type Scalar, type YAMLSeq } from "yaml";
 import type { Denial, Grant } from "./evaluate.ts";
-import { isDirectory, parentOf, resolvedOnHost, within } from "./paths.ts";
+import { isUnder } from "../compiler/lower_view.ts";
+import { isDirectory, parentOf, resolvedOnHost } from "./paths.ts";
 
 /** One grant of the proposal, with the accesses that need it. */
 export interface ProposedGrant {
@@ -62,7 +63,7 @@ function profileCovers(profile: ProfileInfo, g: Grant): boolean {
   const v = g.value;
   switch (g.key) {
     case "filesystem.read":
-      return typeof v === "string" && profile.read.some((r) => within(v, r));
+      return typeof v === "string" && profile.read.some((r) => isUnder(v, r));
     case "filesystem.exec":
       return typeof v === "string" && profile.exec.includes(v);
     case "network.connect_tcp":
@@ -114,7 +115,7 @@ function mostOf(dir: string, needed: number): boolean {
  * (the recorded path is the program's, which may be `/tmp/..` or a link it made to `/`; the
  * compiler grants what it resolves to).
  */
-function tooWide(path: string, homes: readonly string[]): string | undefined {
+function tooWide(path: string, homes: ReadonlySet<string>): string | undefined {
   const resolved = resolvedOnHost(path);
   const named = resolved === path ? "" : ` (${path} resolves to ${resolved})`;
   for (const p of new Set([path, resolved])) {
@@ -123,9 +124,7 @@ function tooWide(path: string, homes: readonly string[]): string | undefined {
       return "a per-process /proc path names another process in the launcher; no path rule grants it";
     }
     if (p.lastIndexOf("/") === 0 && isDirectory(p)) return `it is a top-level directory${named}`;
-    if (homes.some((h) => h === p || resolvedOnHost(h) === p)) {
-      return `it is a user's home directory${named}`;
-    }
+    if (homes.has(p)) return `it is a user's home directory${named}`;
   }
   return undefined;
 }
@@ -153,6 +152,8 @@ function tooWide(path: string, homes: readonly string[]): string | undefined {
  */
 export function proposeGrants(denials: readonly Denial[], options: ProposeOptions): Proposal {
   const collapseAt = options.collapseAt ?? 3;
+  // Each home as named and as resolved, once: every candidate directory is checked against them.
+  const homes = new Set(options.homes.flatMap((h) => [h, resolvedOnHost(h)]));
   // A profile that runs the target, or one that grants several distinct needed things
   // (network-client: the port, the resolver's files and protocols).
   const needed = new Map(denials.map((d) => [`${d.grant.key} ${d.grant.value}`, d.grant]));
@@ -183,12 +184,12 @@ export function proposeGrants(denials: readonly Denial[], options: ProposeOption
       const reason = key === "syscalls.unsafe_allow"
         ? "the baseline denies it under every policy; lift it by hand only after review"
         : fs
-        ? tooWide(String(g.value), options.homes)
+        ? tooWide(String(g.value), homes)
         : undefined;
       if (reason) refused.push({ key, value: g.value, reason });
       return reason === undefined;
     });
-    grants.push(...(fs ? collapse(allowed, collapseAt, options.homes) : allowed));
+    grants.push(...(fs ? collapse(allowed, collapseAt, homes) : allowed));
   }
   const chosen = profiles.map((p) => ({
     name: p.name,
@@ -207,7 +208,11 @@ export function proposeGrants(denials: readonly Denial[], options: ProposeOption
 }
 
 /** Merges grants under one directory into it where that is allowed, then drops covered ones. */
-function collapse(list: ProposedGrant[], collapseAt: number, homes: string[]): ProposedGrant[] {
+function collapse(
+  list: ProposedGrant[],
+  collapseAt: number,
+  homes: ReadonlySet<string>,
+): ProposedGrant[] {
   let merged = new Map<string, ProposedGrant>();
   const add = (into: Map<string, ProposedGrant>, value: string, g: ProposedGrant) => {
     const have = into.get(value);
@@ -237,7 +242,7 @@ function collapse(list: ProposedGrant[], collapseAt: number, homes: string[]): P
   // A directory grant covers everything under it: fold those into it.
   const values = [...merged.keys()].sort((x, y) => x.length - y.length);
   for (const value of values) {
-    const cover = values.find((d) => d !== value && merged.has(d) && within(value, d));
+    const cover = values.find((d) => d !== value && merged.has(d) && isUnder(value, d));
     if (cover) add(merged, cover, merged.get(value)!), merged.delete(value);
   }
   return [...merged.values()].sort((x, y) => String(x.value).localeCompare(String(y.value)));

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isUnder, providedByView } from "../compiler/lower_view.ts";
+import { hasOwnDev, isUnder, providedByView } from "../compiler/lower_view.ts";
 import { exists, recordedResolution, symlinksOnTheWay } from "../compiler/resolve_path.ts";
 import type { Policy } from "./types.ts";
 import type { KeyPath } from "./yaml_source.ts";
@@ -49,7 +49,7 @@ export function checkView(policy: Policy, report: Report): void {
       ["mounts", (fs.mounts ?? []).length > 0],
       ["tmp", typeof fs.tmp === "number"],
       ["proc", fs.proc === true],
-      ["dev", fs.dev === "minimal" || fs.dev === "terminal"],
+      ["dev", hasOwnDev(fs)],
     ];
     for (const [key, set] of listedOnly) {
       if (!set) continue;
@@ -133,7 +133,7 @@ function placedEntries(
     placed.push({ target: "/tmp", what: "the private /tmp", path: ["filesystem", "tmp"] });
   }
   if (fs.proc) placed.push({ target: "/proc", what: "/proc", path: ["filesystem", "proc"] });
-  if (fs.dev === "minimal" || fs.dev === "terminal") {
+  if (hasOwnDev(fs)) {
     placed.push({ target: "/dev", what: "/dev", path: ["filesystem", "dev"] });
   }
   for (const m of fs.mounts ?? []) {
@@ -192,8 +192,9 @@ function placedEntries(
 
 /**
  * Two entries at one target; a `files` or `mounts` target at /, under a symlink the view
- * recreates, under /proc or /dev, or under a host directory the child may write (the shim would create its mount point there, on the
- * host), or missing from the read-only host directory above it.
+ * recreates, under /proc or /dev, or under a host directory the child may write (the shim
+ * would create its mount point there, on the host), or missing from the read-only host
+ * directory above it.
  */
 function checkOverlaps(
   placed: Placed[],

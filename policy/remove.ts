@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isUnder } from "../compiler/lower_view.ts";
 import { type Diagnostic, quoteValue } from "./diagnostic.ts";
 import { type Provenance, provenanceKey, type ProvenanceMap } from "./merge.ts";
 import { closest } from "./suggest.ts";
@@ -101,11 +102,7 @@ export function removeGrants(
     const key = path.join(".");
     let list = listAt(out, path);
     items.forEach((item, i) => {
-      const where = [
-        "remove",
-        ...path,
-        i,
-      ];
+      const where = ["remove", ...path, i];
       const removedAt = { file: source.file, ...source.locate(where) };
       if (!list.includes(item)) {
         problems.push({
@@ -212,9 +209,7 @@ export function stillGranted(
     const removed = r.item;
     for (const list of lists) {
       const path = ["filesystem", list];
-      const cover = listAt(merged, path).find((g) =>
-        typeof g === "string" && (g === removed || removed.startsWith(g === "/" ? g : `${g}/`))
-      );
+      const cover = listAt(merged, path).find((g) => typeof g === "string" && isUnder(removed, g));
       if (cover === undefined) continue;
       const at = provenance.get(provenanceKey(path, cover));
       const where = at ? ` (${at.file}:${at.line}:${at.col})` : "";
