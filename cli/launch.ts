@@ -78,7 +78,9 @@ type FileDestinationFacts = Pick<FileFacts, "path" | "owner" | "mode" | "dir">;
  * launcher's, 0644) when nothing is there; undefined for anything else (a FIFO, a device,
  * a link, which the shim refuses itself).
  */
-function regularFileFacts(path: string): FileDestinationFacts | undefined {
+function regularFileFacts(named: string): FileDestinationFacts | undefined {
+  // Judged where the shim opens it: a relative path is in the launcher's cwd, not in `/`.
+  const path = named.startsWith("/") ? named : `${Deno.cwd()}/${named}`;
   try {
     const st = Deno.lstatSync(path);
     if (!st.isFile) return undefined;

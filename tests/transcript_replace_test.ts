@@ -42,3 +42,30 @@ filesystem: { write: [${w}] }
   assert.match(sticky.stderr, /PermissionError/);
   assert.notEqual(Deno.readTextFileSync(transcript), "forged\n");
 });
+
+Deno.test("root: a transcript named by a relative path is judged in the launcher's cwd (125)", async () => {
+  // Mend review: a path without a slash was judged as if it lay in `/`, so the same file
+  // named relatively slipped past the refusal above.
+  using dir = tempDir();
+  const w = `${dir}/w`;
+  Deno.mkdirSync(w);
+  Deno.chmodSync(w, 0o777);
+  Deno.writeTextFileSync(`${w}/t.jsonl`, "", { mode: 0o644 });
+  const replace = `import os
+os.unlink("t.jsonl")
+open("t.jsonl", "w").write("forged\\n")`;
+  const policy = writePolicy(
+    String(dir),
+    "p.yaml",
+    `version: 1
+name: replace
+extends: [builtin:python]
+target: { exe: /usr/bin/python3, argv: [python3, -c, ${JSON.stringify(replace)}], cwd: ${w} }
+filesystem: { write: [${w}] }
+`,
+  );
+  const r = await charter(["launch", policy, "--no-seal", "--transcript", "t.jsonl"], { cwd: w });
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /could write the transcript file .*w\/t\.jsonl \(the child's uid 65534/);
+  assert.equal(Deno.readTextFileSync(`${w}/t.jsonl`), "", "the child ran and replaced the file");
+});
