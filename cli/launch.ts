@@ -368,7 +368,7 @@ Options:
       // The child ran, but its evidence is incomplete: never report that as a clean run.
       printError(
         `the transcript could not be completely written (errno ${transcriptErrno}); ` +
-          `the child ${status >= 128 ? `died of signal ${status - 128}` : `exited with ${status}`}`,
+          `the child ${endedHow(status)}`,
       );
       return TRANSCRIPT_FAILED;
     }
