@@ -74,7 +74,7 @@ const CACHE_KEPT = 10_000;
 
 /** Resolves symlinks the way the kernel's walk does; paths that do not exist keep their tail. */
 function canonical(path: string, cache: Map<string, string>): string {
-  // /proc and /dev/pts are the child's own instances; the host's say nothing about them.
+  // /proc is the child's own instance (its /proc/self differs from ours); the host's says nothing of it.
   if (path === "/" || isUnder(path, "/proc")) return path;
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
