@@ -73,7 +73,7 @@ function readSized(call: (buffer: Uint8Array, cap: bigint) => number | bigint): 
   }
 }
 
-/** A running child; dispose it (or call `release`) when done. */
+/** A running child; dispose it (`await using`, or call `release`) when done. */
 export class ChildHandle {
   #lib: Library;
   #handle: bigint;
@@ -98,18 +98,18 @@ export class ChildHandle {
   }
 
   /**
-   * Closes the pidfd and the transcript destination (fsyncing a file). Returns 0, or the
-   * errno with which the transcript could not be completely written.
+   * Closes the pidfd and the transcript destination (fsyncing a file). Resolves to 0, or
+   * the errno with which the transcript could not be completely written.
    */
-  release(): number {
+  async release(): Promise<number> {
     if (this.#released) return 0;
     this.#released = true;
-    return -this.#lib.symbols.charter_release(this.#handle);
+    return -(await this.#lib.symbols.charter_release(this.#handle));
   }
 
   /** Same as {@link release}. */
-  [Symbol.dispose](): void {
-    this.release();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
   }
 }
 
@@ -150,7 +150,7 @@ export class Shim {
           "build it with scripts/bootstrap.sh",
       );
     }
-    const abi = lib.symbols.charter_abi_version();
+    const abi = lib.symbols.charter_abi;
     if (abi !== SHIM_ABI_VERSION) {
       lib.close();
       throw new ShimUnavailableError(

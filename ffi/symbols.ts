@@ -9,18 +9,23 @@
 export const SHIM_ABI_VERSION = 1;
 
 /**
- * Symbols every launch calls, bound by `Deno.dlopen` when the shim is opened. Deno
- * compiles a call trampoline for every synchronous symbol it binds (~0.2 ms each), so
- * the others wait in {@link SHIM_RARE_SYMBOLS}.
+ * Symbols every launch uses, bound by `Deno.dlopen` when the shim is opened. Deno
+ * compiles a call trampoline for every synchronous function it binds (~0.2 ms each, on
+ * every launch). `charter_launch` must run on the calling thread (PR_SET_PDEATHSIG
+ * follows the thread that cloned the child) and `charter_signal` must not depend on
+ * Deno's blocking pool getting a thread (a child can exhaust the uid's RLIMIT_NPROC), so
+ * those two are; the ABI version is read as data, and waiting and releasing run on the
+ * blocking pool (`nonblocking`, which compiles nothing; release reuses the thread the wait
+ * has just left). The others wait in {@link SHIM_RARE_SYMBOLS}.
  */
 export const SHIM_SYMBOLS = {
-  charter_abi_version: { parameters: [], result: "u32" },
+  charter_abi: { type: "u32" },
   charter_launch: {
     parameters: ["buffer", "usize", "buffer", "usize", "buffer", "usize"],
     result: "i64",
   },
   charter_wait: { parameters: ["u64"], result: "i32", nonblocking: true },
-  charter_release: { parameters: ["u64"], result: "i32" },
+  charter_release: { parameters: ["u64"], result: "i32", nonblocking: true },
   // Bound up front although few launches forward a signal: forwarding must not depend on
   // a dlopen succeeding inside the signal listener.
   charter_signal: { parameters: ["u64", "i32"], result: "i32" },
