@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SHIM_ABI_VERSION, SHIM_RARE_SYMBOLS, SHIM_SYMBOLS } from "./symbols.ts";
+import { SHIM_ABI_VERSION, SHIM_RARE_SYMBOLS, SHIM_SYMBOLS, structResult } from "./symbols.ts";
 
 /** Where `scripts/bootstrap.sh` builds the shim. */
 export const DEFAULT_SHIM_PATH: URL = new URL(
@@ -94,7 +94,7 @@ export class ChildHandle {
 
   /** Sends a signal to the child through its pidfd; false when it is already gone. */
   signal(signal: number): boolean {
-    return this.#lib.symbols.charter_signal(this.#handle, signal) === 0;
+    return structResult(this.#lib.symbols.charter_signal(this.#handle, signal)) === 0n;
   }
 
   /**
@@ -176,14 +176,14 @@ export class Shim {
   launch(envelope: Uint8Array, request: LaunchRequest): ChildHandle | LaunchFailure {
     const req = new TextEncoder().encode(JSON.stringify(request));
     const out = new Uint8Array(64 * 1024);
-    const result = this.#lib.symbols.charter_launch(
+    const result = structResult(this.#lib.symbols.charter_launch(
       envelope,
       BigInt(envelope.length),
       req,
       BigInt(req.length),
       out,
       BigInt(out.length),
-    );
+    ));
     // Nothing written means the outcome did not fit (a long message): the shim kept it.
     const end = out.indexOf(0);
     const outcome =
