@@ -233,7 +233,8 @@ Options:
       if (stringFlag(args.values, "plan-out") !== undefined) {
         throw new UsageError("--plan-out is for launching a policy; this is a plan already");
       }
-      envelope = await Deno.readFile(input);
+      // Synchronously: a launch's first asynchronous file operation costs ~0.2 ms more.
+      envelope = Deno.readFileSync(input);
     } else {
       const keyPath = stringFlag(args.values, "key");
       const key = keyPath ? await readSigningKey(keyPath) : await generateSigningKey();
@@ -363,7 +364,7 @@ Options:
     } finally {
       for (const remove of listeners) remove();
     }
-    const transcriptErrno = child.release();
+    const transcriptErrno = await child.release();
     if (transcriptErrno !== 0) {
       // The child ran, but its evidence is incomplete: never report that as a clean run.
       printError(

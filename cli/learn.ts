@@ -69,7 +69,7 @@ async function record(
       return { refused: launched.exitCode };
     }
     const status = await launched.wait();
-    launched.release();
+    await launched.release();
     await eachLine(reader.readable, (line) => onRecord(JSON.parse(line) as SyscallRecord));
     return { status };
   } finally {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SHIM_ABI_VERSION, SHIM_RARE_SYMBOLS, SHIM_SYMBOLS } from "./symbols.ts";
+import { SHIM_ABI_VERSION, SHIM_RARE_SYMBOLS, SHIM_SYMBOLS, structResult } from "./symbols.ts";
 
 /** Where `scripts/bootstrap.sh` builds the shim. */
 export const DEFAULT_SHIM_PATH: URL = new URL(
@@ -73,7 +73,7 @@ function readSized(call: (buffer: Uint8Array, cap: bigint) => number | bigint): 
   }
 }
 
-/** A running child; dispose it (or call `release`) when done. */
+/** A running child; dispose it (`await using`, or call `release`) when done. */
 export class ChildHandle {
   #lib: Library;
   #handle: bigint;
@@ -94,22 +94,22 @@ export class ChildHandle {
 
   /** Sends a signal to the child through its pidfd; false when it is already gone. */
   signal(signal: number): boolean {
-    return this.#lib.symbols.charter_signal(this.#handle, signal) === 0;
+    return structResult(this.#lib.symbols.charter_signal(this.#handle, signal)) === 0n;
   }
 
   /**
-   * Closes the pidfd and the transcript destination (fsyncing a file). Returns 0, or the
-   * errno with which the transcript could not be completely written.
+   * Closes the pidfd and the transcript destination (fsyncing a file). Resolves to 0, or
+   * the errno with which the transcript could not be completely written.
    */
-  release(): number {
+  async release(): Promise<number> {
     if (this.#released) return 0;
     this.#released = true;
-    return -this.#lib.symbols.charter_release(this.#handle);
+    return -(await this.#lib.symbols.charter_release(this.#handle));
   }
 
   /** Same as {@link release}. */
-  [Symbol.dispose](): void {
-    this.release();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
   }
 }
 
@@ -150,7 +150,7 @@ export class Shim {
           "build it with scripts/bootstrap.sh",
       );
     }
-    const abi = lib.symbols.charter_abi_version();
+    const abi = lib.symbols.charter_abi;
     if (abi !== SHIM_ABI_VERSION) {
       lib.close();
       throw new ShimUnavailableError(
@@ -176,14 +176,14 @@ export class Shim {
   launch(envelope: Uint8Array, request: LaunchRequest): ChildHandle | LaunchFailure {
     const req = new TextEncoder().encode(JSON.stringify(request));
     const out = new Uint8Array(64 * 1024);
-    const result = this.#lib.symbols.charter_launch(
+    const result = structResult(this.#lib.symbols.charter_launch(
       envelope,
       BigInt(envelope.length),
       req,
       BigInt(req.length),
       out,
       BigInt(out.length),
-    );
+    ));
     // Nothing written means the outcome did not fit (a long message): the shim kept it.
     const end = out.indexOf(0);
     const outcome =
