@@ -8,6 +8,7 @@
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { COMPILER } from "../compiler/compile.ts";
 import { hostIds } from "./phase_details.ts";
+import { MAX_OPEN_LAUNCHES } from "./verify_transcript.ts";
 import type { TranscriptRecord } from "./transcript_record.ts";
 
 /** The OCSF schema versions events can follow: 1.3.0 and the newest 1.x release. */
@@ -306,8 +307,10 @@ export function ocsfExporter(options: OcsfOptions = {}): (record: TranscriptReco
     if (r.event === "launcher_started") facts.started = r;
     if (r.event === "handles_verified") facts.handles = r;
     if (r.event === "child_created") facts.created = r;
-    // Nothing follows a seal: its launch's facts are no longer needed.
-    if (r.event === "transcript_sealed") launches.delete(r.launchId);
+    // At most MAX_OPEN_LAUNCHES launches' facts are kept (a stream of launches that never
+    // end cannot grow memory): the oldest open one is forgotten, and its later events
+    // lack what its first records said.
+    if (launches.size > MAX_OPEN_LAUNCHES) launches.delete(launches.keys().next().value!);
     const out: OcsfEvent[] = [];
     if (r.event === "exec_succeeded") {
       out.push(event(r, LAUNCH, {
@@ -343,6 +346,11 @@ export function ocsfExporter(options: OcsfOptions = {}): (record: TranscriptReco
           }),
       }));
     }
+    // Only the seal can follow a launch's last event, and it makes none: the facts are no
+    // longer needed (also in unsealed streams, which have no seal).
+    const ended = r.event === "child_exited" || r.event === "setup_refused" ||
+      r.event === "transcript_sealed" || (r.event === "setup_faulted" && !facts.created);
+    if (ended) launches.delete(r.launchId);
     return out;
   };
 }
