@@ -323,6 +323,24 @@ function scrubSpec(plan: LinuxLaunchPlan, launcher: LauncherIds): PhaseSpec {
   return { checks, required };
 }
 
+/**
+ * What is wrong with `seccomp.denials` (whether the shim records the filter's denials):
+ * a normal launch says `{recorded: true}`, or `{recorded: false, why}`; a learn launch,
+ * whose recording filter replaces the plan's, says nothing.
+ */
+function denialsProblem(value: unknown, plan: LinuxLaunchPlan): string | undefined {
+  const learning = plan.schedule.some((p) => p.id === "linux.confine.learn.v1");
+  if (learning) {
+    return value === undefined ? undefined : "seccomp.denials is reported for a learn launch";
+  }
+  if (!isObject(value)) return "seccomp.denials is missing or not an object";
+  const ok = value.recorded === true
+    ? Object.keys(value).length === 1
+    : value.recorded === false && typeof value.why === "string" &&
+      Object.keys(value).length === 2;
+  return ok ? undefined : `seccomp.denials is ${JSON.stringify(value)}, not {recorded} or {why}`;
+}
+
 function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
   const checks: Record<string, Check> = {};
   const required: string[] = [];
@@ -358,7 +376,8 @@ function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
       }
       return equal(seccomp.sha256, "seccomp.seccompSha256")(v.seccompSha256) ??
         equal(seccomp.instructions, "seccomp.instructions")(v.instructions) ??
-        (lossy ? subset : sameSet)(v.flags, seccomp.flags, "seccomp.flags");
+        (lossy ? subset : sameSet)(v.flags, seccomp.flags, "seccomp.flags") ??
+        denialsProblem(v.denials, plan);
     };
   }
   return { checks, required };

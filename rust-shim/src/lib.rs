@@ -11,7 +11,8 @@
 //!    fixed order, `Enforce`), `error` (refusal codes, faults), `digest`, `b64`,
 //!    `rfc3339`, `caps` (capability names), `section` (helpers of section parsers),
 //!    `report` (the `phase_resolved` details), `progress` (child → parent messages),
-//!    `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
+//!    `seccomp_notify` (seccomp user notification: listener, fd passing, the BPF
+//!    interpreter), `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
 //!    resolution), `envelope`, `seal`, `request`, `transcript_file`, `transcript`.
 //! 2. Mechanisms, `mechanism/*`: each owns its plan section's parsing (`parse*`), what the
 //!    parent prepares before clone3 (`prepare*`: plain data, C strings, fds; refusals),
@@ -55,6 +56,7 @@ mod report;
 mod request;
 mod rfc3339;
 mod seal;
+mod seccomp_notify;
 mod section;
 mod spawn;
 mod step;
