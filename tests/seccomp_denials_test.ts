@@ -1,0 +1,132 @@
+/**
+ * Denials on normal launches, for real: the shim notifies the launcher of every call the
+ * seccomp filter fails with an errno, the launcher answers with exactly that errno, and
+ * the launch writes bounded `denied` records and prints what would allow them. The
+ * target never holds the listener, and forged records do not verify.
+ */
+import assert from "node:assert/strict";
+import { readPlan } from "../audit/verify_plan.ts";
+import { type PlanFacts, verifyTranscript } from "../audit/verify_transcript.ts";
+import { rechain, tempDir } from "./helpers.ts";
+import { compiled, launchStatement, phase, probePolicy } from "./probes/probe.ts";
+
+const AS_NOBODY = { unprivileged: true } as const;
+
+/** io_uring_setup: 425 on x86_64 and aarch64; the baseline denies it with EPERM. */
+const IO_URING_SETUP = 425;
+
+const BASE = "extends: [builtin:base]\n";
+
+/** Compiles and launches the probe with `actions`; the result and the plan's facts. */
+async function launchProbe(dir: string, actions: string[], options = {}) {
+  const plan = await compiled(dir, probePolicy(actions, BASE));
+  const r = await launchStatement(dir, plan, plan.statement, "run", options);
+  const read = await readPlan(Deno.readFileSync(`${dir}/run.dsse.json`));
+  const facts: PlanFacts = { payload: read.payload, plan: read.statement.predicate };
+  return { ...r, facts };
+}
+
+const denied = (records: Record<string, unknown>[]) =>
+  records.filter((r) => r.event === "denied");
+
+const lines = (records: Record<string, unknown>[]) => records.map((r) => JSON.stringify(r));
+
+for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as const) {
+  Deno.test(`seccomp denials (${who}): recorded, answered with the plan's errno, summarised`, async () => {
+    using dir = tempDir();
+    const r = await launchProbe(
+      String(dir),
+      ["io_uring", "seccomp_fds", "exit:3"],
+      options,
+    );
+    assert.equal(r.code, 3, r.stderr);
+    // Exactly the errno the plan's program returns; no listener among the target's fds.
+    assert.deepEqual(r.lines, ["EPERM", "0"]);
+    assert.deepEqual(phase(r.records, 4).details.seccomp, {
+      ...(phase(r.records, 4).details.seccomp as object),
+      denials: { recorded: true },
+    });
+    const io = denied(r.records).find((d) => d.nr === IO_URING_SETUP);
+    assert.ok(io, JSON.stringify(denied(r.records)));
+    assert.deepEqual(
+      { mechanism: io.mechanism, key: io.key, arch: io.arch, errno: io.errno, count: io.count },
+      { mechanism: "seccomp", key: "syscalls", arch: Deno.build.arch, errno: 1, count: 1 },
+    );
+    assert.match(
+      r.stderr,
+      /^charter: denied io_uring_setup \(seccomp, errno 1\) → allow with syscalls\.unsafe_allow: io_uring_setup$/m,
+    );
+    assert.doesNotMatch(r.stderr, /charter learn/);
+    const report = await verifyTranscript(
+      new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
+      r.facts,
+    );
+    assert.deepEqual(report.problems, []);
+  });
+}
+
+Deno.test("seccomp denials: a target that succeeds gets its records but no summary", async () => {
+  using dir = tempDir();
+  const r = await launchProbe(String(dir), ["io_uring"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(denied(r.records).length, 1);
+  assert.doesNotMatch(r.stderr, /denied/);
+});
+
+Deno.test("seccomp denials: the transcript stays bounded whatever the target does", async () => {
+  using dir = tempDir();
+  // 100 000 denied calls with changing arguments, then 3 000 distinct unknown numbers.
+  const r = await launchProbe(String(dir), ["flood:100000", "spray:3000", "exit:1"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(r.lines, ["EPERM", "ENOSYS"]);
+  const records = denied(r.records);
+  assert.equal(records.length, 33);
+  assert.equal(records[0].nr, IO_URING_SETUP);
+  assert.equal(records[0].count, 100000);
+  // 31 distinct unknown numbers itemised (ENOSYS, as the filter says), the rest counted.
+  assert.ok(records.slice(1, 32).every((d) => d.errno === 38 && d.count === 1));
+  assert.equal(records[32].nr, undefined);
+  assert.equal(records[32].count, 3000 - 31);
+  assert.ok(r.records.length < 60, `${r.records.length} records`);
+  // Unknown numbers are not something a key allows: one line, and the count of the rest.
+  const summary = r.stderr.split("\n").filter((l) => l.startsWith("charter: "));
+  assert.deepEqual(summary.length, 2, r.stderr);
+  assert.match(summary[1], /^charter: and 1 more denials/);
+  const report = await verifyTranscript(
+    new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
+    r.facts,
+  );
+  assert.deepEqual(report.problems, []);
+});
+
+Deno.test("seccomp denials: forged denied records out of place do not verify", async () => {
+  using dir = tempDir();
+  const r = await launchProbe(String(dir), ["io_uring"]);
+  const real = lines(r.records);
+  const at = real.findIndex((l) => l.includes('"event":"denied"'));
+  const exec = real.findIndex((l) => l.includes('"event":"exec_succeeded"'));
+  const rules = async (edited: string[]) =>
+    (await verifyTranscript(new TextEncoder().encode(await rechain(edited)), r.facts)).problems
+      .map((p) => p.rule);
+  const renumber = (ls: string[]) => ls.map((l, i) => l.replace(/"seq":\d+/, `"seq":${i}`));
+  // Before the exec.
+  const early = [...real.slice(0, exec), real[at], ...real.slice(exec, at), ...real.slice(at + 1)];
+  assert.ok((await rules(renumber(early))).includes("order"));
+  // After the exit.
+  const late = [...real.slice(0, at), ...real.slice(at + 1), real[at]];
+  assert.ok((await rules(renumber(late))).includes("order"));
+  // In a launch whose confine phase says seccomp denials are not recorded.
+  const confine = real.findIndex((l) => l.includes('"phase":4'));
+  const unrecorded = real.with(
+    confine,
+    real[confine].replace('"denials":{"recorded":true}', '"denials":{"recorded":false,"why":"x"}'),
+  );
+  assert.notEqual(unrecorded[confine], real[confine]);
+  assert.deepEqual(await rules(unrecorded), ["denied"]);
+  // A confine phase that says something else of denials.
+  const odd = real.with(
+    confine,
+    real[confine].replace('"denials":{"recorded":true}', '"denials":{"recorded":"yes"}'),
+  );
+  assert.deepEqual(await rules(odd), ["details", "denied"]);
+});
