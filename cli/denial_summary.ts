@@ -58,4 +58,3 @@ export function denialSummary(report: DenialReport, plan: LinuxLaunchPlan): stri
   }
   return lines;
 }
-

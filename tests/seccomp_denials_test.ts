@@ -26,8 +26,7 @@ async function launchProbe(dir: string, actions: string[], options = {}) {
   return { ...r, facts };
 }
 
-const denied = (records: Record<string, unknown>[]) =>
-  records.filter((r) => r.event === "denied");
+const denied = (records: Record<string, unknown>[]) => records.filter((r) => r.event === "denied");
 
 const lines = (records: Record<string, unknown>[]) => records.map((r) => JSON.stringify(r));
 
