@@ -53,6 +53,9 @@ pub const FLAG_LOG: c_uint = 1 << 1;
 /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`.
 pub const FLAG_SPEC_ALLOW: c_uint = 1 << 2;
 
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19+).
+const FLAG_WAIT_KILLABLE_RECV: c_uint = 1 << 5;
+
 /// Plan flag names and their values.
 pub const FLAGS: [(&str, c_uint); 2] = [("log", FLAG_LOG), ("spec_allow", FLAG_SPEC_ALLOW)];
 
@@ -421,12 +424,21 @@ fn prepare_observe(section: &SeccompSection, flags: c_uint) -> Result<Observe, R
             std::io::Error::from_raw_os_error(e)
         ))
     };
+    // The kernel knows the flag only together with NEW_LISTENER.
+    let with_listener = seccomp_notify::FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV;
+    let killable = match flag_available(with_listener) {
+        true => FLAG_WAIT_KILLABLE_RECV,
+        false => 0,
+    };
     let (parent_end, child_end) =
         seccomp_notify::socketpair().map_err(|e| unavailable("Creating the socketpair", e))?;
     let child_end =
         sys::above_stdio(child_end).map_err(|e| unavailable("Moving the socket above stdio", e))?;
     Ok(Observe {
-        notify: Program::new(&errno_to_notify(&section.program), flags),
+        // Once the launcher has received a notification, only a fatal signal interrupts the
+        // call's wait for the answer: another would fail it with EINTR (or restart it)
+        // where the plan's program returns its errno.
+        notify: Program::new(&errno_to_notify(&section.program), flags | killable),
         handoff: Box::new(Handoff {
             listener: AtomicI32::new(-1),
             socket: child_end.as_raw_fd(),
@@ -526,6 +538,9 @@ mod tests {
         assert!(flag_available(FLAG_LOG));
         assert!(flag_available(FLAG_SPEC_ALLOW));
         assert!(!flag_available(1 << 30));
+        assert!(flag_available(
+            seccomp_notify::FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV
+        ));
         assert!(actions_available().unwrap().contains(&"errno".to_string()));
     }
 
