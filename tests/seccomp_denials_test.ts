@@ -18,8 +18,8 @@ const IO_URING_SETUP = 425;
 const BASE = "extends: [builtin:base]\n";
 
 /** Compiles and launches the probe with `actions`; the result and the plan's facts. */
-async function launchProbe(dir: string, actions: string[], options = {}) {
-  const plan = await compiled(dir, probePolicy(actions, BASE));
+async function launchProbe(dir: string, actions: string[], options = {}, extra = "") {
+  const plan = await compiled(dir, probePolicy(actions, BASE + extra));
   const r = await launchStatement(dir, plan, plan.statement, "run", options);
   const read = await readPlan(Deno.readFileSync(`${dir}/run.dsse.json`));
   const facts: PlanFacts = { payload: read.payload, plan: read.statement.predicate };
@@ -91,6 +91,22 @@ Deno.test("seccomp denials: the transcript stays bounded whatever the target doe
   const summary = r.stderr.split("\n").filter((l) => l.startsWith("charter: "));
   assert.deepEqual(summary.length, 2, r.stderr);
   assert.match(summary[1], /^charter: and 1 more denials/);
+  const report = await verifyTranscript(
+    new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
+    r.facts,
+  );
+  assert.deepEqual(report.problems, []);
+});
+
+Deno.test("seccomp denials: without the handoff thread (nproc 1) the program runs as it is", async () => {
+  using dir = tempDir();
+  const r = await launchProbe(String(dir), ["io_uring", "exit:3"], {}, "limits: { nproc: 1 }\n");
+  assert.equal(r.code, 3, r.stderr);
+  assert.deepEqual(r.lines, ["EPERM"]);
+  const { denials } = phase(r.records, 4).details.seccomp as { denials: Record<string, unknown> };
+  assert.equal(denials.recorded, false);
+  assert.match(String(denials.why), /could not start the thread .*Resource temporarily/);
+  assert.deepEqual(denied(r.records), []);
   const report = await verifyTranscript(
     new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
     r.facts,
