@@ -30,6 +30,12 @@ const denied = (records: Record<string, unknown>[]) => records.filter((r) => r.e
 
 const lines = (records: Record<string, unknown>[]) => records.map((r) => JSON.stringify(r));
 
+/** What verification finds wrong with a launch's transcript, written back as JSON Lines. */
+async function problems(r: Awaited<ReturnType<typeof launchProbe>>) {
+  const bytes = new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join(""));
+  return (await verifyTranscript(bytes, r.facts)).problems;
+}
+
 for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as const) {
   Deno.test(`seccomp denials (${who}): recorded, answered with the plan's errno, summarised`, async () => {
     using dir = tempDir();
@@ -56,11 +62,7 @@ for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as cons
       /^charter: denied io_uring_setup \(seccomp, errno 1\) → allow with syscalls\.unsafe_allow: io_uring_setup$/m,
     );
     assert.doesNotMatch(r.stderr, /charter learn/);
-    const report = await verifyTranscript(
-      new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
-      r.facts,
-    );
-    assert.deepEqual(report.problems, []);
+    assert.deepEqual(await problems(r), []);
   });
 }
 
@@ -91,11 +93,7 @@ Deno.test("seccomp denials: the transcript stays bounded whatever the target doe
   const summary = r.stderr.split("\n").filter((l) => l.startsWith("charter: "));
   assert.deepEqual(summary.length, 2, r.stderr);
   assert.match(summary[1], /^charter: and 1 more denials/);
-  const report = await verifyTranscript(
-    new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
-    r.facts,
-  );
-  assert.deepEqual(report.problems, []);
+  assert.deepEqual(await problems(r), []);
 });
 
 Deno.test("seccomp denials: without the handoff thread (nproc 1) the program runs as it is", async () => {
@@ -107,11 +105,7 @@ Deno.test("seccomp denials: without the handoff thread (nproc 1) the program run
   assert.equal(denials.recorded, false);
   assert.match(String(denials.why), /could not start the thread .*Resource temporarily/);
   assert.deepEqual(denied(r.records), []);
-  const report = await verifyTranscript(
-    new TextEncoder().encode(lines(r.records).map((l) => l + "\n").join("")),
-    r.facts,
-  );
-  assert.deepEqual(report.problems, []);
+  assert.deepEqual(await problems(r), []);
 });
 
 Deno.test("seccomp denials: forged denied records out of place do not verify", async () => {
