@@ -8,6 +8,13 @@
  * @module
  */
 import type { LinuxLaunchPlan, Primitive, ViewMount, ViewPlan } from "../compiler/plan.ts";
+import { BPF_K, BPF_RET, decodeProgram } from "../compiler/seccomp/bpf.ts";
+import {
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_USER_NOTIF,
+} from "../compiler/seccomp/actions.ts";
+import { fromBase64 } from "../crypto/digest.ts";
 
 /** The launcher's ids, as its `launcher_started` record states them. */
 export interface LauncherIds {
@@ -338,7 +345,17 @@ function denialsProblem(value: unknown, plan: LinuxLaunchPlan): string | undefin
     ? Object.keys(value).length === 1
     : value.recorded === false && typeof value.why === "string" &&
       Object.keys(value).length === 2;
-  return ok ? undefined : `seccomp.denials is ${JSON.stringify(value)}, not {recorded} or {why}`;
+  if (!ok) return `seccomp.denials is ${JSON.stringify(value)}, not {recorded} or {why}`;
+  // The shim records only a program with errno returns and no notify returns of its own.
+  const returns = new Set(
+    decodeProgram(fromBase64(plan.seccomp!.bpfB64))
+      .filter((ins) => ins.code === (BPF_RET | BPF_K))
+      .map((ins) => (ins.k & SECCOMP_RET_ACTION_FULL) >>> 0),
+  );
+  const recordable = returns.has(SECCOMP_RET_ERRNO) && !returns.has(SECCOMP_RET_USER_NOTIF);
+  return value.recorded === true && !recordable
+    ? "seccomp.denials says recorded, but the shim records no program without errno returns or with notify returns of its own"
+    : undefined;
 }
 
 function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {

@@ -62,6 +62,20 @@ limits: { nofile: 64 }
       /seccomp\.instructions is 7/,
     ],
     [
+      "seccomp denials said recorded in another shape",
+      4,
+      /"denials":\{"recorded":true\}/,
+      '"denials":{"recorded":1}',
+      /seccomp\.denials is \{"recorded":1\}/,
+    ],
+    [
+      "seccomp denials left unsaid",
+      4,
+      /"denials":\{"recorded":true\},/,
+      "",
+      /seccomp\.denials is missing/,
+    ],
+    [
       "a detail no phase reports",
       5,
       /"script":false/,
