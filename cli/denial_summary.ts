@@ -6,7 +6,7 @@
  * @module
  */
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
-import { type SeccompArch, syscallName } from "../compiler/seccomp/mod.ts";
+import { ERRNO_NAMES, type SeccompArch, syscallName } from "../compiler/seccomp/mod.ts";
 import type { DenialReport } from "../ffi/shim.ts";
 import { createEvaluator } from "../learn/evaluate.ts";
 
@@ -47,10 +47,11 @@ export function denialSummary(report: DenialReport, plan: LinuxLaunchPlan): stri
       more++;
       continue;
     }
+    const errno = ERRNO_NAMES.get(denial.errno) ?? `errno ${denial.errno}`;
     const times = denial.count === 1 ? "" : `, ${denial.count} times`;
     const value = found.grant.value === undefined ? "" : `: ${found.grant.value}`;
     lines.push(
-      `denied ${name} (seccomp, errno ${denial.errno}${times}) → allow with ${found.grant.key}${value}`,
+      `denied ${name} (seccomp, ${errno}${times}) → allow with ${found.grant.key}${value}`,
     );
   }
   if (lines.length > 0 && more > 0) {

@@ -59,7 +59,7 @@ for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as cons
     );
     assert.match(
       r.stderr,
-      /^charter: denied io_uring_setup \(seccomp, errno 1\) → allow with syscalls\.unsafe_allow: io_uring_setup$/m,
+      /^charter: denied io_uring_setup \(seccomp, EPERM\) → allow with syscalls\.unsafe_allow: io_uring_setup$/m,
     );
     assert.doesNotMatch(r.stderr, /charter learn/);
     assert.deepEqual(await problems(r), []);
