@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readPlan } from "../audit/verify_plan.ts";
 import { type PlanFacts, verifyTranscript } from "../audit/verify_transcript.ts";
-import { rechain, tempDir } from "./helpers.ts";
+import { charter, rechain, shPolicy, tempDir, writePolicy } from "./helpers.ts";
 import { compiled, launchStatement, phase, probePolicy } from "./probes/probe.ts";
 
 const AS_NOBODY = { unprivileged: true } as const;
@@ -106,6 +106,24 @@ Deno.test("seccomp denials: without the handoff thread (nproc 1) the program run
   assert.match(String(denials.why), /could not start the thread .*Resource temporarily/);
   assert.deepEqual(denied(r.records), []);
   assert.deepEqual(await problems(r), []);
+});
+
+Deno.test("seccomp denials: a descendant that outlives the child does not hold up the launch", async () => {
+  // Without a pid namespace the background sleep keeps the filter alive after the shell
+  // exits: the launch writes what was recorded by then and returns; the recorder keeps
+  // answering the sleep while the launcher lives.
+  using dir = tempDir();
+  for (const pid of [false, true]) {
+    const policy = writePolicy(
+      String(dir),
+      `p${pid}.yaml`,
+      shPolicy("sleep 5 >/dev/null 2>&1 & exit 3", `namespaces: { pid: ${pid} }\n`),
+    );
+    const started = performance.now();
+    const r = await charter(["launch", "--no-seal", policy]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.ok(performance.now() - started < 1800, `pid namespace ${pid}: the launch waited`);
+  }
 });
 
 Deno.test("seccomp denials: forged denied records out of place do not verify", async () => {
