@@ -21,7 +21,7 @@
 //!    said what was created). `identity` (host root, user namespace and id maps, the ids
 //!    step and a root launcher's fallback ids), `namespaces` (+ hostname), `cwd`, `scrub`
 //!    (signals, env, fds, setsid, pdeathsig, no_new_privs), `rlimits`, `cgroup`,
-//!    `capabilities`, `landlock`, `seccomp`, `view` (the filesystem view: a mount
+//!    `capabilities`, `landlock`, `seccomp` (and the recorder of its denials), `view` (the filesystem view: a mount
 //!    namespace built from the plan's `view` section), `learn` (the recording supervisor of
 //!    `charter learn`).
 //! 3. Sequencing: `plan` (envelope-level fields; schedule entries and top-level sections

@@ -212,7 +212,6 @@ pub struct Handoff {
 
 /// Denial recording, prepared: the rewritten program, the handoff thread's stack and
 /// shared word, and the socketpair.
-#[derive(Debug)]
 pub struct Observe {
     notify: Program,
     handoff: Box<Handoff>,
@@ -522,6 +521,16 @@ pub fn apply(program: Option<(&sys::SockFprog, c_uint)>) -> Result<(), sys::Errn
     }
 }
 
+impl std::fmt::Debug for Observe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Observe({:?}, socket {})",
+            self.notify, self.handoff.socket
+        )
+    }
+}
+
 impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Program({} instructions)", self.filter.len())
@@ -584,6 +593,37 @@ mod tests {
             assert!(check_program(&bytes(program)).is_err(), "{program:?}");
         }
         assert!(check_program(&vec![0u8; 8 * (MAX_INSTRUCTIONS + 1)]).is_err());
+    }
+
+    #[test]
+    fn the_rewrite_notifies_errno_returns_only() {
+        let program = bytes(&[
+            (LD_W_ABS, 0, 0, 0),
+            (JMP_JEQ_K, 0, 1, 0x0005_0001), // a compare whose constant looks like ERRNO
+            (RET_K, 0, 0, 0x0005_000d),     // errno(EACCES)
+            (RET_K, 0, 0, 0x8000_0000),     // kill process
+            (RET_K, 0, 0, 0x7ffc_0000),     // log
+            (RET_K, 0, 0, 0x7fff_0000),     // allow
+        ]);
+        let expected = bytes(&[
+            (LD_W_ABS, 0, 0, 0),
+            (JMP_JEQ_K, 0, 1, 0x0005_0001),
+            (RET_K, 0, 0, RET_USER_NOTIF),
+            (RET_K, 0, 0, 0x8000_0000),
+            (RET_K, 0, 0, 0x7ffc_0000),
+            (RET_K, 0, 0, 0x7fff_0000),
+        ]);
+        assert_eq!(errno_to_notify(&program), expected);
+        assert_eq!(
+            why_unobserved(&expected),
+            Some("the program returns SECCOMP_RET_USER_NOTIF itself")
+        );
+        let allow_only = bytes(&[(RET_K, 0, 0, 0x7fff_0000)]);
+        assert_eq!(
+            why_unobserved(&allow_only),
+            Some("the program has no errno returns")
+        );
+        assert_eq!(why_unobserved(&program), None);
     }
 
     #[test]
