@@ -377,7 +377,8 @@ Options:
       }
       child = launched;
       status = await child.wait();
-      denials = child.denials();
+      // Only a failure is explained: binding the rarely used symbols costs a launch time.
+      if (status !== 0 && stops === 0) denials = child.denials();
     } finally {
       for (const remove of listeners) remove();
     }
