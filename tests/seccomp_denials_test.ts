@@ -68,8 +68,10 @@ for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as cons
 
 Deno.test("seccomp denials: a target that succeeds gets its records but no summary", async () => {
   using dir = tempDir();
-  const r = await launchProbe(String(dir), ["io_uring"]);
+  // The cost of recording: a listener of the target's own is refused (one per filter chain).
+  const r = await launchProbe(String(dir), ["io_uring", "self_listener"]);
   assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.lines, ["EPERM", "EBUSY"]);
   assert.equal(denied(r.records).length, 1);
   assert.doesNotMatch(r.stderr, /denied/);
 });

@@ -63,6 +63,7 @@ static const char *name(int e) {
   case EAFNOSUPPORT: return "EAFNOSUPPORT";
   case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
+  case EBUSY: return "EBUSY";
   default: {
     static char buf[16];
     snprintf(buf, sizeof buf, "E%d", e);
@@ -179,8 +180,9 @@ static long time_denied(long count) {
 }
 
 /* Adds a filter of its own that fails io_uring_setup with EPERM: an errno return outranks
-   any notification of an older filter, so the call then fails without a round trip. */
-static int self_errno(void) {
+   any notification of an older filter, so the call then fails without a round trip. With
+   SECCOMP_FILTER_FLAG_NEW_LISTENER it asks for a listener of its own too. */
+static int self_filter(unsigned flags) {
   struct sock_filter insns[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 0, 1),
@@ -189,7 +191,10 @@ static int self_errno(void) {
   };
   struct sock_fprog prog = { sizeof insns / sizeof insns[0], insns };
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno;
-  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? errno : 0;
+  long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (ret < 0) return errno;
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) close(ret);
+  return 0;
 }
 
 /* KEYCTL_GET_KEYRING_ID (0) of the user keyring (-4), creating it: no privilege needed. */
@@ -419,7 +424,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "flood")) printf("%s\n", name(flood(atol(arg))));
     else if (!strcmp(cmd, "spray")) printf("%s\n", name(spray(atol(arg))));
     else if (!strcmp(cmd, "time_denied")) printf("%ld\n", time_denied(atol(arg)));
-    else if (!strcmp(cmd, "self_errno")) printf("%s\n", name(self_errno()));
+    else if (!strcmp(cmd, "self_errno")) printf("%s\n", name(self_filter(0)));
+    else if (!strcmp(cmd, "self_listener"))
+      printf("%s\n", name(self_filter(SECCOMP_FILTER_FLAG_NEW_LISTENER)));
     else if (!strcmp(cmd, "exit")) return atoi(arg);
     else {
       fprintf(stderr, "probe: unknown action %s\n", cmd);
