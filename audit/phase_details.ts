@@ -333,12 +333,18 @@ function scrubSpec(plan: LinuxLaunchPlan, launcher: LauncherIds): PhaseSpec {
 /**
  * What is wrong with `seccomp.denials` (whether the shim records the filter's denials):
  * a normal launch says `{recorded: true}`, or `{recorded: false, why}`; a learn launch,
- * whose recording filter replaces the plan's, says nothing.
+ * whose recording filter replaces the plan's, and a skipped filter say nothing.
  */
-function denialsProblem(value: unknown, plan: LinuxLaunchPlan): string | undefined {
+function denialsProblem(
+  value: unknown,
+  plan: LinuxLaunchPlan,
+  skipped: boolean,
+): string | undefined {
   const learning = plan.schedule.some((p) => p.id === "linux.confine.learn.v1");
-  if (learning) {
-    return value === undefined ? undefined : "seccomp.denials is reported for a learn launch";
+  if (learning || skipped) {
+    return value === undefined
+      ? undefined
+      : "seccomp.denials is reported for a learn launch or a skipped filter";
   }
   if (!isObject(value)) return "seccomp.denials is missing or not an object";
   const ok = value.recorded === true
@@ -394,7 +400,7 @@ function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
       return equal(seccomp.sha256, "seccomp.seccompSha256")(v.seccompSha256) ??
         equal(seccomp.instructions, "seccomp.instructions")(v.instructions) ??
         (lossy ? subset : sameSet)(v.flags, seccomp.flags, "seccomp.flags") ??
-        denialsProblem(v.denials, plan);
+        denialsProblem(v.denials, plan, "skipped" in v);
     };
   }
   return { checks, required };
