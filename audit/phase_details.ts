@@ -333,7 +333,8 @@ function scrubSpec(plan: LinuxLaunchPlan, launcher: LauncherIds): PhaseSpec {
 /**
  * What is wrong with `seccomp.denials` (whether the shim records the filter's denials):
  * a normal launch says `{recorded: true}`, or `{recorded: false, why}`; a learn launch,
- * whose recording filter replaces the plan's, and a skipped filter say nothing.
+ * whose recording filter replaces the plan's, and a skipped filter say nothing (nor did
+ * shims before denials were recorded).
  */
 function denialsProblem(
   value: unknown,
@@ -346,7 +347,9 @@ function denialsProblem(
       ? undefined
       : "seccomp.denials is reported for a learn launch or a skipped filter";
   }
-  if (!isObject(value)) return "seccomp.denials is missing or not an object";
+  // Absent in transcripts of shims that did not record denials yet: none were recorded.
+  if (value === undefined) return undefined;
+  if (!isObject(value)) return "seccomp.denials is not an object";
   const ok = value.recorded === true
     ? Object.keys(value).length === 1
     : value.recorded === false && typeof value.why === "string" &&

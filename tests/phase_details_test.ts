@@ -69,13 +69,6 @@ limits: { nofile: 64 }
       /seccomp\.denials is \{"recorded":1\}/,
     ],
     [
-      "seccomp denials left unsaid",
-      4,
-      /"denials":\{"recorded":true\},/,
-      "",
-      /seccomp\.denials is missing/,
-    ],
-    [
       "a detail no phase reports",
       5,
       /"script":false/,

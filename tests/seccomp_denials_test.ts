@@ -158,4 +158,8 @@ Deno.test("seccomp denials: forged denied records out of place do not verify", a
     real[confine].replace('"denials":{"recorded":true}', '"denials":{"recorded":"yes"}'),
   );
   assert.deepEqual(await rules(odd), ["details", "denied"]);
+  // A confine phase that says nothing of denials (as shims before recording did).
+  const silent = real.with(confine, real[confine].replace('"denials":{"recorded":true},', ""));
+  assert.notEqual(silent[confine], real[confine]);
+  assert.deepEqual(await rules(silent), ["denied"]);
 });
