@@ -215,7 +215,10 @@ pub struct Handoff {
 pub struct Observe {
     notify: Program,
     handoff: Box<Handoff>,
-    stack: Vec<u8>,
+    /// The handoff thread's stack, written only by that thread in the child's copy.
+    _stack: Vec<u8>,
+    /// Where it starts: it grows down from the end of the buffer, 16-byte aligned.
+    stack_top: *mut c_void,
     child_end: OwnedFd,
     recorder: denials::Pending,
 }
@@ -237,13 +240,11 @@ impl Observe {
 
     /// The child's view.
     pub fn spec(&self) -> ObserveSpec<'_> {
-        // The thread's stack grows down from the end of the buffer, 16-byte aligned.
-        let top = (self.stack.as_ptr() as usize + self.stack.len()) & !15;
         ObserveSpec {
             notify: self.notify.fprog(),
             flags: self.notify.flags,
             handoff: &self.handoff,
-            stack_top: top as *mut c_void,
+            stack_top: self.stack_top,
         }
     }
 
@@ -433,6 +434,9 @@ fn prepare_observe(section: &SeccompSection, flags: c_uint) -> Result<Observe, R
         seccomp_notify::socketpair().map_err(|e| unavailable("Creating the socketpair", e))?;
     let child_end =
         sys::above_stdio(child_end).map_err(|e| unavailable("Moving the socket above stdio", e))?;
+    let mut stack = vec![0u8; HANDOFF_STACK];
+    let end = stack.as_mut_ptr().wrapping_add(HANDOFF_STACK);
+    let stack_top = end.wrapping_sub(end as usize % 16).cast::<c_void>();
     Ok(Observe {
         // Once the launcher has received a notification, only a fatal signal interrupts the
         // call's wait for the answer: another would fail it with EINTR (or restart it)
@@ -442,7 +446,8 @@ fn prepare_observe(section: &SeccompSection, flags: c_uint) -> Result<Observe, R
             listener: AtomicI32::new(-1),
             socket: child_end.as_raw_fd(),
         }),
-        stack: vec![0; HANDOFF_STACK],
+        _stack: stack,
+        stack_top,
         child_end,
         recorder: denials::Pending::new(parent_end, section.program.clone()),
     })
