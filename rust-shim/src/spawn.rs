@@ -346,7 +346,8 @@ fn follow(
                 if let Some(recorder) = denials.filter(|r| !r.is_unrecorded()) {
                     if !recorder.await_listener() {
                         let what = "The seccomp listener did not reach the launcher";
-                        return Err(Stop::Abort(Failure::fault("seccomp", libc::EPROTO, what)));
+                        let step = Step::Seccomp.id();
+                        return Err(Stop::Abort(Failure::fault(step, libc::EPROTO, what)));
                     }
                 }
                 transcript.record_ready_to_exec().map_err(Stop::Abort)?;
