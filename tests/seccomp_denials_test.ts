@@ -66,6 +66,37 @@ for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as cons
   });
 }
 
+Deno.test("seccomp denials: transcript verify passes a sealed launch with denials", async () => {
+  using dir = tempDir();
+  const plan = await compiled(String(dir), probePolicy(["io_uring", "exit:3"], BASE));
+  const t = `${dir}/t.jsonl`;
+  const launched = await charter([
+    "launch",
+    plan.plan,
+    "--trust",
+    plan.pub,
+    "--transcript",
+    t,
+    "--transcript-key",
+    plan.key,
+  ]);
+  assert.equal(launched.code, 3, launched.stderr);
+  assert.match(Deno.readTextFileSync(t), /"event":"denied".*\n.*"event":"child_exited"/);
+  const verified = await charter([
+    "transcript",
+    "verify",
+    t,
+    "--plan",
+    plan.plan,
+    "--trust",
+    plan.pub,
+    "--seal-key",
+    plan.pub,
+  ]);
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout + verified.stderr, /ok, \d+ records, exited with code 3/);
+});
+
 Deno.test("seccomp denials: a target that succeeds gets its records but no summary", async () => {
   using dir = tempDir();
   // The cost of recording: a listener of the target's own is refused (one per filter chain).
