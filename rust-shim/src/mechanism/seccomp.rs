@@ -10,6 +10,8 @@
 
 mod denials;
 
+#[cfg(test)]
+pub use denials::largest_records;
 pub use denials::Recorder;
 
 use crate::digest::{is_sha256_hex, sha256_hex};

@@ -57,6 +57,16 @@ struct Log {
 }
 
 impl Log {
+    fn new() -> Log {
+        Log {
+            listener: Listener::Pending,
+            denials: Vec::new(),
+            omitted: 0,
+            unrecorded: false,
+            done: false,
+        }
+    }
+
     fn note(&mut self, arch: u32, nr: i32, errno: i32, unexpected: bool, args: [u64; 6]) {
         let same = |d: &&mut Denial| d.arch == arch && d.nr == nr && d.errno == errno;
         if let Some(d) = self.denials.iter_mut().find(same) {
@@ -102,16 +112,7 @@ impl Pending {
     /// Starts the recorder's thread: it receives the listener, then serves it until no
     /// process holds the filter.
     pub fn start(self, own_pid_ns: bool) -> Recorder {
-        let shared: Shared = Arc::new((
-            Mutex::new(Log {
-                listener: Listener::Pending,
-                denials: Vec::new(),
-                omitted: 0,
-                unrecorded: false,
-                done: false,
-            }),
-            Condvar::new(),
-        ));
+        let shared: Shared = Arc::new((Mutex::new(Log::new()), Condvar::new()));
         let theirs = Arc::clone(&shared);
         std::thread::spawn(move || {
             let Pending {
@@ -263,19 +264,32 @@ impl Recorder {
     }
 }
 
+/// The largest `denied` records a launch can write: every distinct denial at its longest,
+/// and the count of the rest (for the transcript's reservation after the exec).
+#[cfg(test)]
+pub fn largest_records() -> Vec<Vec<(&'static str, Value)>> {
+    let mut log = Log::new();
+    for i in 0..=MAX_DISTINCT {
+        log.note(u32::MAX, i32::MIN + i as i32, 4095, true, [u64::MAX; 6]);
+    }
+    for d in &mut log.denials {
+        d.count = u64::MAX;
+    }
+    log.omitted = u64::MAX;
+    let recorder = Recorder {
+        shared: Arc::new((Mutex::new(log), Condvar::new())),
+        own_pid_ns: false,
+    };
+    recorder.records()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_log_itemises_a_bounded_number_of_distinct_denials_and_counts_the_rest() {
-        let mut log = Log {
-            listener: Listener::Held,
-            denials: Vec::new(),
-            omitted: 0,
-            unrecorded: false,
-            done: false,
-        };
+        let mut log = Log::new();
         for nr in 0..1000 {
             for _ in 0..3 {
                 log.note(0xc000_003e, nr, 1, false, [nr as u64; 6]);
