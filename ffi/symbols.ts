@@ -6,7 +6,7 @@
  */
 
 /** The ABI version this binding speaks; the shim must report the same. */
-export const SHIM_ABI_VERSION = 1;
+export const SHIM_ABI_VERSION = 2;
 
 /**
  * Symbols every launch calls, bound by `Deno.dlopen` when the shim is opened. Deno

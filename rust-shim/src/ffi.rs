@@ -73,7 +73,7 @@ unsafe fn output(out: *mut u8, cap: usize, bytes: &[u8]) -> usize {
     bytes.len()
 }
 
-/// The ABI version: 1.
+/// The ABI version: 2 (2 added `charter_denials`).
 #[no_mangle]
 pub extern "C" fn charter_abi_version() -> u32 {
     ABI_VERSION
