@@ -158,7 +158,13 @@ async function summarize(
   const { denialSummary } = await importLazily<typeof import("./denial_summary.ts")>(
     new URL("./denial_summary.ts", import.meta.url),
   );
-  return denialSummary(report, plan);
+  try {
+    return denialSummary(report, plan);
+  } catch (e) {
+    // The child's status is what this command reports; the records are in the transcript.
+    printError(`the recorded denials could not be summarised: ${(e as Error).message}`);
+    return [];
+  }
 }
 
 /** The launch command. */
