@@ -30,7 +30,7 @@ const ARCHES: readonly string[] = ["x86_64", "aarch64"] satisfies SeccompArch[];
 export function denialSummary(report: DenialReport, plan: LinuxLaunchPlan): string[] {
   const evaluator = createEvaluator(plan);
   const lines: string[] = [];
-  let more = report.omitted > 0 ? 1 : 0;
+  let more = 0;
   for (const denial of report.denials) {
     const arch = ARCHES.includes(denial.arch) ? denial.arch as SeccompArch : undefined;
     const name = arch && syscallName(arch, denial.nr);
@@ -54,8 +54,12 @@ export function denialSummary(report: DenialReport, plan: LinuxLaunchPlan): stri
       `denied ${name} (seccomp, ${errno}${times}) → allow with ${found.grant.key}${value}`,
     );
   }
-  if (lines.length > 0 && more > 0) {
-    lines.push(`and ${more} more denials (see the transcript's denied records)`);
+  if (lines.length > 0 && (more > 0 || report.omitted > 0)) {
+    const parts = [
+      ...(more > 0 ? [`${more} more denied syscalls`] : []),
+      ...(report.omitted > 0 ? [`${report.omitted} denials beyond those itemised`] : []),
+    ];
+    lines.push(`and ${parts.join(" and ")}; see the transcript's denied records`);
   }
   return lines;
 }
