@@ -124,7 +124,9 @@ interface LaunchFacts {
  * (Failure, Denied, Error) that ended the launch before the target ran; Terminate
  * (100702) for `child_exited`, with `exit_code` only when the process exited (a signal
  * death has none: the signal is in `status_detail` and `unmapped`). Other records
- * (phases, the seal) are not process activity and are skipped. Launches of one file may
+ * (phases, the seal) are not process activity and are skipped, and so are `denied`
+ * records: a syscall the filter failed is no process activity either, and OCSF has no
+ * class for it short of an invented activity; they stay in the transcript. Launches of one file may
  * interleave: each event takes its facts from records of its own launchId.
  *
  * Throws on a line that did not parse (`{ error }` from {@linkcode splitTranscript}):

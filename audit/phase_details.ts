@@ -8,6 +8,13 @@
  * @module
  */
 import type { LinuxLaunchPlan, Primitive, ViewMount, ViewPlan } from "../compiler/plan.ts";
+import { BPF_K, BPF_RET, decodeProgram } from "../compiler/seccomp/bpf.ts";
+import {
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_USER_NOTIF,
+} from "../compiler/seccomp/actions.ts";
+import { fromBase64 } from "../crypto/digest.ts";
 
 /** The launcher's ids, as its `launcher_started` record states them. */
 export interface LauncherIds {
@@ -323,6 +330,43 @@ function scrubSpec(plan: LinuxLaunchPlan, launcher: LauncherIds): PhaseSpec {
   return { checks, required };
 }
 
+/**
+ * What is wrong with `seccomp.denials` (whether the shim records the filter's denials):
+ * a normal launch says `{recorded: true}`, or `{recorded: false, why}`; a learn launch,
+ * whose recording filter replaces the plan's, and a skipped filter say nothing (nor did
+ * shims before denials were recorded).
+ */
+function denialsProblem(
+  value: unknown,
+  plan: LinuxLaunchPlan,
+  skipped: boolean,
+): string | undefined {
+  const learning = plan.schedule.some((p) => p.id === "linux.confine.learn.v1");
+  if (learning || skipped) {
+    return value === undefined
+      ? undefined
+      : "seccomp.denials is reported for a learn launch or a skipped filter";
+  }
+  // Absent in transcripts of shims that did not record denials yet: none were recorded.
+  if (value === undefined) return undefined;
+  if (!isObject(value)) return "seccomp.denials is not an object";
+  const ok = value.recorded === true
+    ? Object.keys(value).length === 1
+    : value.recorded === false && typeof value.why === "string" &&
+      Object.keys(value).length === 2;
+  if (!ok) return `seccomp.denials is ${JSON.stringify(value)}, not {recorded} or {why}`;
+  // The shim records only a program with errno returns and no notify returns of its own.
+  const returns = new Set(
+    decodeProgram(fromBase64(plan.seccomp!.bpfB64))
+      .filter((ins) => ins.code === (BPF_RET | BPF_K))
+      .map((ins) => (ins.k & SECCOMP_RET_ACTION_FULL) >>> 0),
+  );
+  const recordable = returns.has(SECCOMP_RET_ERRNO) && !returns.has(SECCOMP_RET_USER_NOTIF);
+  return value.recorded === true && !recordable
+    ? "seccomp.denials says recorded, but the shim records no program without errno returns or with notify returns of its own"
+    : undefined;
+}
+
 function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
   const checks: Record<string, Check> = {};
   const required: string[] = [];
@@ -358,7 +402,8 @@ function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
       }
       return equal(seccomp.sha256, "seccomp.seccompSha256")(v.seccompSha256) ??
         equal(seccomp.instructions, "seccomp.instructions")(v.instructions) ??
-        (lossy ? subset : sameSet)(v.flags, seccomp.flags, "seccomp.flags");
+        (lossy ? subset : sameSet)(v.flags, seccomp.flags, "seccomp.flags") ??
+        denialsProblem(v.denials, plan, "skipped" in v);
     };
   }
   return { checks, required };

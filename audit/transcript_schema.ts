@@ -64,13 +64,18 @@ export const TranscriptRecordSchema = v.variant("event", [
   record("exec_succeeded", {}),
   /**
    * What the sandbox refused the running target, where the kernel reports it (DESIGN §7):
-   * the mechanism, the access, the policy key that would allow it, and how many times.
+   * the mechanism, the access, the policy key that would allow it, and how many times. A
+   * seccomp denial names the call (`arch`, `nr`) and the errno it failed with; one record
+   * without them counts the denials beyond the distinct ones itemised.
    */
   record("denied", {
     mechanism: v.picklist(["landlock", "seccomp"]),
     what: v.string(),
     key: v.string(),
     count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
+    arch: v.optional(v.string()),
+    nr: v.optional(NonNegative),
+    errno: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(4095))),
   }),
   record("setup_refused", { reason: v.picklist(REFUSAL_CODES), detail: v.string() }),
   record("setup_faulted", { step: v.string(), errno: Int, detail: v.string() }),

@@ -163,6 +163,8 @@ class LaunchVerifier {
   #seal: TranscriptReport["seal"] = "absent";
   #records = 0;
   #denied = 0;
+  /** Phase 4 said the shim records the seccomp filter's denials. */
+  #seccompRecorded = false;
 
   constructor(plan: PlanFacts, planSha256: string) {
     this.#plan = plan;
@@ -234,6 +236,16 @@ class LaunchVerifier {
     this.#state = next;
     if (record.event === "denied" && ++this.#denied === MAX_DENIED_RECORDS + 1) {
       report("rate", `more than ${MAX_DENIED_RECORDS} denied records (they are rate-bounded)`);
+    }
+    if (record.event === "denied" && record.mechanism === "seccomp" && !this.#seccompRecorded) {
+      report(
+        "denied",
+        "a seccomp denied record, but phase 4 did not say the shim records seccomp denials",
+      );
+    }
+    if (record.event === "phase_resolved" && record.phase === 4) {
+      const details = record.details as { seccomp?: { denials?: { recorded?: unknown } } };
+      this.#seccompRecorded = details?.seccomp?.denials?.recorded === true;
     }
     if (record.event === "plan_verified" && record.planSha256 !== planSha256) {
       report(

@@ -12,7 +12,7 @@ import {
   readTrustedKeys,
   readTrustedRawKeys,
 } from "../crypto/keys.ts";
-import { type ChildHandle, Shim } from "../ffi/shim.ts";
+import { type ChildHandle, type DenialReport, Shim } from "../ffi/shim.ts";
 import { EnvelopeError, envelopePayload, parseEnvelope } from "../crypto/dsse.ts";
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
@@ -125,9 +125,10 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
 }
 
 /**
- * What a failed target's user is told (at a terminal, or after a seccomp kill): this
- * launcher observes no denials (Landlock and seccomp report them only to the kernel's audit
- * log, which it does not read), so it names the command that does.
+ * What a failed target's user is told (at a terminal, or after a seccomp kill) when no
+ * denial was recorded: Landlock reports its denials only to the kernel's audit log, which
+ * this launcher does not read, and seccomp's are recorded only where the kernel has user
+ * notification (`recorded`), so it names the command that records every access.
  *
  * @example
  * ```ts
@@ -136,13 +137,34 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
  * console.log(denialHint(159, "app.yaml").includes("SIGSYS")); // true
  * ```
  */
-export function denialHint(status: number, input: string): string {
+export function denialHint(status: number, input: string, recorded = false): string {
   const how = status === 128 + 31
     ? "was killed by SIGSYS, the signal of a seccomp kill: the policy's syscalls kill a call it made"
     : endedHow(status);
   const policy = input.endsWith(".json") ? "POLICY" : input;
-  return `the target ${how}; if the sandbox denied it something, the kernel reported that only to its audit log, which charter does not read: ` +
+  const seen = recorded
+    ? "the seccomp filter denied it nothing a policy key would allow; if Landlock denied it something, the kernel reported that only to its audit log, which charter does not read"
+    : "if the sandbox denied it something, the kernel reported that only to its audit log, which charter does not read";
+  return `the target ${how}; ${seen}: ` +
     `"charter learn ${policy}" runs it recording every access this policy denies, with the key that allows it`;
+}
+
+/** The summary lines of recorded denials (the evaluator loads only for a failed target). */
+async function summarize(
+  report: DenialReport,
+  plan: LinuxLaunchPlan | "invalid",
+): Promise<string[]> {
+  if (plan === "invalid") return [];
+  const { denialSummary } = await importLazily<typeof import("./denial_summary.ts")>(
+    new URL("./denial_summary.ts", import.meta.url),
+  );
+  try {
+    return denialSummary(report, plan);
+  } catch (e) {
+    // The child's status is what this command reports; the records are in the transcript.
+    printError(`the recorded denials could not be summarised: ${(e as Error).message}`);
+    return [];
+  }
 }
 
 /** The launch command. */
@@ -348,6 +370,7 @@ Options:
       return () => Deno.removeSignalListener(name, forward);
     });
     let status: number;
+    let denials: DenialReport | null = null;
     try {
       const launched = shim.launch(envelope, {
         trustedKeys: trusted.map(toHex),
@@ -361,6 +384,8 @@ Options:
       }
       child = launched;
       status = await child.wait();
+      // Only a failure is explained: binding the rarely used symbols costs a launch time.
+      if (status !== 0 && stops === 0) denials = child.denials();
     } finally {
       for (const remove of listeners) remove();
     }
@@ -374,11 +399,16 @@ Options:
       return TRANSCRIPT_FAILED;
     }
     // A signal the launcher forwarded explains itself; any other failure may be a denial.
-    // Said to a person at a terminal, and always for a seccomp kill; a script's stderr
-    // (a grep exiting 1) stays the child's own.
+    // What the shim recorded is said always; otherwise the hint, to a person at a terminal
+    // and always for a seccomp kill; a script's stderr (a grep exiting 1) stays its own.
+    if (status === 0 || stops > 0) return status;
+    const summary = denials?.denials.length
+      ? await summarize(denials, plan ?? planToSeal(envelope))
+      : [];
+    for (const line of summary) printError(line);
     const seccompKill = status === 128 + 31;
-    if (status !== 0 && stops === 0 && (seccompKill || Deno.stderr.isTerminal())) {
-      printError(denialHint(status, input));
+    if (summary.length === 0 && (seccompKill || Deno.stderr.isTerminal())) {
+      printError(denialHint(status, input, denials?.recorded === true));
     }
     return status;
   },

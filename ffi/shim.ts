@@ -47,6 +47,30 @@ export type LaunchOutcome =
   | { outcome: "refused"; reason: string; detail: string }
   | { outcome: "faulted"; step: string; errno: number; detail: string };
 
+/** One distinct seccomp denial the shim recorded (DESIGN §7 `denied`). */
+export interface SeccompDenial {
+  /** The arch name (`x86_64`, `aarch64`, or the AUDIT_ARCH value in hex). */
+  arch: string;
+  /** The syscall number. */
+  nr: number;
+  /** The errno the call failed with. */
+  errno: number;
+  /** How many times. */
+  count: number;
+  /** The arguments of the first occurrence, as decimal strings (64-bit values). */
+  args: string[];
+}
+
+/** The seccomp denials of a launch, as `charter_denials` reports them. */
+export interface DenialReport {
+  /** False when the child installed the filter without recording (see the transcript). */
+  recorded: boolean;
+  /** The distinct denials, in order of first occurrence. */
+  denials: SeccompDenial[];
+  /** Denials beyond the itemised distinct ones. */
+  omitted: number;
+}
+
 /** A launch that did not start: the exit code for `launch` and the shim's explanation. */
 export interface LaunchFailure {
   /** 125 refused, 126 setup fault, 127 target missing. */
@@ -79,9 +103,18 @@ export class ChildHandle {
   #handle: bigint;
   #released = false;
 
+  #rare: () => RareSymbols;
+
   /** Wraps a handle the shim returned; not for direct use. */
-  constructor(lib: Library, handle: bigint, readonly pid: number, readonly launchId: string) {
+  constructor(
+    lib: Library,
+    rare: () => RareSymbols,
+    handle: bigint,
+    readonly pid: number,
+    readonly launchId: string,
+  ) {
     this.#lib = lib;
+    this.#rare = rare;
     this.#handle = handle;
   }
 
@@ -90,6 +123,19 @@ export class ChildHandle {
     const status = await this.#lib.symbols.charter_wait(this.#handle);
     if (status < 0) throw new Error(`Waiting for the child failed (errno ${-status})`);
     return status;
+  }
+
+  /**
+   * The seccomp denials recorded for this launch (complete once {@link wait} resolved);
+   * null when the launch records none (no seccomp filter, or a kernel without user
+   * notification) or after {@link release}.
+   */
+  denials(): DenialReport | null {
+    if (this.#released) return null;
+    const rare = this.#rare();
+    return readSized((buffer, cap) => rare.charter_denials(this.#handle, buffer, cap)) as
+      | DenialReport
+      | null;
   }
 
   /** Sends a signal to the child through its pidfd; false when it is already gone. */
@@ -193,7 +239,7 @@ export class Shim {
           this.#rareSymbols().charter_outcome(buffer, cap)
         )) as LaunchOutcome;
     if (result > 0n && outcome.outcome === "running") {
-      return new ChildHandle(this.#lib, result, outcome.pid, outcome.launchId);
+      return new ChildHandle(this.#lib, this.#rareSymbols, result, outcome.pid, outcome.launchId);
     }
     if (outcome.outcome === "running") {
       throw new Error(`The shim returned ${result} for a running child`);

@@ -6,7 +6,7 @@
  */
 
 /** The ABI version this binding speaks; the shim must report the same. */
-export const SHIM_ABI_VERSION = 1;
+export const SHIM_ABI_VERSION = 2;
 
 /**
  * Symbols every launch uses, bound by `Deno.dlopen` when the shim is opened.
@@ -38,13 +38,15 @@ export const SHIM_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * Symbols only some launches call (a probe, an outcome too long for the launch buffer):
+ * Symbols only some launches call (a probe, an outcome too long for the launch buffer, the
+ * denials of a target that failed):
  * bound on first use, by a second `Deno.dlopen` of the same path, which the dynamic loader
  * answers with the library already loaded.
  */
 export const SHIM_RARE_SYMBOLS = {
   charter_probe: { parameters: ["buffer", "usize"], result: "usize" },
   charter_outcome: { parameters: ["buffer", "usize"], result: "usize" },
+  charter_denials: { parameters: ["u64", "buffer", "usize"], result: "usize" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -59,10 +59,19 @@ interface Launched {
 }
 
 /** Launches a shell script under a fresh policy, sealed by the host key. */
-async function launch(dir: string, script: string, trust?: string): Promise<Launched> {
+async function launch(
+  dir: string,
+  script: string,
+  trust?: string,
+  extra = "",
+): Promise<Launched> {
   const { key, pub } = await keygen(dir);
   // Outside a pid namespace: its pid 1 would ignore the script's `kill -KILL $$`.
-  const policy = writePolicy(dir, "p.yaml", shPolicy(script, "namespaces: { pid: false }\n"));
+  const policy = writePolicy(
+    dir,
+    "p.yaml",
+    shPolicy(script, "namespaces: { pid: false }\n" + extra),
+  );
   const plan = await compile(policy, key, dir);
   const transcript = `${dir}/t.jsonl`;
   await charter(["launch", plan, "--trust", trust ?? pub, "--transcript", transcript]);
@@ -101,6 +110,20 @@ async function validated(l: Launched, known = KNOWN): Promise<OcsfEvent[]> {
   }
   return first;
 }
+
+Deno.test("denied records are not process activity: a launch with denials exports valid OCSF", async () => {
+  using dir = tempDir();
+  // The shell reads its parent's pid (getppid) for $PPID, which this policy denies.
+  const l = await launch(
+    String(dir),
+    "exit 3",
+    undefined,
+    "syscalls: { default: allow, deny: [getppid] }\n",
+  );
+  assert.match(Deno.readTextFileSync(l.transcript), /"event":"denied"/);
+  const events = await validated(l);
+  assert.deepEqual(events.map((e) => e.type_uid), [100701, 100702]);
+});
 
 Deno.test("a sealed launch that exits 3 exports one Launch and one Terminate, valid OCSF", async () => {
   using dir = tempDir();

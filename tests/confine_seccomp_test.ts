@@ -91,7 +91,30 @@ for (const [who, options] of [["root", {}], ["unprivileged", AS_NOBODY]] as cons
       seccompSha256: await sha256Hex(PROGRAM),
       instructions: 7,
       flags: ["log"],
+      denials: { recorded: true },
     });
+    // The launcher answered the notified call with the program's errno, and recorded it.
+    const events = r.records.map((rec) => rec.event);
+    const denied = r.records.filter((rec) => rec.event === "denied");
+    assert.deepEqual(
+      denied.map(({ mechanism, key, arch, nr, errno, count }) => ({
+        mechanism,
+        key,
+        arch,
+        nr,
+        errno,
+        count,
+      })),
+      [{
+        mechanism: "seccomp",
+        key: "syscalls",
+        arch: Deno.build.arch,
+        nr: ARCH.getppid,
+        errno: 1,
+        count: 1,
+      }],
+    );
+    assert.deepEqual(events.slice(-3), ["exec_succeeded", "denied", "child_exited"]);
   });
 }
 

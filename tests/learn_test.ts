@@ -411,9 +411,9 @@ Deno.test("launch: a target the seccomp filter kills is told apart by its SIGSYS
 });
 
 Deno.test("launch: at a terminal, a failed target's user is told to run charter learn", async () => {
-  // The launcher observes no denials on this host (the kernel reports them only to its audit
-  // log): a person at a terminal is told which command shows them. `script` gives the
-  // launcher a pty as stdin, stdout and stderr.
+  // The seccomp filter denied nothing (its denials are recorded), and Landlock reports its
+  // denials only to the kernel's audit log: a person at a terminal is told which command
+  // shows them. `script` gives the launcher a pty as stdin, stdout and stderr.
   using dir = tempDir();
   const policy = writePolicy(
     String(dir),
@@ -428,7 +428,7 @@ Deno.test("launch: at a terminal, a failed target's user is told to run charter 
   assert.equal(r.code, 1, r.stdout);
   assert.match(
     r.stdout,
-    /charter: the target exited with 1; if the sandbox denied it something, .*"charter learn .*p\.yaml" runs it recording/,
+    /charter: the target exited with 1; the seccomp filter denied it nothing a policy key would allow; if Landlock denied it something, .*"charter learn .*p\.yaml" runs it recording/,
   );
 });
 

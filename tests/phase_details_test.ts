@@ -62,6 +62,13 @@ limits: { nofile: 64 }
       /seccomp\.instructions is 7/,
     ],
     [
+      "seccomp denials said recorded in another shape",
+      4,
+      /"denials":\{"recorded":true\}/,
+      '"denials":{"recorded":1}',
+      /seccomp\.denials is \{"recorded":1\}/,
+    ],
+    [
       "a detail no phase reports",
       5,
       /"script":false/,

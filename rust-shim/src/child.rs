@@ -79,6 +79,8 @@ pub struct ChildSpec<'a> {
     pub view: Option<&'a view::Build>,
     /// The seccomp program and flags (the recording filter in learn mode).
     pub seccomp: Option<(&'a sys::SockFprog, c_uint)>,
+    /// Recording denials: the program with its errno returns notified, and the handoff.
+    pub seccomp_observe: Option<seccomp::ObserveSpec<'a>>,
     /// Learn mode: the socket the listener is sent over (-1: none).
     pub learn_fd: c_int,
 }
@@ -175,7 +177,16 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
             };
             landlock::apply(spec.landlock_fd, in_view)
         }
-        Step::Seccomp => seccomp::apply(spec.seccomp),
+        Step::Seccomp => match &spec.seccomp_observe {
+            Some(observe) => match seccomp::start_handoff(observe) {
+                Ok(()) => seccomp::apply_observed(observe),
+                Err(errno) => {
+                    send(spec, Message::DenialsUnrecorded(errno));
+                    seccomp::apply(spec.seccomp)
+                }
+            },
+            None => seccomp::apply(spec.seccomp),
+        },
         Step::Learn => learn::apply(spec.seccomp, spec.learn_fd),
         // The cgroup was joined by clone3 (CLONE_INTO_CGROUP); a skipped user namespace or
         // pdeathsig (best_effort) has nothing to do; host root is decided by the parent

@@ -1,4 +1,4 @@
-//! The C ABI (docs/plan-and-shim.md): seven `#[no_mangle]` functions, the ABI version as
+//! The C ABI (docs/plan-and-shim.md): eight `#[no_mangle]` functions, the ABI version as
 //! data, and the handle table.
 //! No panic crosses the ABI: every entry point runs under `catch_unwind`.
 
@@ -74,7 +74,7 @@ unsafe fn output(out: *mut u8, cap: usize, bytes: &[u8]) -> usize {
     bytes.len()
 }
 
-/// The ABI version: 1.
+/// The ABI version: 2 (2 added `charter_denials`).
 #[no_mangle]
 pub extern "C" fn charter_abi_version() -> u32 {
     ABI_VERSION
@@ -175,6 +175,28 @@ pub extern "C" fn charter_wait(handle: u64) -> i32 {
         Some(launch) => launch.wait().unwrap_or_else(|errno| -errno),
     })
     .unwrap_or(-libc::EIO)
+}
+
+/// Writes the seccomp denials recorded for the child of `handle` as JSON to `out`
+/// (`{recorded, denials: [{arch, nr, errno, count, args}], omitted}`, or `null` when the
+/// launch records none; complete once `charter_wait` returned); returns its length, or 0
+/// for an unknown handle. When the length is larger than `cap`, nothing was written: call
+/// again with that size.
+///
+/// # Safety
+/// `out` must be NULL or point to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_denials(handle: u64, out: *mut u8, cap: usize) -> usize {
+    let out = AssertUnwindSafe(out);
+    catch_unwind(|| match find(handle) {
+        None => 0,
+        Some(launch) => {
+            let json = serde_json::to_vec(&launch.denials()).unwrap_or_default();
+            // SAFETY: the caller guarantees out/cap.
+            unsafe { output(*out, cap, &json) }
+        }
+    })
+    .unwrap_or(0)
 }
 
 /// Sends signal `sig` to the child of `handle` through its pidfd; 0 or `-errno`.

@@ -9,6 +9,7 @@
 
 use crate::envelope::{self, Envelope};
 use crate::error::{Failure, Refusal};
+use crate::mechanism::seccomp::Recorder;
 use crate::plan;
 use crate::prepare::prepare;
 use crate::request::{self, Request};
@@ -141,12 +142,28 @@ impl Launch {
         }
         let exit = reap(self.child.pidfd.as_raw_fd())?;
         self.child.remove_cgroup();
+        if let Some(recorder) = &self.child.denials {
+            recorder.settle();
+        }
         let mut transcript = lock(&self.transcript);
+        for fields in self.child.denials.iter().flat_map(Recorder::records) {
+            // A failed write stays in the transcript's error, reported by release.
+            let _ = transcript.record("denied", &fields);
+        }
         record_exit(&mut transcript, &exit, self.child.created_mono_ns);
         // A failed write stays in the transcript's error, reported by release.
         let _ = transcript.seal();
         *status = Some(exit.status);
         Ok(exit.status)
+    }
+
+    /// The seccomp denials recorded so far (`Recorder::summary`), or null when this launch
+    /// records none.
+    pub fn denials(&self) -> Value {
+        self.child
+            .denials
+            .as_ref()
+            .map_or(Value::Null, Recorder::summary)
     }
 
     /// Sends `sig` through the pidfd (`ESRCH` once the child was reaped).

@@ -11,7 +11,8 @@
 //!    fixed order, `Enforce`), `error` (refusal codes, faults), `digest`, `b64`,
 //!    `rfc3339`, `caps` (capability names), `section` (helpers of section parsers),
 //!    `report` (the `phase_resolved` details), `progress` (child → parent messages),
-//!    `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
+//!    `seccomp_notify` (seccomp user notification: listener, fd passing, the BPF
+//!    interpreter), `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
 //!    resolution), `envelope`, `seal`, `request`, `transcript_file`, `transcript`.
 //! 2. Mechanisms, `mechanism/*`: each owns its plan section's parsing (`parse*`), what the
 //!    parent prepares before clone3 (`prepare*`: plain data, C strings, fds; refusals),
@@ -20,7 +21,7 @@
 //!    said what was created). `identity` (host root, user namespace and id maps, the ids
 //!    step and a root launcher's fallback ids), `namespaces` (+ hostname), `cwd`, `scrub`
 //!    (signals, env, fds, setsid, pdeathsig, no_new_privs), `rlimits`, `cgroup`,
-//!    `capabilities`, `landlock`, `seccomp`, `view` (the filesystem view: a mount
+//!    `capabilities`, `landlock`, `seccomp` (and the recorder of its denials), `view` (the filesystem view: a mount
 //!    namespace built from the plan's `view` section), `learn` (the recording supervisor of
 //!    `charter learn`).
 //! 3. Sequencing: `plan` (envelope-level fields; schedule entries and top-level sections
@@ -55,6 +56,7 @@ mod report;
 mod request;
 mod rfc3339;
 mod seal;
+mod seccomp_notify;
 mod section;
 mod spawn;
 mod step;

@@ -84,6 +84,7 @@ pub struct Prepared {
     landlock: Option<OwnedFd>,
     landlock_in_view: Vec<landlock::InViewRule>,
     seccomp: Option<seccomp::Program>,
+    seccomp_observe: Option<seccomp::Observe>,
     learn: Option<learn::Prepared>,
     reports: PhaseReports,
 }
@@ -329,13 +330,15 @@ pub fn prepare(
         }
         None => None,
     };
-    let seccomp = match &params.seccomp {
+    let (seccomp, seccomp_observe) = match &params.seccomp {
         Some(section) => {
-            let prepared = seccomp::prepare(section)?;
+            // Learn mode installs its recording filter from this section: no denials.
+            let record_denials = plan.steps.contains(&Step::Seccomp);
+            let prepared = seccomp::prepare(section, record_denials)?;
             reports.record(4, "seccomp", prepared.details, prepared.degraded);
-            prepared.program
+            (prepared.program, prepared.observe)
         }
-        None => None,
+        None => (None, None),
     };
     let learn = match &params.learn {
         Some(section) => Some(learn::prepare(section, learn_records, &mut reports)?),
@@ -352,12 +355,14 @@ pub fn prepare(
         pipe().map_err(|e| Failure::fault(PIPE_STEP, e, "Creating the rendezvous pipe failed"))?;
     // fds the child keeps through the fd scrub besides the plan's: the target, the
     // progress pipe, the cwd, the input copies, the ruleset and the rendezvous pipe's read
-    // end (all close-on-exec; the input copies lose it at exec).
+    // end, the sockets that hand a seccomp listener over (all close-on-exec; the input
+    // copies lose it at exec).
     let mut own: Vec<RawFd> = vec![exe.as_raw_fd(), progress_write.as_raw_fd()];
     own.extend(cwd.as_ref().map(|fd| fd.as_raw_fd()));
     own.extend(input_fds.iter().map(|fd| fd.as_raw_fd()));
     own.extend(landlock.as_ref().map(|fd| fd.as_raw_fd()));
     own.extend(learn.as_ref().map(learn::Prepared::child_fd));
+    own.extend(seccomp_observe.as_ref().map(seccomp::Observe::child_fd));
     own.push(go.0.as_raw_fd());
     let others = [
         Some(progress_read.as_raw_fd()),
@@ -401,6 +406,7 @@ pub fn prepare(
         landlock,
         landlock_in_view,
         seccomp,
+        seccomp_observe,
         learn,
         reports,
     })
@@ -425,6 +431,8 @@ pub struct ParentSide {
     pub view_checked: Vec<String>,
     /// Learn mode: the supervisor to start.
     pub learn: Option<learn::Supervisor>,
+    /// Recording seccomp denials: the recorder to start.
+    pub denials: Option<seccomp::Observe>,
 }
 
 impl ParentSide {
@@ -511,6 +519,7 @@ impl Prepared {
                 .as_ref()
                 .filter(|_| clone_flags & libc::CLONE_NEWNS as u64 != 0),
             seccomp: self.seccomp.as_ref().map(|p| (p.fprog(), p.flags)),
+            seccomp_observe: self.seccomp_observe.as_ref().map(seccomp::Observe::spec),
             learn_fd: self.learn.as_ref().map_or(-1, learn::Prepared::child_fd),
         }
     }
@@ -540,6 +549,7 @@ impl Prepared {
             cgroup: self.cgroup.placement.map(|c| c.leaf),
             user_map,
             learn: self.learn.map(learn::Prepared::into_supervisor),
+            denials: self.seccomp_observe,
         }
     }
 }

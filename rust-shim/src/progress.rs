@@ -10,6 +10,7 @@
 //! | 3    | fault           | step code ([`Step::code`]) | errno |
 //! | 4    | dumpable        | 0                       | 0     |
 //! | 5    | path changed    | check number of the view | 0     |
+//! | 6    | denials unrecorded | 0                    | errno |
 //!
 //! The write end is close-on-exec, so end of file after "ready to exec" means the exec
 //! succeeded. Encoding allocates nothing and cannot panic (it runs in the child).
@@ -24,6 +25,7 @@ const KIND_READY: u32 = 2;
 const KIND_FAULT: u32 = 3;
 const KIND_DUMPABLE: u32 = 4;
 const KIND_PATH_CHANGED: u32 = 5;
+const KIND_DENIALS_UNRECORDED: u32 = 6;
 
 /// One message from the child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub enum Message {
     /// A path of the filesystem view is another inode than the one the parent opened (a
     /// rename or symlink swapped it since); the child exits with 126.
     PathChanged(u32),
+    /// The thread that hands the seccomp listener over could not start (the errno of
+    /// clone): the child installs the plan's program as it is; no denial is recorded.
+    DenialsUnrecorded(i32),
     /// A step failed; the child exits with 126 (127 for execveat `ENOENT`).
     Fault {
         /// The failed step.
@@ -56,6 +61,7 @@ impl Message {
             Message::Dumpable => (KIND_DUMPABLE, 0, 0),
             Message::PathChanged(check) => (KIND_PATH_CHANGED, check, 0),
             Message::Fault { step, errno } => (KIND_FAULT, step.code(), errno),
+            Message::DenialsUnrecorded(errno) => (KIND_DENIALS_UNRECORDED, 0, errno),
         };
         let (k, a, e) = (kind.to_ne_bytes(), arg.to_ne_bytes(), errno.to_ne_bytes());
         [
@@ -76,6 +82,7 @@ impl Message {
             (KIND_READY, 0, 0) => Some(Message::ReadyToExec),
             (KIND_DUMPABLE, 0, 0) => Some(Message::Dumpable),
             (KIND_PATH_CHANGED, check, 0) => Some(Message::PathChanged(check)),
+            (KIND_DENIALS_UNRECORDED, 0, errno) => Some(Message::DenialsUnrecorded(errno)),
             (KIND_FAULT, code, errno) => Some(Message::Fault {
                 step: Step::from_code(code)?,
                 errno,
@@ -97,6 +104,7 @@ mod tests {
             Message::ReadyToExec,
             Message::Dumpable,
             Message::PathChanged(3),
+            Message::DenialsUnrecorded(libc::EAGAIN),
             Message::Fault {
                 step: Step::Exec,
                 errno: libc::ENOENT,

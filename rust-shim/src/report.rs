@@ -34,6 +34,13 @@ impl PhaseReports {
         self.phase(phase).details.insert(key.to_string(), value);
     }
 
+    /// Sets `details[key][field]` of a phase when `details[key]` is an object.
+    pub fn insert_field(&mut self, phase: u8, key: &str, field: &str, value: Value) {
+        if let Some(Value::Object(map)) = self.phase(phase).details.get_mut(key) {
+            map.insert(field.to_string(), value);
+        }
+    }
+
     /// Marks a phase `degraded`.
     pub fn degrade(&mut self, phase: u8) {
         self.phase(phase).degraded = true;

@@ -2,6 +2,7 @@
 
 use crate::child::{self, ChildSpec};
 use crate::error::{Failure, Refusal};
+use crate::mechanism::seccomp::Recorder;
 use crate::mechanism::{cgroup, identity, learn};
 use crate::prepare::Prepared;
 use crate::progress::{Message, MESSAGE_LEN};
@@ -23,6 +24,8 @@ pub struct Child {
     pub created_mono_ns: u64,
     /// The cgroup it was placed in, removed once it was reaped.
     pub cgroup: Option<cgroup::Leaf>,
+    /// The recorder of its seccomp denials.
+    pub denials: Option<Recorder>,
 }
 
 impl Child {
@@ -277,8 +280,9 @@ enum Stop {
 fn follow(
     progress: &OwnedFd,
     go: &OwnedFd,
-    phases: &PhaseReports,
+    phases: &mut PhaseReports,
     view_checked: &[String],
+    denials: Option<&Recorder>,
     transcript: &mut Transcript,
 ) -> Result<(), Stop> {
     let confined = phases
@@ -323,7 +327,29 @@ fn follow(
                     .map_err(Stop::Abort)?;
                 next_phase += 1;
             }
+            Some(Message::DenialsUnrecorded(errno)) if next_phase == 4 && !ready => {
+                let Some(recorder) = denials else {
+                    let what = "The child reported unrecorded denials without a recorder";
+                    return Err(Stop::Abort(Failure::fault("progress", libc::EPROTO, what)));
+                };
+                recorder.unrecorded();
+                let why = format!(
+                    "the child could not start the thread that hands the listener over: {}",
+                    errno_text(errno)
+                );
+                let denials = json!({ "recorded": false, "why": why });
+                phases.insert_field(4, "seccomp", "denials", denials);
+            }
             Some(Message::ReadyToExec) if next_phase == 6 && !ready => {
+                // With its errno returns notified, the target may run only while the
+                // launcher holds the listener: without one they would fail with ENOSYS.
+                if let Some(recorder) = denials.filter(|r| !r.is_unrecorded()) {
+                    if !recorder.await_listener() {
+                        let what = "The seccomp listener did not reach the launcher";
+                        let step = Step::Seccomp.id();
+                        return Err(Stop::Abort(Failure::fault(step, libc::EPROTO, what)));
+                    }
+                }
                 transcript.record_ready_to_exec().map_err(Stop::Abort)?;
                 sys::write_all(go.as_raw_fd(), b"1").map_err(|e| {
                     Stop::Abort(Failure::fault(
@@ -357,12 +383,15 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
     if let Some(supervisor) = parent.learn.take() {
         learn::start(supervisor);
     }
+    let own_pid_ns = clone_flags & libc::CLONE_NEWPID as u64 != 0;
+    let denials = parent.denials.take().map(|o| o.start(own_pid_ns));
     let user_map = parent.user_map;
     let child = Child {
         pid,
         pidfd,
         created_mono_ns,
         cgroup: parent.cgroup.take(),
+        denials,
     };
     let result = transcript
         .record("child_created", &[("pid", json!(pid))])
@@ -389,8 +418,9 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
             follow(
                 &parent.progress_read,
                 &parent.go_write,
-                &parent.reports,
+                &mut parent.reports,
                 &parent.view_checked,
+                child.denials.as_ref(),
                 transcript,
             )
         });

@@ -439,7 +439,10 @@ fn the_c_abi_reports_refusals_and_the_probe() {
         (outcome["outcome"].as_str(), outcome["reason"].as_str()),
         (Some("refused"), Some("plan_invalid"))
     );
-    assert_eq!(ffi::charter_abi_version(), 1);
+    assert_eq!(ffi::charter_abi_version(), 2);
+    // SAFETY: a NULL buffer of capacity 0 only asks for the size.
+    let unknown = unsafe { ffi::charter_denials(u64::MAX, std::ptr::null_mut(), 0) };
+    assert_eq!(unknown, 0, "no such handle");
     // SAFETY: a NULL buffer of capacity 0 only asks for the size.
     let needed = unsafe { ffi::charter_probe(std::ptr::null_mut(), 0) };
     let mut buf = vec![0u8; needed];

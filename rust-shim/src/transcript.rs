@@ -388,6 +388,9 @@ mod tests {
         t.record_ready_to_exec().unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
         t.record("exec_succeeded", &[]).unwrap();
+        for fields in crate::mechanism::seccomp::largest_records() {
+            t.record("denied", &fields).unwrap();
+        }
         let max = json!(u64::MAX);
         t.record(
             "child_exited",

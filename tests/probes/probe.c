@@ -19,6 +19,9 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sched.h>
@@ -36,6 +40,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *name(int e) {
@@ -58,6 +63,7 @@ static const char *name(int e) {
   case EAFNOSUPPORT: return "EAFNOSUPPORT";
   case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
+  case EBUSY: return "EBUSY";
   default: {
     static char buf[16];
     snprintf(buf, sizeof buf, "E%d", e);
@@ -127,6 +133,67 @@ static int do_io_uring(void) {
   long fd = syscall(SYS_io_uring_setup, 1, params);
   if (fd < 0) return errno;
   close(fd);
+  return 0;
+}
+
+/* How many of this process's fds are seccomp listeners ("anon_inode:seccomp notify"). */
+static int seccomp_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    char path[300], target[256];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    if (len < 0) continue;
+    target[len] = 0;
+    if (strstr(target, "seccomp")) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* COUNT io_uring_setup calls (each with other arguments); the errno of the last. */
+static int flood(long count) {
+  int err = 0;
+  for (long i = 0; i < count; i++) {
+    long params[30] = {0};
+    err = syscall(SYS_io_uring_setup, 1 + (i & 1023), params) < 0 ? errno : 0;
+  }
+  return err;
+}
+
+/* COUNT distinct syscall numbers from 1000 up, none of which exist: the errno of the last. */
+static int spray(long count) {
+  int err = 0;
+  for (long i = 0; i < count; i++) err = syscall(1000 + i, i) < 0 ? errno : 0;
+  return err;
+}
+
+/* Nanoseconds per io_uring_setup call over COUNT calls. */
+static long time_denied(long count) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  flood(count);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec)) / (count ? count : 1);
+}
+
+/* Adds a filter of its own that fails io_uring_setup with EPERM: an errno return outranks
+   any notification of an older filter, so the call then fails without a round trip. With
+   SECCOMP_FILTER_FLAG_NEW_LISTENER it asks for a listener of its own too. */
+static int self_filter(unsigned flags) {
+  struct sock_filter insns[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof insns / sizeof insns[0], insns };
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno;
+  long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (ret < 0) return errno;
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) close(ret);
   return 0;
 }
 
@@ -353,6 +420,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "nice")) printf("%s\n", name(do_nice(arg)));
     else if (!strcmp(cmd, "nice_pgrp")) printf("%s\n", name(do_nice_pgrp()));
     else if (!strcmp(cmd, "ioprio")) printf("%s\n", name(do_ioprio(arg)));
+    else if (!strcmp(cmd, "seccomp_fds")) printf("%d\n", seccomp_fds());
+    else if (!strcmp(cmd, "flood")) printf("%s\n", name(flood(atol(arg))));
+    else if (!strcmp(cmd, "spray")) printf("%s\n", name(spray(atol(arg))));
+    else if (!strcmp(cmd, "time_denied")) printf("%ld\n", time_denied(atol(arg)));
+    else if (!strcmp(cmd, "self_errno")) printf("%s\n", name(self_filter(0)));
+    else if (!strcmp(cmd, "self_listener"))
+      printf("%s\n", name(self_filter(SECCOMP_FILTER_FLAG_NEW_LISTENER)));
+    else if (!strcmp(cmd, "exit")) return atoi(arg);
     else {
       fprintf(stderr, "probe: unknown action %s\n", cmd);
       return 2;

@@ -16,6 +16,10 @@
 use crate::b64;
 use crate::error::Refusal;
 use crate::report::PhaseReports;
+use crate::seccomp_notify::{
+    self, errno_of, receive_fd, run_filter, serve, still_valid, Notif, NotifResp, FLAG_CONTINUE,
+    RET_ACTION, RET_ALLOW, RET_ERRNO, RET_LOG,
+};
 use crate::section::invalid;
 use crate::sys;
 use libc::{c_int, c_uint};
@@ -27,58 +31,10 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
-/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
-pub const FLAG_NEW_LISTENER: libc::c_uint = 1 << 3;
-/// `SECCOMP_IOCTL_NOTIF_RECV`: `_IOWR('!', 0, struct seccomp_notif)`.
-const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
-/// `SECCOMP_IOCTL_NOTIF_SEND`: `_IOWR('!', 1, struct seccomp_notif_resp)`.
-const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
-/// `SECCOMP_IOCTL_NOTIF_ID_VALID`: `_IOW('!', 2, __u64)`.
-const NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
-/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS`: `_IOW('!', 4, __u64)`.
-const NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
-/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`.
-const FLAG_SYNC_WAKE_UP: u64 = 1;
-/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.
-const FLAG_CONTINUE: u32 = 1;
 /// `AT_FDCWD`.
 const AT_FDCWD: i32 = -100;
 /// The longest path read from the child (`PATH_MAX`).
 const PATH_MAX: usize = 4096;
-
-/// `struct seccomp_data`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SeccompData {
-    /// Syscall number.
-    pub nr: i32,
-    /// `AUDIT_ARCH_*`.
-    pub arch: u32,
-    /// Instruction pointer.
-    pub instruction_pointer: u64,
-    /// Arguments.
-    pub args: [u64; 6],
-}
-
-/// `struct seccomp_notif`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct Notif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    data: SeccompData,
-}
-
-/// `struct seccomp_notif_resp`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct NotifResp {
-    id: u64,
-    val: i64,
-    error: i32,
-    flags: u32,
-}
 
 /// Where one watched syscall keeps its path and address arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,58 +120,6 @@ pub fn parse(raw: RawLearn) -> Result<LearnSection, Refusal> {
         watch,
         socket_fd,
     })
-}
-
-/// Runs a program of the reviewable subset (`struct sock_filter[]` bytes, checked by the
-/// plan parser before a child exists) on one `seccomp_data`, as the kernel would.
-pub fn run_filter(program: &[u8], data: &SeccompData) -> u32 {
-    let word = |k: u32| -> u32 {
-        let args = |i: usize, hi: bool| {
-            let v = data.args[i];
-            if hi {
-                (v >> 32) as u32
-            } else {
-                v as u32
-            }
-        };
-        match k {
-            0 => data.nr as u32,
-            4 => data.arch,
-            8 => data.instruction_pointer as u32,
-            12 => (data.instruction_pointer >> 32) as u32,
-            16..=63 => args(((k - 16) / 8) as usize, (k - 16) % 8 == 4),
-            _ => 0,
-        }
-    };
-    let (mut a, mut pc) = (0u32, 0usize);
-    while let Some(b) = program.get(pc * 8..pc * 8 + 8) {
-        let ins = libc::sock_filter {
-            code: u16::from_ne_bytes([b[0], b[1]]),
-            jt: b[2],
-            jf: b[3],
-            k: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-        };
-        let jump = |cond: bool| 1 + usize::from(if cond { ins.jt } else { ins.jf });
-        pc += match ins.code {
-            0x20 => {
-                a = word(ins.k);
-                1
-            }
-            0x54 => {
-                a &= ins.k;
-                1
-            }
-            0x05 => 1 + ins.k as usize,
-            0x15 => jump(a == ins.k),
-            0x25 => jump(a > ins.k),
-            0x35 => jump(a >= ins.k),
-            0x45 => jump(a & ins.k != 0),
-            0x06 => return ins.k,
-            // Outside the checked subset: deny (never reached for a checked program).
-            _ => return 0x0005_0001,
-        };
-    }
-    0x0005_0001
 }
 
 /// Reads a NUL-terminated string at `addr` of the process's memory (None: unreadable).
@@ -313,12 +217,6 @@ fn socket_type(pid: u32, fd: i32) -> Option<i32> {
     (ret == 0).then_some(value)
 }
 
-/// True while the notification's thread still waits in this syscall.
-fn still_valid(listener: RawFd, id: u64) -> bool {
-    // SAFETY: the ioctl reads one u64 from the pointer.
-    unsafe { libc::ioctl(listener, NOTIF_ID_VALID, &id as *const u64) == 0 }
-}
-
 /// The record of one notification (None: the thread is gone; nothing trustworthy to say).
 /// Open `/proc/TID/mem` files by thread id: opening one per notification costs more than
 /// the rest of the record. A cached file reads nothing once its thread has exec'd or died
@@ -394,68 +292,36 @@ fn record(
 /// The answer: CONTINUE, or the baseline's errno (a baseline kill kills the process).
 fn answer(listener: RawFd, notif: &Notif, spec: &LearnSection) -> NotifResp {
     let ret = run_filter(&spec.baseline, &notif.data);
-    let action = ret & 0xffff_0000;
-    let mut resp = NotifResp {
-        id: notif.id,
-        ..NotifResp::default()
-    };
-    match action {
-        0x7fff_0000 | 0x7ffc_0000 => resp.flags = FLAG_CONTINUE,
-        0x0005_0000 => resp.error = -((ret & 0xffff) as i32),
+    match ret & RET_ACTION {
+        RET_ALLOW | RET_LOG => NotifResp {
+            id: notif.id,
+            flags: FLAG_CONTINUE,
+            ..NotifResp::default()
+        },
+        RET_ERRNO => NotifResp::error(notif, errno_of(ret)),
         _ => {
             // Only while the thread still waits here does its id name it (not a reuse).
             if still_valid(listener, notif.id) {
                 // SAFETY: kill takes a pid and a signal; no memory is passed.
                 unsafe { libc::kill(notif.pid as libc::pid_t, libc::SIGKILL) };
             }
-            resp.error = -libc::EPERM;
+            NotifResp::error(notif, libc::EPERM)
         }
     }
-    resp
 }
 
 /// Serves the listener until every process that holds the filter is gone, writing one
 /// JSON line per notification to `out`.
 fn supervise(listener: OwnedFd, spec: &LearnSection, mut out: File) {
     let fd = listener.as_raw_fd();
-    // The child waits for every answer: wake this thread synchronously, on the child's CPU
-    // (Linux 6.6+; older kernels keep the ordinary wakeup).
-    // SAFETY: the ioctl reads one u64 flag word from its argument.
-    unsafe { libc::ioctl(fd, NOTIF_SET_FLAGS, FLAG_SYNC_WAKE_UP) };
     let mut mems = MemFiles::new();
-    loop {
-        let mut poll = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd, a live local.
-        let ready = unsafe { libc::poll(&mut poll, 1, -1) };
-        if ready < 0 {
-            // SAFETY: errno of this thread, read right after the call.
-            if unsafe { *libc::__errno_location() } == libc::EINTR {
-                continue;
-            }
-            return;
-        }
-        if poll.revents & libc::POLLIN == 0 {
-            // POLLHUP: no process holds the filter any more.
-            return;
-        }
-        let mut notif = Notif::default();
-        // SAFETY: the kernel writes one zeroed struct seccomp_notif of this layout.
-        if unsafe { libc::ioctl(fd, NOTIF_RECV, &mut notif as *mut Notif) } < 0 {
-            // ENOENT: the thread was killed before we read it; go on.
-            continue;
-        }
-        if let Some(line) = record(fd, &notif, spec, &mut mems) {
+    serve(&listener, |notif| {
+        if let Some(line) = record(fd, notif, spec, &mut mems) {
             // A failed write loses a record, never the child's progress.
             let _ = writeln!(out, "{line}");
         }
-        let mut resp = answer(fd, &notif, spec);
-        // SAFETY: the kernel reads one struct seccomp_notif_resp of this layout.
-        unsafe { libc::ioctl(fd, NOTIF_SEND, &mut resp as *mut NotifResp) };
-    }
+        answer(fd, notif, spec)
+    });
 }
 
 /// What the parent prepares: the socketpair (the child's end at the plan's fd number) and
@@ -501,25 +367,12 @@ pub fn prepare(
     let unavailable = |what: &str, e: std::io::Error| {
         Refusal::HandleUnavailable(format!("{what} for learn mode failed: {e}"))
     };
-    let mut fds = [0 as c_int; 2];
-    // SAFETY: socketpair writes two fds into the two-element array.
-    let ret = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if ret < 0 {
-        return Err(unavailable(
+    let (parent_end, first) = seccomp_notify::socketpair().map_err(|e| {
+        unavailable(
             "Creating the socketpair",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: socketpair just returned these fds; nothing else owns them.
-    let (parent_end, first) =
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            std::io::Error::from_raw_os_error(e),
+        )
+    })?;
     // F_DUPFD_CLOEXEC takes the lowest free number from socket_fd up: exactly it, or refuse.
     // SAFETY: fcntl duplicates an fd we own; the result is a new fd or -1.
     let dup = unsafe { libc::fcntl(first.as_raw_fd(), libc::F_DUPFD_CLOEXEC, section.socket_fd) };
@@ -565,37 +418,6 @@ pub fn prepare(
     })
 }
 
-/// Receives one fd sent with SCM_RIGHTS (None: end of file, the child died first).
-fn receive_fd(socket: RawFd) -> Option<OwnedFd> {
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    let mut control = [0u64; 4];
-    // SAFETY: an all-zero msghdr is valid (no name, no buffers); the fields are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: msg points to live buffers of the sizes it states.
-    let n = unsafe { libc::recvmsg(socket, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n <= 0 {
-        return None;
-    }
-    // SAFETY: msg was filled by recvmsg; CMSG_FIRSTHDR reads within msg_control.
-    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    // SAFETY: cmsg is null or points into `control`, which holds one whole header.
-    if cmsg.is_null() || unsafe { (*cmsg).cmsg_type } != libc::SCM_RIGHTS {
-        return None;
-    }
-    // SAFETY: an SCM_RIGHTS message carries at least one int after its header.
-    let fd = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>()) };
-    // SAFETY: the kernel installed this fd in our table for us.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// Parent, once the child exists: a thread receives the listener and serves it until
 /// every process holding the filter is gone. Records go to the records file only.
 pub fn start(supervisor: Supervisor) {
@@ -621,98 +443,16 @@ pub fn apply(
     let Some((prog, flags)) = program else {
         return Err(libc::EINVAL);
     };
-    const SECCOMP_SET_MODE_FILTER: c_uint = 1;
-    // SAFETY: prog points into the parent's prepared buffer, which this process has a
-    // copy of; it stays valid until exec. With NEW_LISTENER the result is an fd.
-    let listener = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
-            flags | FLAG_NEW_LISTENER,
-            prog as *const sys::SockFprog,
-        )
-    };
-    if listener < 0 {
-        // SAFETY: errno of this thread, read right after the call.
-        return Err(unsafe { *libc::__errno_location() });
-    }
-    let listener = listener as c_int;
-    #[repr(C)]
-    struct Control {
-        header: libc::cmsghdr,
-        fd: c_int,
-        pad: c_int,
-    }
-    let mut control = Control {
-        header: libc::cmsghdr {
-            // SAFETY: CMSG_LEN is arithmetic on its argument.
-            cmsg_len: unsafe { libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) } as usize,
-            cmsg_level: libc::SOL_SOCKET,
-            cmsg_type: libc::SCM_RIGHTS,
-        },
-        fd: listener,
-        pad: 0,
-    };
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: an all-zero msghdr is valid (no name, no buffers); the fields are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = (&mut control as *mut Control).cast();
-    msg.msg_controllen = std::mem::size_of::<Control>();
-    // SAFETY: msg points to live stack buffers of the sizes it states.
-    let sent = unsafe { libc::sendmsg(socket_fd, &msg, libc::MSG_NOSIGNAL) };
-    // SAFETY: errno of this thread, read right after the call.
-    let errno = unsafe { *libc::__errno_location() };
+    let listener = seccomp_notify::install_with_listener(prog, flags)?;
+    let sent = seccomp_notify::send_fd(socket_fd, listener);
     let _ = sys::close(listener);
     let _ = sys::close(socket_fd);
-    if sent < 0 {
-        return Err(errno);
-    }
-    Ok(())
+    sent
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ins(code: u16, jt: u8, jf: u8, k: u32) -> Vec<u8> {
-        let mut b = code.to_ne_bytes().to_vec();
-        b.extend([jt, jf]);
-        b.extend(k.to_ne_bytes());
-        b
-    }
-
-    #[test]
-    fn the_interpreter_runs_the_subset_like_the_kernel() {
-        // ld nr; jeq 101 → errno(1); ld arg0 hi; and 0xff; jset 1 → errno(2); allow
-        let program: Vec<u8> = [
-            ins(0x20, 0, 0, 0),
-            ins(0x15, 0, 1, 101),
-            ins(0x06, 0, 0, 0x0005_0001),
-            ins(0x20, 0, 0, 20),
-            ins(0x54, 0, 0, 0xff),
-            ins(0x45, 0, 1, 1),
-            ins(0x06, 0, 0, 0x0005_0002),
-            ins(0x06, 0, 0, 0x7fff_0000),
-        ]
-        .concat();
-        let mut data = SeccompData {
-            nr: 101,
-            ..SeccompData::default()
-        };
-        assert_eq!(run_filter(&program, &data), 0x0005_0001);
-        data.nr = 1;
-        assert_eq!(run_filter(&program, &data), 0x7fff_0000);
-        data.args[0] = 1 << 32;
-        assert_eq!(run_filter(&program, &data), 0x0005_0002);
-        let ja = [ins(0x05, 0, 0, 0), ins(0x06, 0, 0, 7)].concat();
-        assert_eq!(run_filter(&ja, &data), 7);
-    }
 
     #[test]
     fn sockaddrs_decode_ports_and_paths() {

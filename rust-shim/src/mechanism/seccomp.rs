@@ -1,15 +1,30 @@
 //! seccomp (`linux.confine.seccomp.v1` with the plan's `seccomp` section): the plan's
 //! classic-BPF program, checked against its digest in the parent and installed by the
 //! child with `seccomp(SECCOMP_SET_MODE_FILTER)` as the last step before exec.
+//!
+//! Denials are recorded where the kernel has user notification: the child installs the
+//! program with every `SECCOMP_RET_ERRNO` return turned into `SECCOMP_RET_USER_NOTIF`
+//! ([`errno_to_notify`]) and a listener, which a thread of the child hands to the
+//! launcher; the launcher's recorder ([`denials`]) answers each notification with the
+//! errno the signed program returns for it and counts it.
+
+mod denials;
+
+#[cfg(test)]
+pub use denials::largest_records;
+pub use denials::Recorder;
 
 use crate::digest::{is_sha256_hex, sha256_hex};
 use crate::error::Refusal;
+use crate::seccomp_notify::{self, RET_ACTION, RET_ERRNO, RET_USER_NOTIF};
 use crate::section::invalid;
 use crate::step::Enforce;
 use crate::sys;
-use libc::c_uint;
+use libc::{c_int, c_uint, c_void};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The top-level `seccomp` section, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +54,9 @@ pub struct RawSeccomp {
 pub const FLAG_LOG: c_uint = 1 << 1;
 /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`.
 pub const FLAG_SPEC_ALLOW: c_uint = 1 << 2;
+
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19+).
+const FLAG_WAIT_KILLABLE_RECV: c_uint = 1 << 5;
 
 /// Plan flag names and their values.
 pub const FLAGS: [(&str, c_uint); 2] = [("log", FLAG_LOG), ("spec_allow", FLAG_SPEC_ALLOW)];
@@ -148,9 +166,96 @@ pub struct Program {
 }
 
 impl Program {
+    fn new(bytes: &[u8], flags: c_uint) -> Program {
+        let filter = to_filter(bytes);
+        let fprog = sys::SockFprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr(),
+        };
+        Program {
+            filter,
+            fprog,
+            flags,
+        }
+    }
+
     /// The program as the kernel takes it (valid while `self` lives).
     pub fn fprog(&self) -> &sys::SockFprog {
         &self.fprog
+    }
+}
+
+/// The plan's program with every `SECCOMP_RET_ERRNO | e` return turned into
+/// `SECCOMP_RET_USER_NOTIF`; nothing else changes (kills stay kills, allows stay allows).
+pub fn errno_to_notify(program: &[u8]) -> Vec<u8> {
+    let mut out = program.to_vec();
+    for ins in out.chunks_exact_mut(8) {
+        let code = u16::from_ne_bytes([ins[0], ins[1]]);
+        let k = u32::from_ne_bytes([ins[4], ins[5], ins[6], ins[7]]);
+        if code == RET_K && k & RET_ACTION == RET_ERRNO {
+            ins[4..8].copy_from_slice(&RET_USER_NOTIF.to_ne_bytes());
+        }
+    }
+    out
+}
+
+/// The stack of the child's handoff thread: it runs [`hand_off`] only.
+const HANDOFF_STACK: usize = 64 * 1024;
+
+/// What the child's main thread and its handoff thread share (`CLONE_VM`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Handoff {
+    /// The listener once the filter is installed; -1 before.
+    listener: AtomicI32,
+    /// The child's end of the socketpair to the launcher's recorder.
+    socket: c_int,
+}
+
+/// Denial recording, prepared: the rewritten program, the handoff thread's stack and
+/// shared word, and the socketpair.
+pub struct Observe {
+    notify: Program,
+    handoff: Box<Handoff>,
+    /// The handoff thread's stack, written only by that thread in the child's copy.
+    _stack: Vec<u8>,
+    /// Where it starts: it grows down from the end of the buffer, 16-byte aligned.
+    stack_top: *mut c_void,
+    child_end: OwnedFd,
+    recorder: denials::Pending,
+}
+
+/// What the child needs to record denials (valid while the [`Observe`] lives).
+#[derive(Clone, Copy)]
+pub struct ObserveSpec<'a> {
+    notify: &'a sys::SockFprog,
+    flags: c_uint,
+    handoff: &'a Handoff,
+    stack_top: *mut c_void,
+}
+
+impl Observe {
+    /// The child's end of the socketpair (kept through the fd scrub).
+    pub fn child_fd(&self) -> c_int {
+        self.child_end.as_raw_fd()
+    }
+
+    /// The child's view.
+    pub fn spec(&self) -> ObserveSpec<'_> {
+        ObserveSpec {
+            notify: self.notify.fprog(),
+            flags: self.notify.flags,
+            handoff: &self.handoff,
+            stack_top: self.stack_top,
+        }
+    }
+
+    /// Once the child exists: the parent's copy of the child's end closes (so that the
+    /// recorder sees end of file if the child never sends the listener) and the recorder
+    /// starts; `own_pid_ns`: the child is init of a new pid namespace.
+    pub fn start(self, own_pid_ns: bool) -> Recorder {
+        drop(self.child_end);
+        self.recorder.start(own_pid_ns)
     }
 }
 
@@ -159,6 +264,8 @@ impl Program {
 pub struct Prepared {
     /// The program, or `None` when seccomp is unavailable and the plan allows that.
     pub program: Option<Program>,
+    /// Denial recording, when the kernel has user notification.
+    pub observe: Option<Observe>,
     /// `details.seccomp` of the confine phase.
     pub details: Value,
     /// Whether less than the plan asked for is installed.
@@ -218,8 +325,9 @@ fn to_filter(bytes: &[u8]) -> Vec<libc::sock_filter> {
 }
 
 /// Checks the program's digest and the kernel's support, and lays the program out for
-/// the child.
-pub fn prepare(section: &SeccompSection) -> Result<Prepared, Refusal> {
+/// the child; with `record_denials` (a normal launch, not learn mode's recording filter)
+/// also what recording its denials takes, where the kernel allows it.
+pub fn prepare(section: &SeccompSection, record_denials: bool) -> Result<Prepared, Refusal> {
     let actual = sha256_hex(&section.program);
     if actual != section.sha256 {
         return Err(Refusal::DigestMismatch(format!(
@@ -245,6 +353,7 @@ pub fn prepare(section: &SeccompSection) -> Result<Prepared, Refusal> {
         );
         return Ok(Prepared {
             program: None,
+            observe: None,
             details: serde_json::Value::Object(details),
             degraded: true,
         });
@@ -270,20 +379,143 @@ pub fn prepare(section: &SeccompSection) -> Result<Prepared, Refusal> {
     if degraded {
         details.insert("droppedFlags".into(), json!(dropped));
     }
-    let filter = to_filter(&section.program);
-    let fprog = sys::SockFprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr(),
+    let observe = match (record_denials, why_unobserved(&section.program)) {
+        (false, _) => None,
+        (true, None) => {
+            details.insert("denials".into(), json!({ "recorded": true }));
+            Some(prepare_observe(section, flags)?)
+        }
+        (true, Some(why)) => {
+            details.insert("denials".into(), json!({ "recorded": false, "why": why }));
+            None
+        }
     };
     Ok(Prepared {
-        program: Some(Program {
-            filter,
-            fprog,
-            flags,
-        }),
+        program: Some(Program::new(&section.program, flags)),
+        observe,
         details: Value::Object(details),
         degraded,
     })
+}
+
+/// Why this launch's denials cannot be recorded (None: they can).
+fn why_unobserved(program: &[u8]) -> Option<&'static str> {
+    let has = |action: &str| actions_available().is_some_and(|a| a.iter().any(|n| n == action));
+    if !has("user_notif") {
+        return Some("this kernel has no seccomp user notification");
+    }
+    let returns = to_filter(program)
+        .into_iter()
+        .filter(|i| i.code == RET_K)
+        .map(|i| i.k & RET_ACTION)
+        .collect::<Vec<_>>();
+    if returns.contains(&RET_USER_NOTIF) {
+        // Its own notifications fail with ENOSYS (no listener); recording would answer them.
+        return Some("the program returns SECCOMP_RET_USER_NOTIF itself");
+    }
+    if !returns.contains(&RET_ERRNO) {
+        return Some("the program has no errno returns");
+    }
+    None
+}
+
+fn prepare_observe(section: &SeccompSection, flags: c_uint) -> Result<Observe, Refusal> {
+    let unavailable = |what: &str, e: sys::Errno| {
+        Refusal::HandleUnavailable(format!(
+            "{what} for recording seccomp denials failed: {}",
+            std::io::Error::from_raw_os_error(e)
+        ))
+    };
+    // The kernel knows the flag only together with NEW_LISTENER.
+    let with_listener = seccomp_notify::FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV;
+    let killable = match flag_available(with_listener) {
+        true => FLAG_WAIT_KILLABLE_RECV,
+        false => 0,
+    };
+    let (parent_end, child_end) =
+        seccomp_notify::socketpair().map_err(|e| unavailable("Creating the socketpair", e))?;
+    let child_end =
+        sys::above_stdio(child_end).map_err(|e| unavailable("Moving the socket above stdio", e))?;
+    let mut stack = vec![0u8; HANDOFF_STACK];
+    let end = stack.as_mut_ptr().wrapping_add(HANDOFF_STACK);
+    let stack_top = end.wrapping_sub(end as usize % 16).cast::<c_void>();
+    Ok(Observe {
+        // Once the launcher has received a notification, only a fatal signal interrupts the
+        // call's wait for the answer: another would fail it with EINTR (or restart it)
+        // where the plan's program returns its errno.
+        notify: Program::new(&errno_to_notify(&section.program), flags | killable),
+        handoff: Box::new(Handoff {
+            listener: AtomicI32::new(-1),
+            socket: child_end.as_raw_fd(),
+        }),
+        _stack: stack,
+        stack_top,
+        child_end,
+        recorder: denials::Pending::new(parent_end, section.program.clone()),
+    })
+}
+
+/// The handoff thread of the child: created before the filter is installed (so it is
+/// not under it: filters are per thread without TSYNC), it waits for the listener, sends
+/// it to the launcher and closes both, then ends. The main thread makes no syscall for
+/// the handoff, so one its filter denies cannot keep the listener from the launcher: it
+/// waits, as a notified call does, until the launcher holds the listener and answers.
+/// Raw syscalls only; nothing allocated.
+extern "C" fn hand_off(arg: *mut c_void) -> c_int {
+    // SAFETY: arg is the Handoff the main thread passed to clone; it lives in this shared
+    // address space until exec, which ends this thread too.
+    let handoff = unsafe { &*(arg as *const Handoff) };
+    let listener = loop {
+        let fd = handoff.listener.load(Ordering::Acquire);
+        if fd >= 0 {
+            break fd;
+        }
+        // SAFETY: sched_yield takes no arguments.
+        unsafe { libc::syscall(libc::SYS_sched_yield) };
+    };
+    // A failed send closes the socket all the same: the launcher sees end of file and
+    // refuses to release the child to exec.
+    let _ = seccomp_notify::send_fd(handoff.socket, listener);
+    let _ = sys::close(listener);
+    let _ = sys::close(handoff.socket);
+    0
+}
+
+/// Child: starts the handoff thread (sharing memory, fds and signal handlers, as a
+/// thread). Its errno when it cannot be created (RLIMIT_NPROC): the child then closes
+/// the socket and installs the plan's program as it is ([`apply`]).
+pub fn start_handoff(spec: &ObserveSpec<'_>) -> Result<(), sys::Errno> {
+    let flags = libc::CLONE_VM
+        | libc::CLONE_FS
+        | libc::CLONE_FILES
+        | libc::CLONE_SIGHAND
+        | libc::CLONE_THREAD
+        | libc::CLONE_SYSVSEM;
+    // SAFETY: the stack is a buffer of the parent's prepared data (this process's copy),
+    // used by the new thread only; hand_off touches nothing but the Handoff it is given,
+    // which outlives it (until exec).
+    let tid = unsafe {
+        libc::clone(
+            hand_off,
+            spec.stack_top,
+            flags,
+            spec.handoff as *const Handoff as *mut c_void,
+        )
+    };
+    if tid < 0 {
+        let errno = sys::errno();
+        let _ = sys::close(spec.handoff.socket);
+        return Err(errno);
+    }
+    Ok(())
+}
+
+/// Child: installs the rewritten program with a listener and hands the listener to the
+/// handoff thread ([`start_handoff`] first). Raw syscalls only.
+pub fn apply_observed(spec: &ObserveSpec<'_>) -> Result<(), sys::Errno> {
+    let listener = seccomp_notify::install_with_listener(spec.notify, spec.flags)?;
+    spec.handoff.listener.store(listener, Ordering::Release);
+    Ok(())
 }
 
 /// Child: installs the prepared program with its flags (`None`: best_effort skipped it).
@@ -293,6 +525,16 @@ pub fn apply(program: Option<(&sys::SockFprog, c_uint)>) -> Result<(), sys::Errn
         // process has a copy of; it stays valid until exec.
         Some((prog, flags)) => unsafe { sys::seccomp_set_filter(prog, flags) },
         None => Ok(()),
+    }
+}
+
+impl std::fmt::Debug for Observe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Observe({:?}, socket {})",
+            self.notify, self.handoff.socket
+        )
     }
 }
 
@@ -312,6 +554,9 @@ mod tests {
         assert!(flag_available(FLAG_LOG));
         assert!(flag_available(FLAG_SPEC_ALLOW));
         assert!(!flag_available(1 << 30));
+        assert!(flag_available(
+            seccomp_notify::FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV
+        ));
         assert!(actions_available().unwrap().contains(&"errno".to_string()));
     }
 
@@ -358,6 +603,37 @@ mod tests {
     }
 
     #[test]
+    fn the_rewrite_notifies_errno_returns_only() {
+        let program = bytes(&[
+            (LD_W_ABS, 0, 0, 0),
+            (JMP_JEQ_K, 0, 1, 0x0005_0001), // a compare whose constant looks like ERRNO
+            (RET_K, 0, 0, 0x0005_000d),     // errno(EACCES)
+            (RET_K, 0, 0, 0x8000_0000),     // kill process
+            (RET_K, 0, 0, 0x7ffc_0000),     // log
+            (RET_K, 0, 0, 0x7fff_0000),     // allow
+        ]);
+        let expected = bytes(&[
+            (LD_W_ABS, 0, 0, 0),
+            (JMP_JEQ_K, 0, 1, 0x0005_0001),
+            (RET_K, 0, 0, RET_USER_NOTIF),
+            (RET_K, 0, 0, 0x8000_0000),
+            (RET_K, 0, 0, 0x7ffc_0000),
+            (RET_K, 0, 0, 0x7fff_0000),
+        ]);
+        assert_eq!(errno_to_notify(&program), expected);
+        assert_eq!(
+            why_unobserved(&expected),
+            Some("the program returns SECCOMP_RET_USER_NOTIF itself")
+        );
+        let allow_only = bytes(&[(RET_K, 0, 0, 0x7fff_0000)]);
+        assert_eq!(
+            why_unobserved(&allow_only),
+            Some("the program has no errno returns")
+        );
+        assert_eq!(why_unobserved(&program), None);
+    }
+
+    #[test]
     fn programs_are_laid_out_in_host_order_and_digests_checked() {
         // ret ALLOW
         let allow = [0x06u8, 0, 0, 0, 0, 0, 0xff, 0x7f];
@@ -367,7 +643,7 @@ mod tests {
             sha256: sha256_hex(&allow),
             flags: FLAG_LOG,
         };
-        let prepared = prepare(&section).unwrap();
+        let prepared = prepare(&section, false).unwrap();
         let program = prepared.program.unwrap();
         assert_eq!(program.fprog().len, 1);
         assert_eq!(program.filter[0].code, 6);
@@ -376,6 +652,9 @@ mod tests {
         assert_eq!(prepared.details["flags"], json!(["log"]));
         assert_eq!(prepared.details["instructions"], 1);
         section.sha256 = "00".repeat(32);
-        assert_eq!(prepare(&section).unwrap_err().code(), "digest_mismatch");
+        assert_eq!(
+            prepare(&section, false).unwrap_err().code(),
+            "digest_mismatch"
+        );
     }
 }
