@@ -7,6 +7,7 @@
 //! writes `setup_refused` and creates no child; a fault writes `setup_faulted`, and if a
 //! child exists it is reaped and `child_exited` follows.
 
+use crate::audit_stream::Reader;
 use crate::envelope::{self, Envelope};
 use crate::error::{Failure, Refusal};
 use crate::plan;
@@ -16,7 +17,7 @@ use crate::spawn::{spawn, Child, SpawnError};
 use crate::sys::{self, Errno};
 use crate::transcript::Transcript;
 use crate::version::shim;
-use crate::wait::{reap, record_exit};
+use crate::wait::{reap, reap_following, record_exit, DeniedLog};
 use serde_json::{json, Value};
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -27,6 +28,8 @@ pub struct Launch {
     launch_id: String,
     transcript: Mutex<Transcript>,
     status: Mutex<Option<i32>>,
+    /// What follows the child's denials while it runs, taken by the first waiter.
+    landlock_denials: Mutex<Option<Reader>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,8 +58,14 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
         ],
     )?;
     match start(&mut transcript, envelope, request) {
-        Ok(child) => Ok(Launch {
+        Ok(mut child) => Ok(Launch {
             launch_id: transcript.launch_id().to_string(),
+            landlock_denials: Mutex::new(
+                child
+                    .landlock_audit
+                    .take()
+                    .map(|opened| Reader::new(opened, child.pid as u32)),
+            ),
             child,
             transcript: Mutex::new(transcript),
             status: Mutex::new(None),
@@ -80,7 +89,12 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
             };
             if let Some(child) = child {
                 if let Ok(exit) = reap(child.pidfd.as_raw_fd()) {
-                    record_exit(&mut transcript, &exit, child.created_mono_ns);
+                    record_exit(
+                        &mut transcript,
+                        &exit,
+                        child.created_mono_ns,
+                        &DeniedLog::default(),
+                    );
                 }
                 child.remove_cgroup();
             }
@@ -139,10 +153,15 @@ impl Launch {
         if let Some(s) = *status {
             return Ok(s);
         }
-        let exit = reap(self.child.pidfd.as_raw_fd())?;
+        let pidfd = self.child.pidfd.as_raw_fd();
+        let mut denied = DeniedLog::default();
+        let exit = match lock(&self.landlock_denials).take() {
+            Some(mut reader) => reap_following(pidfd, &mut reader, &self.launch_id, &mut denied)?,
+            None => reap(pidfd)?,
+        };
         self.child.remove_cgroup();
         let mut transcript = lock(&self.transcript);
-        record_exit(&mut transcript, &exit, self.child.created_mono_ns);
+        record_exit(&mut transcript, &exit, self.child.created_mono_ns, &denied);
         // A failed write stays in the transcript's error, reported by release.
         let _ = transcript.seal();
         *status = Some(exit.status);

@@ -23,6 +23,8 @@ pub struct Child {
     pub created_mono_ns: u64,
     /// The cgroup it was placed in, removed once it was reaped.
     pub cgroup: Option<cgroup::Leaf>,
+    /// The audit stream reader that follows its Landlock denials.
+    pub landlock_audit: Option<crate::audit_stream::Opened>,
 }
 
 impl Child {
@@ -363,6 +365,7 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
         pidfd,
         created_mono_ns,
         cgroup: parent.cgroup.take(),
+        landlock_audit: parent.landlock_audit.take(),
     };
     let result = transcript
         .record("child_created", &[("pid", json!(pid))])
