@@ -296,7 +296,7 @@ pub fn open() -> Result<Opened, Unobservable> {
 
 /// Splits one record's text, `audit(SECONDS:SERIAL): k=v k="v" …`, into its fields.
 /// Quoted values are unquoted; the kernel hex-encodes strings it cannot quote safely,
-/// and those are decoded for `path`, `name`, `comm` and `ocomm`.
+/// and those are decoded for `path`, `name`, `exe`, `comm` and `ocomm`.
 fn parse_fields(text: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(text);
     let body = match text.find("): ") {
@@ -309,7 +309,7 @@ fn parse_fields(text: &[u8]) -> Vec<(String, String)> {
         .map(|(key, value)| {
             let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
                 Some(quoted) => quoted.to_string(),
-                None if matches!(key, "path" | "name" | "comm" | "ocomm") => {
+                None if matches!(key, "path" | "name" | "exe" | "comm" | "ocomm") => {
                     hex_decode(value).unwrap_or_else(|| value.to_string())
                 }
                 None => value.to_string(),
@@ -342,11 +342,46 @@ fn object(record: &Record) -> String {
         .unwrap_or_default()
 }
 
+/// Who created the child's domain, as its "allocated" record must name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Creator {
+    pid: String,
+    /// The child's host uid (`None`: unknown, not compared).
+    uid: Option<String>,
+    /// The launcher's executable: the child ran it until its exec (`None`: unknown).
+    exe: Option<String>,
+}
+
+impl Creator {
+    /// Whether an "allocated" record names this creator. The pid alone could name a domain
+    /// another user created under the same pid before it was reused for the child; the uid
+    /// and executable must match too.
+    fn made(&self, record: &Record) -> bool {
+        record.get("status") == Some("allocated")
+            && record.get("pid") == Some(self.pid.as_str())
+            && self
+                .uid
+                .as_deref()
+                .is_none_or(|uid| record.get("uid") == Some(uid))
+            && self
+                .exe
+                .as_deref()
+                .is_none_or(|exe| record.get("exe") == Some(exe))
+    }
+}
+
+/// The real uid in `/proc/PID/status` (as the launcher's user namespace sees it).
+fn uid_of(pid: u32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1).map(str::to_string)
+}
+
 /// Follows the stream for one child: finds its domain and collects its denials.
 pub struct Reader {
     fd: OwnedFd,
     lost_at_open: u32,
-    child_pid: u32,
+    creator: Creator,
     domain: Option<String>,
     /// Access records seen before the child's domain was known: (domain, denial).
     pending: VecDeque<(String, Denial)>,
@@ -357,12 +392,25 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Follows the stream opened by [`open`] for the child `child_pid`.
+    /// Follows the stream opened by [`open`] for the child `child_pid` (call once it runs
+    /// the target: its uid is read from `/proc`).
     pub fn new(opened: Opened, child_pid: u32) -> Reader {
+        let exe = std::env::current_exe().ok();
+        Reader::following(
+            opened,
+            Creator {
+                pid: child_pid.to_string(),
+                uid: uid_of(child_pid),
+                exe: exe.and_then(|p| p.to_str().map(str::to_string)),
+            },
+        )
+    }
+
+    fn following(opened: Opened, creator: Creator) -> Reader {
         Reader {
             fd: opened.fd,
             lost_at_open: opened.lost,
-            child_pid,
+            creator,
             domain: None,
             pending: VecDeque::new(),
             barrier: None,
@@ -412,9 +460,8 @@ impl Reader {
     fn consider(&mut self, record: Record, found: &mut Vec<Denial>) -> bool {
         match record.kind {
             LANDLOCK_DOMAIN => {
-                let ours = record.get("status") == Some("allocated")
-                    && record.get("pid") == Some(self.child_pid.to_string().as_str());
-                if let (true, Some(id)) = (ours && self.domain.is_none(), record.get("domain")) {
+                let ours = self.domain.is_none() && self.creator.made(&record);
+                if let (true, Some(id)) = (ours, record.get("domain")) {
                     self.domain = Some(id.to_string());
                     let pending = std::mem::take(&mut self.pending);
                     found.extend(
@@ -493,7 +540,12 @@ mod tests {
             fd: OwnedFd::from(a),
             lost: 0,
         };
-        Reader::new(opened, child_pid)
+        let creator = Creator {
+            pid: child_pid.to_string(),
+            uid: Some("0".into()),
+            exe: Some("/tmp/ll/ll".into()),
+        };
+        Reader::following(opened, creator)
     }
 
     // Records as this kernel (6.18) wrote them for a denied `echo x > /tmp/ll/out`.
@@ -549,6 +601,20 @@ mod tests {
         assert_eq!(r.pending.len(), PENDING_MAX);
         r.consider(record(LANDLOCK_DOMAIN, ALLOCATED), &mut found);
         assert!(found.is_empty() && r.domain.is_none());
+    }
+
+    #[test]
+    fn a_domain_another_user_or_program_made_under_the_childs_pid_is_not_taken() {
+        for forged in [
+            ALLOCATED.replace("uid=0", "uid=1000"),
+            ALLOCATED.replace("exe=\"/tmp/ll/ll\"", "exe=\"/tmp/evil\""),
+        ] {
+            let mut r = reader(15841);
+            let mut found = Vec::new();
+            r.consider(record(LANDLOCK_ACCESS, ACCESS), &mut found);
+            r.consider(record(LANDLOCK_DOMAIN, &forged), &mut found);
+            assert!(found.is_empty() && r.domain.is_none(), "{forged}");
+        }
     }
 
     #[test]
