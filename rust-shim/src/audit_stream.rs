@@ -207,6 +207,7 @@ fn status() -> Result<Status, Unobservable> {
     }
     for (kind, payload) in messages(&buf[..n as usize]) {
         match kind {
+            // EPERM without CAP_AUDIT_CONTROL; ECONNREFUSED outside the initial pid namespace.
             NLMSG_ERROR if payload.len() >= 4 => {
                 let err = i32::from_ne_bytes(payload[..4].try_into().unwrap());
                 if err < 0 {
