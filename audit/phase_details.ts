@@ -388,7 +388,11 @@ function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
         (typeof v.abi === "number" && fsRules <= landlock.fs.length &&
             netRules <= landlock.net.length
           ? undefined
-          : "landlock.abi, fsRules or netRules is not what the plan allows");
+          : "landlock.abi, fsRules or netRules is not what the plan allows") ??
+        (v.denials === undefined || v.denials === "recorded" ||
+            (v.denials === "unobserved" && typeof v.denialsUnobserved === "string")
+          ? undefined
+          : "landlock.denials is neither recorded nor unobserved with a reason");
     };
   }
   const seccomp = plan.seccomp;

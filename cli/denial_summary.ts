@@ -1,13 +1,14 @@
 /**
- * What `launch` tells the user of a failed target whose seccomp denials the shim recorded:
- * one line per distinct denial, naming the syscall and the policy key that would allow it,
- * decided as `charter learn` decides it (learn/evaluate.ts).
+ * What `launch` tells the user of a failed target whose denials the shim recorded: one line
+ * per distinct denial, naming the syscall and the policy key that would allow it, decided
+ * as `charter learn` decides it (learn/evaluate.ts), and each Landlock denial the kernel's
+ * audit stream showed with the key the shim named.
  *
  * @module
  */
 import type { LinuxLaunchPlan } from "../compiler/plan.ts";
 import { ERRNO_NAMES, type SeccompArch, syscallName } from "../compiler/seccomp/mod.ts";
-import type { DenialReport } from "../ffi/shim.ts";
+import type { DenialReport, LandlockDenial } from "../ffi/shim.ts";
 import { createEvaluator } from "../learn/evaluate.ts";
 
 /** The most denials listed one per line; the rest are counted on one more line. */
@@ -54,12 +55,39 @@ export function denialSummary(report: DenialReport, plan: LinuxLaunchPlan): stri
       `denied ${name} (seccomp, ${errno}${times}) → allow with ${found.grant.key}${value}`,
     );
   }
-  if (lines.length > 0 && (more > 0 || report.omitted > 0)) {
+  let omitted = report.omitted, dropped = 0;
+  for (const denial of report.landlock ?? []) {
+    if (denial.key === "") {
+      if (denial.what.startsWith("audit records dropped")) dropped += denial.count;
+      else omitted += denial.count;
+    } else if (lines.length === SUMMARY_LINES) {
+      more++;
+    } else {
+      lines.push(landlockLine(denial));
+    }
+  }
+  if (lines.length > 0 && (more > 0 || omitted > 0 || dropped > 0)) {
     const parts = [
-      ...(more > 0 ? [`${more} more denied syscalls`] : []),
-      ...(report.omitted > 0 ? [`${report.omitted} denials beyond those itemised`] : []),
+      ...(more > 0 ? [`${more} more denials`] : []),
+      ...(omitted > 0 ? [`${omitted} denials beyond those itemised`] : []),
+      ...(dropped > 0 ? [`${dropped} audit records dropped (denials may be among them)`] : []),
     ];
     lines.push(`and ${parts.join(" and ")}; see the transcript's denied records`);
   }
   return lines;
+}
+
+/**
+ * One Landlock denial's line: the key with the value to add where the record names one (the
+ * path, for a `make_*`/`remove_*` right the directory; the port).
+ */
+function landlockLine(denial: LandlockDenial): string {
+  const times = denial.count === 1 ? "" : `, ${denial.count} times`;
+  const object = denial.what.slice(denial.what.indexOf(" ") + 1);
+  const port = object.match(/^port (\d+)$/)?.[1];
+  const value = denial.key.startsWith("filesystem.") ? `: ${object}` : port ? `: ${port}` : "";
+  const allow = denial.key.startsWith("none")
+    ? `not allowed by any key (${denial.key.slice("none (".length, -1)})`
+    : `allow with ${denial.key}${value}`;
+  return `denied ${denial.what} (landlock${times}) → ${allow}`;
 }

@@ -126,9 +126,10 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
 
 /**
  * What a failed target's user is told (at a terminal, or after a seccomp kill) when no
- * denial was recorded: Landlock reports its denials only to the kernel's audit log, which
- * this launcher does not read, and seccomp's are recorded only where the kernel has user
- * notification (`recorded`), so it names the command that records every access.
+ * denial a policy key would allow was recorded: which mechanisms were observed (seccomp's
+ * through user notification, Landlock's through the kernel audit stream where it is on and
+ * readable), what no observation covers (a path missing from a `listed` view), and the
+ * command that records every access.
  *
  * @example
  * ```ts
@@ -137,15 +138,30 @@ function regularFdFacts(fd: number): FileDestinationFacts | undefined {
  * console.log(denialHint(159, "app.yaml").includes("SIGSYS")); // true
  * ```
  */
-export function denialHint(status: number, input: string, recorded = false): string {
+export function denialHint(
+  status: number,
+  input: string,
+  observed: { seccomp: boolean; landlock: boolean } = { seccomp: false, landlock: false },
+): string {
   const how = status === 128 + 31
     ? "was killed by SIGSYS, the signal of a seccomp kill: the policy's syscalls kill a call it made"
     : endedHow(status);
   const policy = input.endsWith(".json") ? "POLICY" : input;
-  const seen = recorded
-    ? "the seccomp filter denied it nothing a policy key would allow; if Landlock denied it something, the kernel reported that only to its audit log, which charter does not read"
-    : "if the sandbox denied it something, the kernel reported that only to its audit log, which charter does not read";
-  return `the target ${how}; ${seen}: ` +
+  const seen = [
+    ...(observed.seccomp ? ["the seccomp filter"] : []),
+    ...(observed.landlock ? ["Landlock"] : []),
+  ];
+  const unseen = [
+    ...(observed.landlock ? [] : [
+      "Landlock reports its denials only to the kernel's audit log, which is off or unreadable here",
+    ]),
+    ...(observed.seccomp ? [] : ["the seccomp filter's denials were not recorded"]),
+    "a path missing from the filesystem view is never reported",
+  ];
+  const recorded = seen.length > 0
+    ? `${seen.join(" and ")} denied it nothing a policy key would allow; `
+    : "";
+  return `the target ${how}; ${recorded}${unseen.join("; ")}: ` +
     `"charter learn ${policy}" runs it recording every access this policy denies, with the key that allows it`;
 }
 
@@ -402,13 +418,16 @@ Options:
     // What the shim recorded is said always; otherwise the hint, to a person at a terminal
     // and always for a seccomp kill; a script's stderr (a grep exiting 1) stays its own.
     if (status === 0 || stops > 0) return status;
-    const summary = denials?.denials.length
+    const summary = denials?.denials.length || denials?.landlock?.length
       ? await summarize(denials, plan ?? planToSeal(envelope))
       : [];
     for (const line of summary) printError(line);
     const seccompKill = status === 128 + 31;
     if (summary.length === 0 && (seccompKill || Deno.stderr.isTerminal())) {
-      printError(denialHint(status, input, denials?.recorded === true));
+      printError(denialHint(status, input, {
+        seccomp: denials?.recorded === true,
+        landlock: Array.isArray(denials?.landlock),
+      }));
     }
     return status;
   },

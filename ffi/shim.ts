@@ -69,6 +69,23 @@ export interface DenialReport {
   denials: SeccompDenial[];
   /** Denials beyond the itemised distinct ones. */
   omitted: number;
+  /**
+   * The Landlock denials read from the kernel audit stream, as the transcript's `denied`
+   * records say them; null when they are not observed (audit off or unreadable).
+   */
+  landlock: LandlockDenial[] | null;
+}
+
+/** A Landlock denial as the shim tallied it (a `denied` record's fields). */
+export interface LandlockDenial {
+  /** `landlock`. */
+  mechanism: string;
+  /** The denied rights and the object, e.g. `fs.write_file /work/x`; or what a count is of. */
+  what: string;
+  /** The policy key that would allow it; empty for a record that only counts. */
+  key: string;
+  /** How many times. */
+  count: number;
 }
 
 /** A launch that did not start: the exit code for `launch` and the shim's explanation. */

@@ -45,10 +45,10 @@ Deno.test("a full disk: whenever a launch exits 126 its target never ran, and no
   Deno.writeFileSync(transcript, new Uint8Array());
   const outcomes: string[] = [];
   for (let run = 0; run < 20; run++) {
-    // Leave 0–72 KiB free: the disk fills at the first record, in the middle of the
-    // launch, at the reservation of ready_to_exec (48 KiB), or not at all.
+    // Leave 0–126 KiB free: the disk fills at the first record, in the middle of the
+    // launch, at the reservation of ready_to_exec (96 KiB), or not at all.
     Deno.writeFileSync(`${disk}/filler`, new Uint8Array());
-    const free = (run % 10) * 8192;
+    const free = (run % 10) * 14336;
     Deno.writeFileSync(
       `${disk}/filler`,
       new Uint8Array(Math.max(0, available(String(disk)) - free)),

@@ -73,6 +73,8 @@ pub struct ChildSpec<'a> {
     pub caps: Option<CapsSpec>,
     /// The Landlock ruleset (-1: none).
     pub landlock_fd: c_int,
+    /// The Landlock `restrict_self` flags.
+    pub landlock_flags: libc::c_uint,
     /// Landlock rules on paths of the view, added once it is built.
     pub landlock_in_view: &'a [InViewRule],
     /// The filesystem view, when the child has its own mount namespace to build it in.
@@ -175,7 +177,7 @@ fn apply(spec: &ChildSpec<'_>, step: Step) -> Result<(), sys::Errno> {
             } else {
                 &[]
             };
-            landlock::apply(spec.landlock_fd, in_view)
+            landlock::apply(spec.landlock_fd, spec.landlock_flags, in_view)
         }
         Step::Seccomp => match &spec.seccomp_observe {
             Some(observe) => match seccomp::start_handoff(observe) {

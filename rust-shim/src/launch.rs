@@ -7,6 +7,7 @@
 //! writes `setup_refused` and creates no child; a fault writes `setup_faulted`, and if a
 //! child exists it is reaped and `child_exited` follows.
 
+use crate::audit_stream::Reader;
 use crate::envelope::{self, Envelope};
 use crate::error::{Failure, Refusal};
 use crate::mechanism::seccomp::Recorder;
@@ -17,7 +18,7 @@ use crate::spawn::{spawn, Child, SpawnError};
 use crate::sys::{self, Errno};
 use crate::transcript::Transcript;
 use crate::version::shim;
-use crate::wait::{reap, record_exit};
+use crate::wait::{reap, reap_following, record_exit, DeniedLog};
 use serde_json::{json, Value};
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -28,6 +29,10 @@ pub struct Launch {
     launch_id: String,
     transcript: Mutex<Transcript>,
     status: Mutex<Option<i32>>,
+    /// What follows the child's denials while it runs, taken by the first waiter.
+    landlock_denials: Mutex<Option<Reader>>,
+    /// The Landlock denials tallied (`None`: not observed).
+    landlock_denied: Mutex<Option<DeniedLog>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,8 +61,17 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
         ],
     )?;
     match start(&mut transcript, envelope, request) {
-        Ok(child) => Ok(Launch {
+        Ok(mut child) => Ok(Launch {
             launch_id: transcript.launch_id().to_string(),
+            landlock_denied: Mutex::new(
+                child.landlock_audit.as_ref().map(|_| DeniedLog::default()),
+            ),
+            landlock_denials: Mutex::new(
+                child
+                    .landlock_audit
+                    .take()
+                    .map(|opened| Reader::new(opened, child.pid as u32)),
+            ),
             child,
             transcript: Mutex::new(transcript),
             status: Mutex::new(None),
@@ -81,7 +95,12 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
             };
             if let Some(child) = child {
                 if let Ok(exit) = reap(child.pidfd.as_raw_fd()) {
-                    record_exit(&mut transcript, &exit, child.created_mono_ns);
+                    record_exit(
+                        &mut transcript,
+                        &exit,
+                        child.created_mono_ns,
+                        &DeniedLog::default(),
+                    );
                 }
                 child.remove_cgroup();
             }
@@ -140,7 +159,12 @@ impl Launch {
         if let Some(s) = *status {
             return Ok(s);
         }
-        let exit = reap(self.child.pidfd.as_raw_fd())?;
+        let pidfd = self.child.pidfd.as_raw_fd();
+        let mut denied = DeniedLog::default();
+        let exit = match lock(&self.landlock_denials).take() {
+            Some(mut reader) => reap_following(pidfd, &mut reader, &self.launch_id, &mut denied)?,
+            None => reap(pidfd)?,
+        };
         self.child.remove_cgroup();
         if let Some(recorder) = &self.child.denials {
             recorder.settle();
@@ -150,20 +174,31 @@ impl Launch {
             // A failed write stays in the transcript's error, reported by release.
             let _ = transcript.record("denied", &fields);
         }
-        record_exit(&mut transcript, &exit, self.child.created_mono_ns);
+        record_exit(&mut transcript, &exit, self.child.created_mono_ns, &denied);
+        if let Some(tallied) = lock(&self.landlock_denied).as_mut() {
+            *tallied = denied;
+        }
         // A failed write stays in the transcript's error, reported by release.
         let _ = transcript.seal();
         *status = Some(exit.status);
         Ok(exit.status)
     }
 
-    /// The seccomp denials recorded so far (`Recorder::summary`), or null when this launch
-    /// records none.
+    /// The denials recorded: the seccomp recorder's so far (`Recorder::summary`; with
+    /// `recorded: false` and none when there is no recorder) and, in `landlock`, those the
+    /// audit stream showed (`DeniedLog::summary`, complete once the child was reaped; null
+    /// when not observed). Null when this launch records neither.
     pub fn denials(&self) -> Value {
-        self.child
-            .denials
+        let landlock = lock(&self.landlock_denied)
             .as_ref()
-            .map_or(Value::Null, Recorder::summary)
+            .map_or(Value::Null, DeniedLog::summary);
+        let mut report = match &self.child.denials {
+            Some(recorder) => recorder.summary(),
+            None if landlock.is_null() => return Value::Null,
+            None => json!({ "recorded": false, "denials": [], "omitted": 0 }),
+        };
+        report["landlock"] = landlock;
+        report
     }
 
     /// Sends `sig` through the pidfd (`ESRCH` once the child was reaped).

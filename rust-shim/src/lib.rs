@@ -13,7 +13,8 @@
 //!    `report` (the `phase_resolved` details), `progress` (child → parent messages),
 //!    `seccomp_notify` (seccomp user notification: listener, fd passing, the BPF
 //!    interpreter), `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
-//!    resolution), `envelope`, `seal`, `request`, `transcript_file`, `transcript`.
+//!    resolution), `envelope`, `seal`, `request`, `transcript_file`, `transcript`,
+//!    `audit_stream` (Landlock's denial records from the kernel audit stream).
 //! 2. Mechanisms, `mechanism/*`: each owns its plan section's parsing (`parse*`), what the
 //!    parent prepares before clone3 (`prepare*`: plain data, C strings, fds; refusals),
 //!    what the child applies (`apply*`/named child functions: raw syscalls only), and its
@@ -28,7 +29,8 @@
 //!    handed to their mechanism; checks across sections), `child` (the phases in the
 //!    child, dispatching each step to its mechanism; the exec), `prepare` (target, inputs,
 //!    argv, pipes, fds kept; each mechanism's prepare in schedule order; the child's spec),
-//!    `spawn` (clone3 with best_effort fallbacks, id maps, following the child), `wait`.
+//!    `spawn` (clone3 with best_effort fallbacks, id maps, following the child), `wait`
+//!    (reaping, and the `denied` records of what the sandbox refused meanwhile).
 //! 4. Top: `launch` (one launch end to end), `probe`, `ffi`.
 //!
 //! Adding a mechanism: a module in `mechanism/`, its `Step` in `step.rs`, and one line
@@ -37,6 +39,7 @@
 //! carry its parameters (`plan::Params`), prepared data (`prepare::Prepared`) and child
 //! spec (`child::ChildSpec`).
 
+mod audit_stream;
 mod b64;
 mod caps;
 mod child;

@@ -8,6 +8,7 @@
 //! Every decision that can be made before a child exists is made here, so that a plan the
 //! host cannot honour is refused (`kernel_unsupported`) instead of failing after clone.
 
+use crate::audit_stream;
 use crate::caps;
 use crate::child::ChildSpec;
 use crate::error::{Failure, Refusal};
@@ -82,7 +83,9 @@ pub struct Prepared {
     pdeathsig: i32,
     capabilities: capabilities::Prepared,
     landlock: Option<OwnedFd>,
+    landlock_flags: c_uint,
     landlock_in_view: Vec<landlock::InViewRule>,
+    landlock_audit: Option<audit_stream::Opened>,
     seccomp: Option<seccomp::Program>,
     seccomp_observe: Option<seccomp::Observe>,
     learn: Option<learn::Prepared>,
@@ -310,6 +313,8 @@ pub fn prepare(
     }
     let capabilities = capabilities::prepare(params.capabilities.as_deref());
     let mut landlock_in_view = Vec::new();
+    let mut landlock_flags = 0;
+    let mut landlock_audit = None;
     let landlock = match &params.landlock {
         Some(section) => {
             let abi = sys::landlock_abi().unwrap_or(0);
@@ -324,8 +329,13 @@ pub fn prepare(
                 &interpreters,
                 &copied_inputs,
             )?;
-            reports.record(4, "landlock", prepared.details, prepared.degraded);
+            let mut details = prepared.details;
+            if prepared.ruleset.is_some() {
+                landlock_audit = follow_landlock_denials(abi, &mut details);
+            }
+            reports.record(4, "landlock", details, prepared.degraded);
             landlock_in_view = prepared.in_view;
+            landlock_flags = prepared.restrict_flags;
             prepared.ruleset
         }
         None => None,
@@ -368,6 +378,7 @@ pub fn prepare(
         Some(progress_read.as_raw_fd()),
         Some(go.1.as_raw_fd()),
         cgroup.placement.as_ref().map(|c| c.fd.as_raw_fd()),
+        landlock_audit.as_ref().map(audit_stream::Opened::raw_fd),
     ];
     let mine = own.iter().copied().chain(others.into_iter().flatten());
     if let Some(fd) = mine.into_iter().find(|fd| plan.keep.contains(fd)) {
@@ -404,12 +415,35 @@ pub fn prepare(
         pdeathsig: scrub.pdeathsig,
         capabilities,
         landlock,
+        landlock_flags,
         landlock_in_view,
+        landlock_audit,
         seccomp,
         seccomp_observe,
         learn,
         reports,
     })
+}
+
+/// Opens the audit reader that follows the child's Landlock denials (before clone3, so
+/// none is missed) and says in the phase details whether they are recorded: `denials` is
+/// `recorded`, or `unobserved` with the reason in `denialsUnobserved`.
+fn follow_landlock_denials(abi: i64, details: &mut Value) -> Option<audit_stream::Opened> {
+    let reader = if abi < 7 {
+        Err(format!(
+            "Landlock ABI {abi} does not log denials (ABI 7 does)"
+        ))
+    } else {
+        audit_stream::open().map_err(|why| why.reason())
+    };
+    match &reader {
+        Ok(_) => details["denials"] = json!("recorded"),
+        Err(why) => {
+            details["denials"] = json!("unobserved");
+            details["denialsUnobserved"] = json!(why);
+        }
+    }
+    reader.ok()
 }
 
 /// What the parent keeps once the child exists.
@@ -433,6 +467,8 @@ pub struct ParentSide {
     pub learn: Option<learn::Supervisor>,
     /// Recording seccomp denials: the recorder to start.
     pub denials: Option<seccomp::Observe>,
+    /// The audit stream reader that follows the child's Landlock denials.
+    pub landlock_audit: Option<audit_stream::Opened>,
 }
 
 impl ParentSide {
@@ -512,6 +548,7 @@ impl Prepared {
                 &self.launcher_caps,
             ),
             landlock_fd: self.landlock.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+            landlock_flags: self.landlock_flags,
             landlock_in_view: &self.landlock_in_view,
             view: self
                 .view
@@ -550,6 +587,7 @@ impl Prepared {
             user_map,
             learn: self.learn.map(learn::Prepared::into_supervisor),
             denials: self.seccomp_observe,
+            landlock_audit: self.landlock_audit,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Child {
     pub cgroup: Option<cgroup::Leaf>,
     /// The recorder of its seccomp denials.
     pub denials: Option<Recorder>,
+    /// The audit stream reader that follows its Landlock denials.
+    pub landlock_audit: Option<crate::audit_stream::Opened>,
 }
 
 impl Child {
@@ -392,6 +394,7 @@ pub fn spawn(mut prepared: Prepared, transcript: &mut Transcript) -> Result<Chil
         created_mono_ns,
         cgroup: parent.cgroup.take(),
         denials,
+        landlock_audit: parent.landlock_audit.take(),
     };
     let result = transcript
         .record("child_created", &[("pid", json!(pid))])

@@ -721,6 +721,26 @@ pub fn pipe_hung_up(fd: c_int) -> Result<bool, Errno> {
     Ok(pfd.revents & libc::POLLHUP != 0)
 }
 
+/// Waits up to `timeout_ms` (-1: no limit) until one of `fds` is readable (or hung up);
+/// the result says which. `EINTR` returns none ready. Parent only.
+pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> Result<Vec<bool>, Errno> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: pfds is a valid array of pfds.len() pollfds for the whole call.
+    let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    match check(ret as c_long) {
+        Err(libc::EINTR) => Ok(vec![false; fds.len()]),
+        Err(e) => Err(e),
+        Ok(_) => Ok(pfds.iter().map(|p| p.revents != 0).collect()),
+    }
+}
+
 /// `struct landlock_ruleset_attr` (24 bytes, ABI 6+; zero fields work on every ABI).
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
@@ -805,11 +825,10 @@ pub fn landlock_add_net_rule(ruleset: c_int, port: u16, allowed: u64) -> Result<
     .map(drop)
 }
 
-/// `landlock_restrict_self(ruleset, 0)`: restricts the calling thread (and its children).
-pub fn landlock_restrict_self(ruleset: c_int) -> Result<(), Errno> {
+/// `landlock_restrict_self(ruleset, flags)`: restricts the calling thread (and its children).
+pub fn landlock_restrict_self(ruleset: c_int, flags: c_uint) -> Result<(), Errno> {
     // SAFETY: restrict_self takes integers only.
-    check(unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0 as c_uint) })
-        .map(drop)
+    check(unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, flags) }).map(drop)
 }
 
 /// `struct sock_fprog`: the length and address of a classic-BPF program.

@@ -388,7 +388,11 @@ mod tests {
         t.record_ready_to_exec().unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
         t.record("exec_succeeded", &[]).unwrap();
-        for fields in crate::mechanism::seccomp::largest_records() {
+        let seccomp = crate::mechanism::seccomp::largest_records();
+        for fields in seccomp
+            .into_iter()
+            .chain(crate::wait::largest_landlock_records())
+        {
             t.record("denied", &fields).unwrap();
         }
         let max = json!(u64::MAX);

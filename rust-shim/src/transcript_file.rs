@@ -25,7 +25,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 /// Bytes reserved for the records a launch writes after its target started:
 /// `exec_succeeded`, the `denied` records (bounded in number), `child_exited` and
 /// `transcript_sealed` (a unit test checks that worst-case records fit twice over).
-pub const POST_EXEC_RESERVE: u64 = 48 * 1024;
+pub const POST_EXEC_RESERVE: u64 = 96 * 1024;
 
 /// Where slot locks live: far beyond any real file size (OFD locks need no data there).
 const SLOT_BASE: i64 = 1 << 61;

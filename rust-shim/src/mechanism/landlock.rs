@@ -377,6 +377,39 @@ pub struct Prepared {
     pub details: Value,
     /// Whether less than the plan asked for is enforced.
     pub degraded: bool,
+    /// The `landlock_restrict_self` flags.
+    pub restrict_flags: libc::c_uint,
+}
+
+/// The policy key that grants the right an audit record names as a blocker
+/// (`fs.write_file`, `net.connect_tcp`, `scope.signal`, …): what `denied` records name.
+/// Creating device nodes is never granted (`make_char`, `make_block`).
+pub fn key_granting(blocker: &str) -> &'static str {
+    match blocker {
+        "fs.execute" => "filesystem.exec",
+        "fs.read_file" | "fs.read_dir" => "filesystem.read",
+        "fs.make_char" | "fs.make_block" => "none (device nodes are never granted)",
+        b if b.starts_with("fs.") => "filesystem.write",
+        "net.bind_tcp" => "network.bind_tcp",
+        "net.connect_tcp" => "network.connect_tcp",
+        "scope.signal" => "scope.signals",
+        "scope.abstract_unix_socket" => "scope.abstract_unix",
+        _ => "none (a right this shim does not know)",
+    }
+}
+
+/// `LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON` (ABI 7): keep logging denials to audit after
+/// the target's exec (by default only the shim's own code before exec would be logged).
+const LOG_NEW_EXEC_ON: libc::c_uint = 1 << 1;
+
+/// The `restrict_self` flags for ABI `abi`: the target's denials are logged where the
+/// kernel can (ABI 7); an older kernel refuses unknown flags.
+pub fn restrict_flags(abi: i64) -> libc::c_uint {
+    if abi >= 7 {
+        LOG_NEW_EXEC_ON
+    } else {
+        0
+    }
 }
 
 fn fault(errno: i32, what: &str) -> Failure {
@@ -571,6 +604,7 @@ pub fn prepare(
             in_view: Vec::new(),
             details: Value::Object(details),
             degraded: true,
+            restrict_flags: 0,
         });
     };
     let mut net_rules = 0u32;
@@ -594,15 +628,21 @@ pub fn prepare(
         in_view,
         details: Value::Object(details),
         degraded: fitted.lossy(),
+        restrict_flags: restrict_flags(abi),
     })
 }
 
-/// Child: enforces the prepared ruleset (`-1`: none, best_effort had nothing to enforce),
-/// after adding the `inView` rules (empty when no view was built).
-pub fn apply(ruleset_fd: libc::c_int, in_view: &[InViewRule]) -> Result<(), sys::Errno> {
+/// Child: enforces the prepared ruleset (`-1`: none, best_effort had nothing to enforce)
+/// with the prepared `restrict_self` flags, after adding the `inView` rules (empty when no
+/// view was built).
+pub fn apply(
+    ruleset_fd: libc::c_int,
+    flags: libc::c_uint,
+    in_view: &[InViewRule],
+) -> Result<(), sys::Errno> {
     if ruleset_fd >= 0 {
         add_in_view_rules(ruleset_fd, in_view)?;
-        sys::landlock_restrict_self(ruleset_fd)
+        sys::landlock_restrict_self(ruleset_fd, flags)
     } else {
         Ok(())
     }
