@@ -191,7 +191,7 @@ Deno.test("seccomp denials: the summary lists ten denials, the key for each, and
   }));
   // A number no table knows fails with ENOSYS as on an older kernel: no key allows it.
   denials.push({ arch, nr: 4000, errno: 38, count: 1, args: ["0", "0", "0", "0", "0", "0"] });
-  const lines = denialSummary({ recorded: true, denials, omitted: 5 }, statement.predicate);
+  const lines = denialSummary({ recorded: true, denials, omitted: 5, landlock: null }, statement.predicate);
   assert.equal(lines.length, SUMMARY_LINES + 1);
   assert.equal(
     lines[0],
@@ -200,7 +200,7 @@ Deno.test("seccomp denials: the summary lists ten denials, the key for each, and
   assert.ok(lines.slice(0, SUMMARY_LINES).every((l) => l.includes("→ allow with syscalls.")));
   assert.equal(
     lines[SUMMARY_LINES],
-    "and 2 more denied syscalls and 5 denials beyond those itemised; see the transcript's denied records",
+    "and 2 more denials and 5 denials beyond those itemised; see the transcript's denied records",
   );
 });
 
