@@ -191,7 +191,10 @@ Deno.test("seccomp denials: the summary lists ten denials, the key for each, and
   }));
   // A number no table knows fails with ENOSYS as on an older kernel: no key allows it.
   denials.push({ arch, nr: 4000, errno: 38, count: 1, args: ["0", "0", "0", "0", "0", "0"] });
-  const lines = denialSummary({ recorded: true, denials, omitted: 5, landlock: null }, statement.predicate);
+  const lines = denialSummary(
+    { recorded: true, denials, omitted: 5, landlock: null },
+    statement.predicate,
+  );
   assert.equal(lines.length, SUMMARY_LINES + 1);
   assert.equal(
     lines[0],
