@@ -241,4 +241,19 @@ Deno.test("seccomp denials: forged denied records out of place do not verify", a
   const silent = real.with(confine, real[confine].replace('"denials":{"recorded":true},', ""));
   assert.notEqual(silent[confine], real[confine]);
   assert.deepEqual(await rules(silent), ["denied"]);
+  // A Landlock record in a launch whose confine phase says Landlock's were not observed.
+  const landlockUnobserved = real[confine]
+    .replace('"denials":"recorded"', '"denials":"unobserved","denialsUnobserved":"x"');
+  assert.match(landlockUnobserved, /"landlock":\{[^]*"denials":"unobserved"/);
+  const forged = (what: string) =>
+    real[at]
+      .replace('"mechanism":"seccomp"', '"mechanism":"landlock"')
+      .replace(/"what":"[^"]*"/, `"what":${JSON.stringify(what)}`);
+  const landlock = real.with(confine, landlockUnobserved).with(at, forged("fs.write_file /x"));
+  assert.deepEqual(await rules(landlock), ["denied"]);
+  // A seccomp record whose what the shim would never write: a terminal escape, or huge.
+  for (const what of ["syscall 425 (x86_64)\u001b[2J", "x".repeat(1025)]) {
+    const odd = real.with(at, real[at].replace(/"what":"[^"]*"/, `"what":${JSON.stringify(what)}`));
+    assert.deepEqual(await rules(odd), ["denied"], what);
+  }
 });
