@@ -112,12 +112,13 @@ export const MAX_DENIED_RECORDS = 100;
 
 /**
  * The longest `what` a `denied` record may have: the shim cuts a Landlock object at 160
- * bytes after the kernel's names of the denied rights, and writes no control characters
- * (a forged one could move a terminal's cursor where a record is shown).
+ * bytes after the kernel's names of the denied rights, and writes no control characters nor
+ * Unicode's invisible format ones (a forged one could move a terminal's cursor or reorder a
+ * line where a record is shown).
  */
 const DENIED_WHAT_MAX = 1024;
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
 
 const TERMINAL = new Set(["setup_refused", "child_exited", "transcript_sealed"]);
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -266,7 +267,7 @@ class LaunchVerifier {
     ) {
       report(
         "denied",
-        `a denied record's what is longer than ${DENIED_WHAT_MAX} characters or holds control characters, which the shim never writes`,
+        `a denied record's what is longer than ${DENIED_WHAT_MAX} characters or holds control or format characters, which the shim never writes`,
       );
     }
     if (record.event === "phase_resolved" && record.phase === 4) {
