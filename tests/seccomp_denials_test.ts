@@ -207,6 +207,18 @@ Deno.test("seccomp denials: the summary lists ten denials, the key for each, and
   );
 });
 
+Deno.test("seccomp denials: a call numbered -1 is recorded and the transcript still verifies", async () => {
+  using dir = tempDir();
+  // seccomp_data.nr is an int: a target choosing -1 must not make its launch's evidence fail.
+  const r = await launchProbe(String(dir), ["nr:-1", "exit:3"]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.deepEqual(r.lines, ["ENOSYS"]);
+  const minus = denied(r.records).find((d) => d.nr === -1);
+  assert.ok(minus, JSON.stringify(denied(r.records)));
+  assert.equal(minus.errno, 38);
+  assert.deepEqual(await problems(r), []);
+});
+
 Deno.test("seccomp denials: forged denied records out of place do not verify", async () => {
   using dir = tempDir();
   const r = await launchProbe(String(dir), ["io_uring"]);
