@@ -9,6 +9,7 @@ import { PHASES } from "../compiler/plan.ts";
 import { sha256Hex } from "../crypto/digest.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import { type LauncherIds, phaseDetailProblems } from "./phase_details.ts";
+import { seccompDeniedProblem } from "./seccomp_denied.ts";
 import { recordProblems } from "./transcript_schema.ts";
 import { checkSeal } from "./verify_seal.ts";
 import {
@@ -255,6 +256,10 @@ class LaunchVerifier {
         "a seccomp denied record, but phase 4 did not say the shim records seccomp denials",
       );
     }
+    const call = record.event === "denied" && record.mechanism === "seccomp"
+      ? seccompDeniedProblem(record, plan.plan)
+      : undefined;
+    if (call) report("denied", call);
     if (record.event === "denied" && record.mechanism === "landlock" && !this.#landlockRecorded) {
       report(
         "denied",

@@ -263,6 +263,13 @@ Deno.test("seccomp denials: forged denied records out of place do not verify", a
       .replace(/"what":"[^"]*"/, `"what":${JSON.stringify(what)}`);
   const landlock = real.with(confine, landlockUnobserved).with(at, forged("fs.write_file /x"));
   assert.deepEqual(await rules(landlock), ["denied"]);
+  // A seccomp record of a call the program allows (read), or fails with another errno.
+  const read = syscallNumber(Deno.build.arch as SeccompArch, "read")!;
+  for (const [from, to] of [[/"nr":\d+/, `"nr":${read}`], [/"errno":\d+/, '"errno":13']] as const) {
+    const odd = real.with(at, real[at].replace(from, to));
+    assert.notEqual(odd[at], real[at]);
+    assert.deepEqual(await rules(odd), ["denied"], to);
+  }
   // A seccomp record whose what the shim would never write: a terminal escape, or huge.
   for (const what of ["syscall 425 (x86_64)\u001b[2J", "x".repeat(1025)]) {
     const odd = real.with(at, real[at].replace(/"what":"[^"]*"/, `"what":${JSON.stringify(what)}`));
