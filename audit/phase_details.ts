@@ -392,7 +392,14 @@ function confineSpec(plan: LinuxLaunchPlan): PhaseSpec {
         (v.denials === undefined || v.denials === "recorded" ||
             (v.denials === "unobserved" && typeof v.denialsUnobserved === "string")
           ? undefined
-          : "landlock.denials is neither recorded nor unobserved with a reason");
+          : "landlock.denials is neither recorded nor unobserved with a reason") ??
+        // The kernel logs denials from ABI 7 on, and a skipped ruleset has none to log.
+        (v.denials === "recorded" && (v.abi as number) < 7 ||
+            v.denials !== undefined && "skipped" in v
+          ? `landlock.denials is ${v.denials} for ABI ${v.abi}${
+            "skipped" in v ? ", skipped" : ""
+          }, which logs none`
+          : undefined);
     };
   }
   const seccomp = plan.seccomp;

@@ -74,7 +74,8 @@ export const TranscriptRecordSchema = v.variant("event", [
     key: v.string(),
     count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
     arch: v.optional(v.string()),
-    nr: v.optional(NonNegative),
+    // seccomp_data.nr is a C int: a target may call -1 or a number above 2^31 (negative).
+    nr: v.optional(v.pipe(Int, v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1))),
     errno: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(4095))),
   }),
   record("setup_refused", { reason: v.picklist(REFUSAL_CODES), detail: v.string() }),

@@ -9,6 +9,7 @@ import { PHASES } from "../compiler/plan.ts";
 import { sha256Hex } from "../crypto/digest.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import { type LauncherIds, phaseDetailProblems } from "./phase_details.ts";
+import { seccompDeniedProblem } from "./seccomp_denied.ts";
 import { recordProblems } from "./transcript_schema.ts";
 import { checkSeal } from "./verify_seal.ts";
 import {
@@ -110,6 +111,16 @@ const NEXT: Record<string, string[]> = {
  */
 export const MAX_DENIED_RECORDS = 100;
 
+/**
+ * The longest `what` a `denied` record may have: the shim cuts a Landlock object at 160
+ * bytes after the kernel's names of the denied rights, and writes no control characters nor
+ * Unicode's invisible format ones (a forged one could move a terminal's cursor or reorder a
+ * line where a record is shown).
+ */
+const DENIED_WHAT_MAX = 1024;
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
+
 const TERMINAL = new Set(["setup_refused", "child_exited", "transcript_sealed"]);
 const HEX64 = /^[0-9a-f]{64}$/;
 const LAUNCH_ID = /^[0-9a-f]{32}$/;
@@ -165,6 +176,8 @@ class LaunchVerifier {
   #denied = 0;
   /** Phase 4 said the shim records the seccomp filter's denials. */
   #seccompRecorded = false;
+  /** Phase 4 said the shim records Landlock's denials (from the audit stream). */
+  #landlockRecorded = false;
 
   constructor(plan: PlanFacts, planSha256: string) {
     this.#plan = plan;
@@ -243,9 +256,32 @@ class LaunchVerifier {
         "a seccomp denied record, but phase 4 did not say the shim records seccomp denials",
       );
     }
+    const call = record.event === "denied" && record.mechanism === "seccomp"
+      ? seccompDeniedProblem(record, plan.plan)
+      : undefined;
+    if (call) report("denied", call);
+    if (record.event === "denied" && record.mechanism === "landlock" && !this.#landlockRecorded) {
+      report(
+        "denied",
+        "a Landlock denied record, but phase 4 did not say the shim records Landlock denials",
+      );
+    }
+    if (
+      record.event === "denied" && typeof record.what === "string" &&
+      (record.what.length > DENIED_WHAT_MAX || CONTROL.test(record.what))
+    ) {
+      report(
+        "denied",
+        `a denied record's what is longer than ${DENIED_WHAT_MAX} characters or holds control or format characters, which the shim never writes`,
+      );
+    }
     if (record.event === "phase_resolved" && record.phase === 4) {
-      const details = record.details as { seccomp?: { denials?: { recorded?: unknown } } };
+      const details = record.details as {
+        seccomp?: { denials?: { recorded?: unknown } };
+        landlock?: { denials?: unknown };
+      };
       this.#seccompRecorded = details?.seccomp?.denials?.recorded === true;
+      this.#landlockRecorded = details?.landlock?.denials === "recorded";
     }
     if (record.event === "plan_verified" && record.planSha256 !== planSha256) {
       report(

@@ -175,3 +175,51 @@ Deno.test({
     assert.match(String(landlockDetails(t2).denialsUnobserved), /may not read the audit stream/);
   },
 });
+
+Deno.test({
+  name: "denied: a path the child names cannot move or reorder the summary's line",
+  ignore: !isRoot,
+  async fn() {
+    using dir = tempDir();
+    Deno.mkdirSync(`${dir}/out`, { mode: 0o777 });
+    Deno.chmodSync(`${dir}/out`, 0o777);
+    const { key, pub } = await keygen(dir);
+    // A directory the child may make, named with an escape, a newline, a right-to-left
+    // override and a line separator; a device node in it is never granted, and the record
+    // names the directory.
+    const name = "a\\033[2K\\nb\\342\\200\\256c\\342\\200\\250d";
+    const script = `d=$(printf '${dir}/out/${name}'); mkdir "$d"; mknod "$d/n" c 1 3; exit 4`;
+    const p = writePolicy(
+      dir,
+      "p.yaml",
+      `version: 1
+name: denied
+target: { exe: /bin/sh, argv: [sh, -c, ${JSON.stringify(script)}] }
+env: { set: { PATH: /usr/bin:/bin } }
+filesystem:
+  view: host
+  read: [/usr, /etc, /lib, /lib64, /bin, ${dir}]
+  exec: [/bin/sh, /usr/bin/mkdir, /usr/bin/mknod]
+  write: [${dir}/out, /dev/null]
+`,
+    );
+    const plan = await compile(p, key, dir);
+    const t = transcriptFile();
+    const r = await withAudit(() => charter(["launch", plan, "--trust", pub, "--transcript", t]));
+    assert.equal(r.code, 4, r.stderr);
+    // (mkdir and mknod also read /proc, which the view does not grant.)
+    const got = denials(t).filter((d) => String(d.what).startsWith("fs.make_char"));
+    assert.deepEqual(got.map((d) => [d.what, d.key]), [
+      [`fs.make_char ${dir}/out/a?[2K?b?c?d`, "none (device nodes are never granted)"],
+    ]);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^charter: denied fs\\.make_char ${dir}/out/a\\?\\[2K\\?b\\?c\\?d \\(landlock\\)`,
+        "m",
+      ),
+    );
+    const v = await charter(["transcript", "verify", t, "--plan", plan, "--trust", pub]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  },
+});

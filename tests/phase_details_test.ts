@@ -69,6 +69,13 @@ limits: { nofile: 64 }
       /seccomp\.denials is \{"recorded":1\}/,
     ],
     [
+      "Landlock denials said recorded on an ABI that logs none",
+      4,
+      /"abi":\d+,("absentPaths":\[[^\]]*\],)"denials":"[a-z]+"(,"denialsUnobserved":"[^"]*")?/,
+      '"abi":6,$1"denials":"recorded"',
+      /landlock\.denials is recorded for ABI 6/,
+    ],
+    [
       "a detail no phase reports",
       5,
       /"script":false/,

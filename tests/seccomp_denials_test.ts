@@ -207,6 +207,18 @@ Deno.test("seccomp denials: the summary lists ten denials, the key for each, and
   );
 });
 
+Deno.test("seccomp denials: a call numbered -1 is recorded and the transcript still verifies", async () => {
+  using dir = tempDir();
+  // seccomp_data.nr is an int: a target choosing -1 must not make its launch's evidence fail.
+  const r = await launchProbe(String(dir), ["nr:-1", "exit:3"]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.deepEqual(r.lines, ["ENOSYS"]);
+  const minus = denied(r.records).find((d) => d.nr === -1);
+  assert.ok(minus, JSON.stringify(denied(r.records)));
+  assert.equal(minus.errno, 38);
+  assert.deepEqual(await problems(r), []);
+});
+
 Deno.test("seccomp denials: forged denied records out of place do not verify", async () => {
   using dir = tempDir();
   const r = await launchProbe(String(dir), ["io_uring"]);
@@ -241,4 +253,26 @@ Deno.test("seccomp denials: forged denied records out of place do not verify", a
   const silent = real.with(confine, real[confine].replace('"denials":{"recorded":true},', ""));
   assert.notEqual(silent[confine], real[confine]);
   assert.deepEqual(await rules(silent), ["denied"]);
+  // A Landlock record in a launch whose confine phase says Landlock's were not observed.
+  const landlockUnobserved = real[confine]
+    .replace('"denials":"recorded"', '"denials":"unobserved","denialsUnobserved":"x"');
+  assert.match(landlockUnobserved, /"landlock":\{[^]*"denials":"unobserved"/);
+  const forged = (what: string) =>
+    real[at]
+      .replace('"mechanism":"seccomp"', '"mechanism":"landlock"')
+      .replace(/"what":"[^"]*"/, `"what":${JSON.stringify(what)}`);
+  const landlock = real.with(confine, landlockUnobserved).with(at, forged("fs.write_file /x"));
+  assert.deepEqual(await rules(landlock), ["denied"]);
+  // A seccomp record of a call the program allows (read), or fails with another errno.
+  const read = syscallNumber(Deno.build.arch as SeccompArch, "read")!;
+  for (const [from, to] of [[/"nr":\d+/, `"nr":${read}`], [/"errno":\d+/, '"errno":13']] as const) {
+    const odd = real.with(at, real[at].replace(from, to));
+    assert.notEqual(odd[at], real[at]);
+    assert.deepEqual(await rules(odd), ["denied"], to);
+  }
+  // A seccomp record whose what the shim would never write: a terminal escape, or huge.
+  for (const what of ["syscall 425 (x86_64)\u001b[2J", "x".repeat(1025)]) {
+    const odd = real.with(at, real[at].replace(/"what":"[^"]*"/, `"what":${JSON.stringify(what)}`));
+    assert.deepEqual(await rules(odd), ["denied"], what);
+  }
 });

@@ -85,7 +85,7 @@ pub fn record_exit(
 /// transcript verification accepts.
 pub const DENIED_DISTINCT_MAX: usize = 32;
 /// The longest object (path) a `denied` record quotes, in bytes; longer ones are cut at a
-/// character boundary and end in `…`, and control characters show as `?` (the records
+/// character boundary and end in `…`, and characters that would mislead a terminal show as `?` (the records
 /// after exec must fit the transcript's reservation, and a terminal shows the summary).
 const OBJECT_MAX: usize = 160;
 
@@ -178,6 +178,14 @@ impl DeniedLog {
     }
 }
 
+/// Whether a character of a path would move or reorder what a terminal shows rather than
+/// show itself: control characters, and the invisible format characters of Unicode
+/// (bidirectional overrides and isolates, zero-width ones, line and paragraph separators).
+fn misleads_a_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+}
+
 /// Counts one Landlock denial from the audit stream: `what` is the denied rights as the
 /// kernel names them and the object (`fs.write_file /work/x`, `net.connect_tcp port 5432`).
 fn tally_landlock(log: &mut DeniedLog, denial: Denial) {
@@ -188,7 +196,7 @@ fn tally_landlock(log: &mut DeniedLog, denial: Denial) {
     let mut object: String = denial
         .object
         .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if misleads_a_terminal(c) { '?' } else { c })
         .collect();
     if object.len() > OBJECT_MAX {
         let mut cut = OBJECT_MAX;

@@ -423,6 +423,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "seccomp_fds")) printf("%d\n", seccomp_fds());
     else if (!strcmp(cmd, "flood")) printf("%s\n", name(flood(atol(arg))));
     else if (!strcmp(cmd, "spray")) printf("%s\n", name(spray(atol(arg))));
+    /* syscall number ARG as the kernel's int (-1: the number seccomp_data holds as -1) */
+    else if (!strcmp(cmd, "nr")) printf("%s\n", name(syscall(atol(arg)) < 0 ? errno : 0));
     else if (!strcmp(cmd, "time_denied")) printf("%ld\n", time_denied(atol(arg)));
     else if (!strcmp(cmd, "self_errno")) printf("%s\n", name(self_filter(0)));
     else if (!strcmp(cmd, "self_listener"))
