@@ -55,26 +55,28 @@ export function denialSummary(report: DenialReport, plan: LinuxLaunchPlan): stri
       `denied ${name} (seccomp, ${errno}${times}) → allow with ${found.grant.key}${value}`,
     );
   }
-  let omitted = report.omitted, dropped = 0;
+  // Records without a key only count: the rest past the itemised ones, or records that may
+  // be missing (said on their own line: no line above is then the whole story).
+  let omitted = report.omitted;
+  const missing: string[] = [];
   for (const denial of report.landlock ?? []) {
     if (denial.key === "") {
-      if (denial.what.startsWith("audit records dropped")) dropped += denial.count;
-      else omitted += denial.count;
+      if (denial.what.startsWith("denials not itemized")) omitted += denial.count;
+      else missing.push(`${denial.what}: ${denial.count}`);
     } else if (lines.length === SUMMARY_LINES) {
       more++;
     } else {
       lines.push(landlockLine(denial));
     }
   }
-  if (lines.length > 0 && (more > 0 || omitted > 0 || dropped > 0)) {
+  if (lines.length > 0 && (more > 0 || omitted > 0)) {
     const parts = [
       ...(more > 0 ? [`${more} more denials`] : []),
       ...(omitted > 0 ? [`${omitted} denials beyond those itemised`] : []),
-      ...(dropped > 0 ? [`${dropped} audit records dropped (denials may be among them)`] : []),
     ];
     lines.push(`and ${parts.join(" and ")}; see the transcript's denied records`);
   }
-  return lines;
+  return [...lines, ...missing];
 }
 
 /**

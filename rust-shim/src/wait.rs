@@ -102,6 +102,8 @@ pub struct DeniedLog {
     not_itemized: Vec<(&'static str, u64)>,
     /// mechanism → records dropped while the child ran.
     lost: Vec<(&'static str, u64)>,
+    /// Mechanisms whose source was not read to its end.
+    unconfirmed: Vec<&'static str>,
 }
 
 impl DeniedLog {
@@ -152,7 +154,16 @@ impl DeniedLog {
         let lost = self.lost.iter().map(|(m, n)| {
             (*m, "audit records dropped while the child ran (a full audit backlog or reader buffer; denials may be among them)", "", *n)
         });
-        itemized.chain(rest).chain(lost)
+        let unconfirmed = self.unconfirmed.iter().map(|m| {
+            (*m, "audit records possibly unread (the launcher's barrier record did not come back within 250 ms; denials may be missing)", "", 1)
+        });
+        itemized.chain(rest).chain(lost).chain(unconfirmed)
+    }
+
+    /// Notes that `mechanism`'s source was not read to its end: records of the child's last
+    /// moments may be missing (the audit barrier did not come back in time).
+    pub fn tally_unconfirmed(&mut self, mechanism: &'static str) {
+        self.unconfirmed.push(mechanism);
     }
 
     /// The `denied` records' fields.
@@ -233,16 +244,19 @@ pub fn reap_following(
     let exit = reap(pidfd)?;
     let drained = reader.send_barrier(launch_id);
     let deadline = mono_ns() + audit_stream::DRAIN_TIMEOUT_MS as u64 * 1_000_000;
-    loop {
+    let barrier_seen = loop {
         let (denials, barrier_seen) = reader.read_available();
         for denial in denials {
             tally_landlock(log, denial);
         }
         let left_ms = deadline.saturating_sub(mono_ns()) / 1_000_000;
         if barrier_seen || !drained || left_ms == 0 {
-            break;
+            break barrier_seen;
         }
         sys::poll_readable(&[reader.fd()], left_ms as i32)?;
+    };
+    if !barrier_seen {
+        log.tally_unconfirmed("landlock");
     }
     let dropped = reader.dropped_since_open();
     if dropped > 0 {
@@ -273,5 +287,48 @@ pub fn largest_landlock_records() -> Vec<Vec<(&'static str, Value)>> {
         tally_landlock(&mut log, denial);
     }
     log.tally_lost("landlock", u32::MAX);
+    log.tally_unconfirmed("landlock");
     log.records()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tally_itemizes_distinct_denials_then_counts_the_rest_and_what_may_be_missing() {
+        let mut log = DeniedLog::default();
+        for i in 0..DENIED_DISTINCT_MAX + 10 {
+            for _ in 0..2 {
+                log.tally("landlock", format!("fs.read_file /x{i}"), "filesystem.read");
+            }
+        }
+        log.tally_lost("landlock", 7);
+        log.tally_unconfirmed("landlock");
+        let entries: Vec<_> = log.entries().collect();
+        assert_eq!(entries.len(), DENIED_DISTINCT_MAX + 3);
+        assert_eq!(
+            entries[0],
+            ("landlock", "fs.read_file /x0", "filesystem.read", 2)
+        );
+        let tail: Vec<u64> = entries[DENIED_DISTINCT_MAX..].iter().map(|e| e.3).collect();
+        assert_eq!(tail, [20, 7, 1]);
+        assert!(entries[DENIED_DISTINCT_MAX + 2]
+            .1
+            .contains("possibly unread"));
+    }
+
+    #[test]
+    fn a_denials_object_is_cut_and_its_control_characters_shown_as_question_marks() {
+        let mut log = DeniedLog::default();
+        let denial = Denial {
+            blockers: vec!["fs.write_file".into()],
+            object: format!("/a\n\u{1b}[2J{}", "é".repeat(200)),
+        };
+        tally_landlock(&mut log, denial);
+        let (_, what, key, _) = log.entries().next().unwrap();
+        assert_eq!(key, "filesystem.write");
+        assert!(what.starts_with("fs.write_file /a??[2J"));
+        assert!(what.ends_with('…') && what.len() <= "fs.write_file ".len() + OBJECT_MAX + 3);
+    }
 }
