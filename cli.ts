@@ -202,8 +202,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (
       e instanceof KeyError || e instanceof ShimUnavailableError || e instanceof StateDirError ||
-      // By name: importing the seccomp analysis here would load it for every command.
-      (e instanceof Error && e.name === "FilterTooComplexError")
+      // By name: importing their modules here would load them for every command.
+      (e instanceof Error && (e.name === "FilterTooComplexError" || e.name === "InputFileError"))
     ) {
       printError(e.message);
       return failed;

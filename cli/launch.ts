@@ -20,6 +20,7 @@ import { checkPrivate, launcherUid } from "./state_dir.ts";
 import { type Command, endedHow, printError, printLaunchFailure } from "./command.ts";
 import { terminalSignalAction } from "./terminal_signals.ts";
 import { importLazily } from "./lazy_import.ts";
+import { readInputFile } from "./input_file.ts";
 import { openTranscriptDestination } from "./transcript_destination.ts";
 import type { FileFacts } from "./child_file_access.ts";
 
@@ -272,7 +273,7 @@ Options:
         throw new UsageError("--plan-out is for launching a policy; this is a plan already");
       }
       // Synchronously: a launch's first asynchronous file operation costs ~0.2 ms more.
-      envelope = Deno.readFileSync(input);
+      envelope = readInputFile(input);
     } else {
       const keyPath = stringFlag(args.values, "key");
       const key = keyPath ? await readSigningKey(keyPath) : await generateSigningKey();

@@ -12,8 +12,10 @@ import { compileSeccomp } from "../compiler/seccomp/mod.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import type { ProvenanceMap } from "../policy/merge.ts";
 import { loadPolicy } from "../policy/load.ts";
+import { readRegularFile } from "../policy/read_file.ts";
 import type { Removal } from "../policy/remove.ts";
 import { UsageError } from "./args.ts";
+import { readInputFile } from "./input_file.ts";
 
 /** A plan body, with the policy provenance when it was compiled from a policy here. */
 export interface PlanInput {
@@ -40,9 +42,12 @@ export interface PlanInput {
  */
 export async function readPlanInput(path: string, trusted?: TrustedKey[]): Promise<PlanInput> {
   const revision = await gitRevisionOf(path);
-  const readFile = revision ? gitReader(revision) : Deno.readFile;
+  // Files on disk go through the defensive reader (a FIFO or /dev/zero in `extends` is
+  // refused, not read), as `check` and `compile` read them.
+  const readFile = revision ? gitReader(revision) : readRegularFile;
   if (path.endsWith(".json")) {
-    return { plan: (await readPlan(await readFile(path), trusted)).statement.predicate };
+    const bytes = revision ? await readFile(path) : readInputFile(path);
+    return { plan: (await readPlan(bytes, trusted)).statement.predicate };
   }
   if (revision && path.endsWith(".ts")) {
     throw new UsageError(`${path}: TypeScript policies cannot be read from a git revision`);
@@ -76,7 +81,7 @@ async function gitRevisionOf(path: string): Promise<string | undefined> {
  */
 function gitReader(revision: string): (path: string) => Promise<Uint8Array> {
   return async (path) => {
-    if (path.startsWith("/")) return await Deno.readFile(path);
+    if (path.startsWith("/")) return await readRegularFile(path);
     const file = path.startsWith(`${revision}:`) ? path.slice(revision.length + 1) : path;
     const out = await new Deno.Command("git", {
       args: ["show", `${revision}:${file}`],

@@ -9,6 +9,7 @@ import { readTrustedKeys } from "../crypto/keys.ts";
 import { listFlag, parseCommand, stringFlag, UsageError } from "./args.ts";
 import { hostSealPublicKeyPath } from "./seal_key.ts";
 import { type Command, printError } from "./command.ts";
+import { readInputFile } from "./input_file.ts";
 import { OCSF_VERSION, OCSF_VERSIONS, ocsfExporter, type OcsfVersion } from "../audit/ocsf.ts";
 import { readTranscriptLines, type TranscriptRecord } from "../audit/transcript_record.ts";
 
@@ -61,7 +62,7 @@ Options:
     if (sealPaths.length === 0 && hostSeal) sealPaths.push(hostSeal);
     const trusted = trustPaths.length > 0 ? await readTrustedKeys(trustPaths) : undefined;
     const plan = await readPlan(
-      await Deno.readFile(stringFlag(args.values, "plan", true)!),
+      readInputFile(stringFlag(args.values, "plan", true)!),
       trusted,
     );
     const file = args.positionals[0];
@@ -156,7 +157,7 @@ Options:
     }
     const planPath = stringFlag(args.values, "plan");
     const plan = planPath
-      ? (await readPlan(await Deno.readFile(planPath))).statement.predicate
+      ? (await readPlan(readInputFile(planPath))).statement.predicate
       : undefined;
     const exportRecord = ocsfExporter({
       plan,

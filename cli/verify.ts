@@ -9,6 +9,7 @@ import { readTrustedKeys } from "../crypto/keys.ts";
 import { printGrants } from "./explain.ts";
 import { listFlag, parseCommand, UsageError } from "./args.ts";
 import type { Command } from "./command.ts";
+import { readInputFile } from "./input_file.ts";
 
 /** The verify command. */
 export const verifyCommand: Command = {
@@ -30,7 +31,7 @@ Options:
       throw new UsageError("verify needs --trust with the signer's public key");
     }
     const plan = await readPlan(
-      await Deno.readFile(args.positionals[0]),
+      readInputFile(args.positionals[0]),
       await readTrustedKeys(trust),
     );
     const p = plan.statement.predicate;
