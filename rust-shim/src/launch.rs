@@ -10,6 +10,7 @@
 use crate::audit_stream::Reader;
 use crate::envelope::{self, Envelope};
 use crate::error::{Failure, Refusal};
+use crate::mechanism::landlock;
 use crate::mechanism::seccomp::Recorder;
 use crate::plan;
 use crate::prepare::prepare;
@@ -18,7 +19,7 @@ use crate::spawn::{spawn, Child, SpawnError};
 use crate::sys::{self, Errno};
 use crate::transcript::Transcript;
 use crate::version::shim;
-use crate::wait::{reap, reap_following, record_exit, DeniedLog};
+use crate::wait::{reap, reap_following, record_exit};
 use serde_json::{json, Value};
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -29,10 +30,17 @@ pub struct Launch {
     launch_id: String,
     transcript: Mutex<Transcript>,
     status: Mutex<Option<i32>>,
-    /// What follows the child's denials while it runs, taken by the first waiter.
-    landlock_denials: Mutex<Option<Reader>>,
-    /// The Landlock denials tallied (`None`: not observed).
-    landlock_denied: Mutex<Option<DeniedLog>>,
+    landlock: Mutex<LandlockDenials>,
+}
+
+/// Where a launch is with the child's Landlock denials.
+enum LandlockDenials {
+    /// The audit stream cannot be read here.
+    Unobserved,
+    /// The reader, until the first waiter takes it.
+    Following(Reader),
+    /// What the waiter tallied (empty while it waits).
+    Tallied(landlock::Denials),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,15 +71,10 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
     match start(&mut transcript, envelope, request) {
         Ok(mut child) => Ok(Launch {
             launch_id: transcript.launch_id().to_string(),
-            landlock_denied: Mutex::new(
-                child.landlock_audit.as_ref().map(|_| DeniedLog::default()),
-            ),
-            landlock_denials: Mutex::new(
-                child
-                    .landlock_audit
-                    .take()
-                    .map(|opened| Reader::new(opened, child.pid as u32)),
-            ),
+            landlock: Mutex::new(match child.landlock_audit.take() {
+                Some(opened) => LandlockDenials::Following(Reader::new(opened, child.pid as u32)),
+                None => LandlockDenials::Unobserved,
+            }),
             child,
             transcript: Mutex::new(transcript),
             status: Mutex::new(None),
@@ -95,12 +98,7 @@ pub fn launch(envelope_bytes: &[u8], request_bytes: &[u8]) -> Result<Launch, Fai
             };
             if let Some(child) = child {
                 if let Ok(exit) = reap(child.pidfd.as_raw_fd()) {
-                    record_exit(
-                        &mut transcript,
-                        &exit,
-                        child.created_mono_ns,
-                        &DeniedLog::default(),
-                    );
+                    record_exit(&mut transcript, &exit, child.created_mono_ns);
                 }
                 child.remove_cgroup();
             }
@@ -160,23 +158,40 @@ impl Launch {
             return Ok(s);
         }
         let pidfd = self.child.pidfd.as_raw_fd();
-        let mut denied = DeniedLog::default();
-        let exit = match lock(&self.landlock_denials).take() {
-            Some(mut reader) => reap_following(pidfd, &mut reader, &self.launch_id, &mut denied)?,
-            None => reap(pidfd)?,
+        let following = {
+            let mut landlock = lock(&self.landlock);
+            match std::mem::replace(&mut *landlock, LandlockDenials::Unobserved) {
+                LandlockDenials::Following(reader) => {
+                    *landlock = LandlockDenials::Tallied(landlock::Denials::default());
+                    Some(reader)
+                }
+                other => {
+                    *landlock = other;
+                    None
+                }
+            }
+        };
+        let (exit, landlock_denials) = match following {
+            Some(mut reader) => {
+                let mut denials = landlock::Denials::default();
+                let exit = reap_following(pidfd, &mut reader, &self.launch_id, &mut denials)?;
+                (exit, Some(denials))
+            }
+            None => (reap(pidfd)?, None),
         };
         self.child.remove_cgroup();
         if let Some(recorder) = &self.child.denials {
             recorder.settle();
         }
         let mut transcript = lock(&self.transcript);
-        for fields in self.child.denials.iter().flat_map(Recorder::records) {
+        let seccomp = self.child.denials.iter().flat_map(Recorder::records);
+        for fields in seccomp.chain(landlock_denials.iter().flat_map(landlock::Denials::records)) {
             // A failed write stays in the transcript's error, reported by release.
             let _ = transcript.record("denied", &fields);
         }
-        record_exit(&mut transcript, &exit, self.child.created_mono_ns, &denied);
-        if let Some(tallied) = lock(&self.landlock_denied).as_mut() {
-            *tallied = denied;
+        record_exit(&mut transcript, &exit, self.child.created_mono_ns);
+        if let Some(denials) = landlock_denials {
+            *lock(&self.landlock) = LandlockDenials::Tallied(denials);
         }
         // A failed write stays in the transcript's error, reported by release.
         let _ = transcript.seal();
@@ -186,12 +201,14 @@ impl Launch {
 
     /// The denials recorded: the seccomp recorder's so far (`Recorder::summary`; with
     /// `recorded: false` and none when there is no recorder) and, in `landlock`, those the
-    /// audit stream showed (`DeniedLog::summary`, complete once the child was reaped; null
-    /// when not observed). Null when this launch records neither.
+    /// audit stream showed (`landlock::Denials::summary`, complete once the child was
+    /// reaped; null when not observed). Null when this launch records neither.
     pub fn denials(&self) -> Value {
-        let landlock = lock(&self.landlock_denied)
-            .as_ref()
-            .map_or(Value::Null, DeniedLog::summary);
+        let landlock = match &*lock(&self.landlock) {
+            LandlockDenials::Unobserved => Value::Null,
+            LandlockDenials::Following(_) => json!([]),
+            LandlockDenials::Tallied(denials) => denials.summary(),
+        };
         let mut report = match &self.child.denials {
             Some(recorder) => recorder.summary(),
             None if landlock.is_null() => return Value::Null,

@@ -12,7 +12,7 @@
 //!    `rfc3339`, `caps` (capability names), `section` (helpers of section parsers),
 //!    `report` (the `phase_resolved` details), `progress` (child → parent messages),
 //!    `seccomp_notify` (seccomp user notification: listener, fd passing, the BPF
-//!    interpreter), `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
+//!    interpreter), `tally` (bounded counts of distinct denials), `version`; support: `hashed_file`, `plan_path` (opening plan paths by their recorded
 //!    resolution), `envelope`, `seal`, `request`, `transcript_file`, `transcript`,
 //!    `audit_stream` (Landlock's denial records from the kernel audit stream).
 //! 2. Mechanisms, `mechanism/*`: each owns its plan section's parsing (`parse*`), what the
@@ -64,6 +64,7 @@ mod section;
 mod spawn;
 mod step;
 mod sys;
+mod tally;
 mod transcript;
 mod transcript_file;
 mod transcript_socket;

@@ -391,7 +391,7 @@ mod tests {
         let seccomp = crate::mechanism::seccomp::largest_records();
         for fields in seccomp
             .into_iter()
-            .chain(crate::wait::largest_landlock_records())
+            .chain(crate::mechanism::landlock::largest_records())
         {
             t.record("denied", &fields).unwrap();
         }

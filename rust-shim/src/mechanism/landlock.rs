@@ -3,6 +3,12 @@
 //! and the ruleset the parent builds before clone3. The child only calls
 //! `landlock_restrict_self` on the ruleset fd.
 
+mod denials;
+
+#[cfg(test)]
+pub use denials::largest_records;
+pub use denials::Denials;
+
 use crate::digest::is_sha256_hex;
 use crate::error::{Failure, Refusal};
 use crate::hashed_file::open_interpreter;
@@ -379,23 +385,6 @@ pub struct Prepared {
     pub degraded: bool,
     /// The `landlock_restrict_self` flags.
     pub restrict_flags: libc::c_uint,
-}
-
-/// The policy key that grants the right an audit record names as a blocker
-/// (`fs.write_file`, `net.connect_tcp`, `scope.signal`, …): what `denied` records name.
-/// Creating device nodes is never granted (`make_char`, `make_block`).
-pub fn key_granting(blocker: &str) -> &'static str {
-    match blocker {
-        "fs.execute" => "filesystem.exec",
-        "fs.read_file" | "fs.read_dir" => "filesystem.read",
-        "fs.make_char" | "fs.make_block" => "none (device nodes are never granted)",
-        b if b.starts_with("fs.") => "filesystem.write",
-        "net.bind_tcp" => "network.bind_tcp",
-        "net.connect_tcp" => "network.connect_tcp",
-        "scope.signal" => "scope.signals",
-        "scope.abstract_unix_socket" => "scope.abstract_unix",
-        _ => "none (a right this shim does not know)",
-    }
 }
 
 /// `LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON` (ABI 7): keep logging denials to audit after

@@ -7,15 +7,11 @@
 use crate::seccomp_notify::{
     arch_name, errno_of, receive_fd, run_filter, serve, NotifResp, RET_ACTION, RET_ERRNO,
 };
+use crate::tally::{Tally, DISTINCT_MAX};
 use serde_json::{json, Value};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-
-/// The most distinct denials (arch, syscall, errno) itemised per launch; the rest are
-/// counted in one more record. The transcript verifier allows 100 `denied` records per
-/// launch for every mechanism together.
-pub const MAX_DISTINCT: usize = 32;
 
 /// How long the launch waits, once its child was reaped, for the last process holding the
 /// filter to go when the child was init of its own pid namespace (the kernel has killed
@@ -31,7 +27,6 @@ struct Denial {
     /// The program returned something other than an errno for a call its rewritten form
     /// notified (cannot happen for a checked rewrite; answered with EPERM).
     unexpected: bool,
-    count: u64,
     /// The arguments of the first occurrence (values; what the filter saw).
     args: [u64; 6],
 }
@@ -47,9 +42,8 @@ enum Listener {
 #[derive(Debug)]
 struct Log {
     listener: Listener,
-    denials: Vec<Denial>,
-    /// Denials beyond [`MAX_DISTINCT`] distinct ones.
-    omitted: u64,
+    /// Distinct (arch, syscall, errno), itemized up to [`DISTINCT_MAX`].
+    denials: Tally<Denial>,
     /// The child told the launcher it installed the program as it is.
     unrecorded: bool,
     /// No process holds the filter any more.
@@ -60,29 +54,23 @@ impl Log {
     fn new() -> Log {
         Log {
             listener: Listener::Pending,
-            denials: Vec::new(),
-            omitted: 0,
+            denials: Tally::default(),
             unrecorded: false,
             done: false,
         }
     }
 
     fn note(&mut self, arch: u32, nr: i32, errno: i32, unexpected: bool, args: [u64; 6]) {
-        let same = |d: &&mut Denial| d.arch == arch && d.nr == nr && d.errno == errno;
-        if let Some(d) = self.denials.iter_mut().find(same) {
-            d.count += 1;
-        } else if self.denials.len() < MAX_DISTINCT {
-            self.denials.push(Denial {
+        self.denials.note(
+            |d| d.arch == arch && d.nr == nr && d.errno == errno,
+            || Denial {
                 arch,
                 nr,
                 errno,
                 unexpected,
-                count: 1,
                 args,
-            });
-        } else {
-            self.omitted += 1;
-        }
+            },
+        );
     }
 }
 
@@ -196,13 +184,14 @@ impl Recorder {
     }
 
     /// The `denied` records' fields, in order of first occurrence, and one more for the
-    /// denials beyond [`MAX_DISTINCT`] distinct ones.
+    /// denials beyond [`DISTINCT_MAX`] distinct ones.
     pub fn records(&self) -> Vec<Vec<(&'static str, Value)>> {
         let log = lock(&self.shared);
         let mut out: Vec<Vec<(&'static str, Value)>> = log
             .denials
+            .items()
             .iter()
-            .map(|d| {
+            .map(|(d, count)| {
                 let arch = arch_name(d.arch);
                 let what = match d.unexpected {
                     false => format!("syscall {} ({arch})", d.nr),
@@ -215,24 +204,24 @@ impl Recorder {
                     ("mechanism", json!("seccomp")),
                     ("what", json!(what)),
                     ("key", json!("syscalls")),
-                    ("count", json!(d.count)),
+                    ("count", json!(count)),
                     ("arch", json!(arch)),
                     ("nr", json!(d.nr)),
                     ("errno", json!(d.errno)),
                 ]
             })
             .collect();
-        if log.omitted > 0 {
+        if log.denials.omitted() > 0 {
             out.push(vec![
                 ("mechanism", json!("seccomp")),
                 (
                     "what",
                     json!(format!(
-                        "syscalls beyond the first {MAX_DISTINCT} distinct denials"
+                        "syscalls beyond the first {DISTINCT_MAX} distinct denials"
                     )),
                 ),
                 ("key", json!("syscalls")),
-                ("count", json!(log.omitted)),
+                ("count", json!(log.denials.omitted())),
             ]);
         }
         out
@@ -244,14 +233,15 @@ impl Recorder {
         let log = lock(&self.shared);
         let denials: Vec<Value> = log
             .denials
+            .items()
             .iter()
-            .map(|d| {
+            .map(|(d, count)| {
                 let args: Vec<String> = d.args.iter().map(u64::to_string).collect();
                 json!({
                     "arch": arch_name(d.arch),
                     "nr": d.nr,
                     "errno": d.errno,
-                    "count": d.count,
+                    "count": count,
                     "args": args,
                 })
             })
@@ -259,7 +249,7 @@ impl Recorder {
         json!({
             "recorded": !log.unrecorded,
             "denials": denials,
-            "omitted": log.omitted,
+            "omitted": log.denials.omitted(),
         })
     }
 }
@@ -269,13 +259,10 @@ impl Recorder {
 #[cfg(test)]
 pub fn largest_records() -> Vec<Vec<(&'static str, Value)>> {
     let mut log = Log::new();
-    for i in 0..=MAX_DISTINCT {
+    for i in 0..=DISTINCT_MAX {
         log.note(u32::MAX, i32::MIN + i as i32, 4095, true, [u64::MAX; 6]);
     }
-    for d in &mut log.denials {
-        d.count = u64::MAX;
-    }
-    log.omitted = u64::MAX;
+    log.denials.saturate();
     let recorder = Recorder {
         shared: Arc::new((Mutex::new(log), Condvar::new())),
         own_pid_ns: false,
@@ -288,20 +275,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_log_itemises_a_bounded_number_of_distinct_denials_and_counts_the_rest() {
+    fn another_errno_for_the_same_call_is_another_denial() {
         let mut log = Log::new();
-        for nr in 0..1000 {
-            for _ in 0..3 {
-                log.note(0xc000_003e, nr, 1, false, [nr as u64; 6]);
-            }
-        }
-        assert_eq!(log.denials.len(), MAX_DISTINCT);
-        assert!(log.denials.iter().all(|d| d.count == 3));
-        assert_eq!(log.omitted, 3 * (1000 - MAX_DISTINCT as u64));
-        // Another errno for the same call is another denial.
-        log.denials.clear();
         log.note(0xc000_003e, 7, 1, false, [0; 6]);
         log.note(0xc000_003e, 7, 13, false, [0; 6]);
-        assert_eq!(log.denials.len(), 2);
+        log.note(0xc000_003e, 7, 1, false, [1; 6]);
+        let counts: Vec<(i32, u64)> = log
+            .denials
+            .items()
+            .iter()
+            .map(|(d, n)| (d.errno, *n))
+            .collect();
+        assert_eq!(counts, [(1, 2), (13, 1)]);
     }
 }
