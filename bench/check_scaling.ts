@@ -9,6 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { readHyperfine } from "./hyperfine_report.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const { values } = parseArgs({
@@ -57,10 +58,7 @@ const out = await new Deno.Command("hyperfine", {
   stderr: "inherit",
 }).output();
 if (!out.success) throw new Error("hyperfine failed");
-const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
-  command: string;
-  median: number;
-}[];
+const results = readHyperfine(`${dir}/h.json`);
 const floor = results[0].median - (results[1].median - results[0].median) / 1.5;
 console.log(`median over ${values.runs} runs; "per item" excludes the fixed start-up cost`);
 for (const [i, r] of results.entries()) {

@@ -16,6 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { printTable, readHyperfine } from "./hyperfine_report.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const { values } = parseArgs({
@@ -148,17 +149,8 @@ const hf = await run("hyperfine", [
   bwrap,
 ]);
 if (!hf.ok) throw new Error(`hyperfine failed: ${hf.err}`);
-const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
-  command: string;
-  median: number;
-}[];
-for (const r of results) {
+for (const r of readHyperfine(`${dir}/h.json`)) {
   rows.push([r.command, (r.median * 1000).toFixed(3), "wall time, hyperfine -N"]);
 }
-
-console.log(`\nmedian of ${runs} runs, one run, ${new Date().toISOString()}\n`);
-const width = Math.max(...rows.map((r) => r[0].length));
-console.log(`${"what".padEnd(width)}  ${"ms".padStart(8)}  how`);
-console.log(`${"-".repeat(width)}  ${"-".repeat(8)}  ${"-".repeat(40)}`);
-for (const [what, ms, how] of rows) console.log(`${what.padEnd(width)}  ${ms.padStart(8)}  ${how}`);
+printTable(rows, runs);
 Deno.removeSync(dir, { recursive: true });

@@ -17,6 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { readHyperfine } from "./hyperfine_report.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const { values } = parseArgs({
@@ -74,22 +75,14 @@ await sh("hyperfine", [
   `${dir}/h.json`,
   ...commands.flatMap(([name, cmd]) => ["-n", name, cmd]),
 ]);
-const results = JSON.parse(Deno.readTextFileSync(`${dir}/h.json`)).results as {
-  command: string;
-  median: number;
-  min: number;
-  user: number;
-  system: number;
-}[];
+const results = readHyperfine(`${dir}/h.json`);
 
 // One-liner and launch alternating, one pair per round.
 const pairRatios: number[] = [];
 for (let i = 0; i < runs; i++) {
   const pair = ["-N", "--runs", "1", "--style", "none", "--export-json", `${dir}/pair.json`];
   await sh("hyperfine", [...pair, "-n", "one-liner", oneLiner, "-n", "launch", launch], true);
-  const [one, launched] = JSON.parse(Deno.readTextFileSync(`${dir}/pair.json`)).results as {
-    mean: number;
-  }[];
+  const [one, launched] = readHyperfine(`${dir}/pair.json`);
   pairRatios.push(launched.mean / one.mean);
 }
 
