@@ -221,17 +221,11 @@ export function readTrustedRawKeys(paths: string[]): Uint8Array[] {
   );
 }
 
-/**
- * The key files named, each with its text: each file, and each directory's `*.pub`,
- * sorted ({@linkcode readKeyFile} says a path is a directory).
- */
+/** The key files named, each with its text: each file, and each directory's `*.pub`, sorted. */
 function trustedKeyTexts(paths: string[]): [string, string][] {
   return paths.flatMap((path): [string, string][] => {
-    try {
-      return [[path, readKeyFile(path)]];
-    } catch (e) {
-      if (!(e instanceof Deno.errors.IsADirectory)) throw e;
-    }
+    const info = keyFileInfo(path);
+    if (!info.isDirectory) return [[path, readKeyFile(path, info)]];
     return Array.from(Deno.readDirSync(path))
       .filter((e) => e.isFile && e.name.endsWith(".pub"))
       .map((e) => `${path}/${e.name}`).sort()
@@ -268,12 +262,10 @@ export async function readSigningKey(path: string): Promise<SigningKey> {
   return await parsePrivateKeyPem(readKeyFile(path), path);
 }
 
-/** A key file's text; a KeyError saying how to create keys when it does not exist. */
-/** A key file's text: a regular file of at most 64 KiB (IsADirectory for a directory). */
-function readKeyFile(path: string): string {
-  let info: Deno.FileInfo;
+/** What `stat` says of a key file; a KeyError saying how to create keys when there is none. */
+function keyFileInfo(path: string): Deno.FileInfo {
   try {
-    info = Deno.statSync(path);
+    return Deno.statSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KeyError(
@@ -282,8 +274,13 @@ function readKeyFile(path: string): string {
     }
     throw e;
   }
-  // Asked before reading: opening a FIFO blocks, and a device never ends.
-  if (info.isDirectory) throw new Deno.errors.IsADirectory(`is a directory: '${path}'`);
+}
+
+/**
+ * A key file's text: a regular file of at most 64 KiB, asked before reading (opening a
+ * FIFO blocks, and a device never ends).
+ */
+function readKeyFile(path: string, info = keyFileInfo(path)): string {
   if (!info.isFile || info.size > KEY_FILE_LIMIT) {
     throw new KeyError(
       `Key file ${path} is not a regular file of at most ${
