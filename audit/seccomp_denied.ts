@@ -24,6 +24,18 @@ const ARCH_VALUES: ReadonlyMap<string, number> = new Map([
 /** The most errno the kernel returns for `SECCOMP_RET_ERRNO` (it caps the data here). */
 const MAX_ERRNO = 4095;
 
+/** Each plan's decoded program: a stream of launches of one plan decodes it once. */
+const PROGRAMS = new WeakMap<object, ReturnType<typeof decodeProgram>>();
+
+function programOf(seccomp: NonNullable<LinuxLaunchPlan["seccomp"]>) {
+  let program = PROGRAMS.get(seccomp);
+  if (!program) {
+    program = decodeProgram(fromBase64(seccomp.bpfB64));
+    PROGRAMS.set(seccomp, program);
+  }
+  return program;
+}
+
 function archValue(name: string): number | undefined {
   const known = ARCH_VALUES.get(name);
   if (known !== undefined) return known;
@@ -55,7 +67,7 @@ export function seccompDeniedProblem(
     return "a seccomp denied record names a call without all of arch, nr and errno";
   }
   if (!plan.seccomp) return "a seccomp denied record in a launch without a seccomp filter";
-  const program = decodeProgram(fromBase64(plan.seccomp.bpfB64));
+  const program = programOf(plan.seccomp);
   const given = [
     { word: 0, mask: 0xffffffff, op: "eq" as const, k: nr >>> 0, holds: true },
     { word: 1, mask: 0xffffffff, op: "eq" as const, k: value >>> 0, holds: true },
