@@ -61,7 +61,7 @@ export interface SeccompDenial {
   args: string[];
 }
 
-/** The seccomp denials of a launch, as `charter_denials` reports them. */
+/** The denials recorded for a launch, as `charter_denials` reports them. */
 export interface DenialReport {
   /** False when the child installed the filter without recording (see the transcript). */
   recorded: boolean;
@@ -143,9 +143,10 @@ export class ChildHandle {
   }
 
   /**
-   * The seccomp denials recorded for this launch (complete once {@link wait} resolved);
-   * null when the launch records none (no seccomp filter, or a kernel without user
-   * notification) or after {@link release}.
+   * The denials recorded for this launch (complete once {@link wait} resolved): seccomp's,
+   * and Landlock's where the audit stream is read; null when the launch records neither
+   * (no seccomp filter or a kernel without user notification, and no readable audit
+   * stream) or after {@link release}.
    */
   denials(): DenialReport | null {
     if (this.#released) return null;
