@@ -17,6 +17,7 @@
 //! audit queue is first in, first out, so every denial the child caused before it ended has
 //! been read by then (bounded by [`DRAIN_TIMEOUT_MS`]).
 
+use crate::digest::from_hex;
 use crate::sys::Errno;
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -321,14 +322,7 @@ fn parse_fields(text: &[u8]) -> Vec<(String, String)> {
 }
 
 fn hex_decode(text: &str) -> Option<String> {
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect();
-    bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
+    from_hex(text).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// What a denial record names as its object.

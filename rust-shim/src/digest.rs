@@ -63,12 +63,20 @@ pub fn from_hex32(text: &str) -> Option<[u8; 32]> {
     if !is_sha256_hex(text) {
         return None;
     }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
-        let digit = |c: u8| (c as char).to_digit(16);
-        *byte = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    from_hex(text)?.try_into().ok()
+}
+
+/// Decodes hex digits of either case, two per byte; `None` for an odd count or another
+/// character.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
     }
-    Some(out)
+    let digit = |c: u8| (c as char).to_digit(16);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
+        .collect()
 }
 
 #[cfg(test)]
