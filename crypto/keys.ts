@@ -7,6 +7,7 @@
  * @module
  */
 import { fromBase64, fromBase64AnyAlphabet, sha256, toBase64, toHex } from "./digest.ts";
+import { FileReadError, readRegularFileSync } from "../policy/read_file.ts";
 
 const SPKI_ED25519_PREFIX = "302a300506032b6570032100";
 const PEM_RE = /-----BEGIN ([A-Z ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----/;
@@ -225,7 +226,7 @@ export function readTrustedRawKeys(paths: string[]): Uint8Array[] {
 function trustedKeyTexts(paths: string[]): [string, string][] {
   return paths.flatMap((path): [string, string][] => {
     const info = keyFileInfo(path);
-    if (!info.isDirectory) return [[path, readKeyFile(path, info)]];
+    if (!info.isDirectory) return [[path, readKeyFile(path)]];
     return Array.from(Deno.readDirSync(path))
       .filter((e) => e.isFile && e.name.endsWith(".pub"))
       .map((e) => `${path}/${e.name}`).sort()
@@ -267,28 +268,34 @@ function keyFileInfo(path: string): Deno.FileInfo {
   try {
     return Deno.statSync(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KeyError(
-        `Key file ${path} does not exist; check the path, or create keys with "charter keygen -o NAME"`,
-      );
-    }
-    throw e;
+    throw e instanceof Deno.errors.NotFound ? missingKeyFile(path) : e;
   }
 }
 
+function missingKeyFile(path: string): KeyError {
+  return new KeyError(
+    `Key file ${path} does not exist; check the path, or create keys with "charter keygen -o NAME"`,
+  );
+}
+
 /**
- * A key file's text: a regular file of at most 64 KiB, asked before reading (opening a
- * FIFO blocks, and a device never ends).
+ * A key file's text: a regular file of at most 64 KiB, read by the defensive reader (a
+ * FIFO or a device is refused unread, and the read is bounded even if the path is swapped
+ * for /dev/zero after it was asked).
  */
-function readKeyFile(path: string, info = keyFileInfo(path)): string {
-  if (!info.isFile || info.size > KEY_FILE_LIMIT) {
-    throw new KeyError(
-      `Key file ${path} is not a regular file of at most ${
-        KEY_FILE_LIMIT / 1024
-      } KiB; name a PEM key file`,
-    );
+function readKeyFile(path: string): string {
+  try {
+    return new TextDecoder().decode(readRegularFileSync(path, KEY_FILE_LIMIT));
+  } catch (e) {
+    if (e instanceof FileReadError) {
+      throw new KeyError(
+        `Key file ${path} is not a regular file of at most ${
+          KEY_FILE_LIMIT / 1024
+        } KiB; name a PEM key file`,
+      );
+    }
+    throw e instanceof Deno.errors.NotFound ? missingKeyFile(path) : e;
   }
-  return Deno.readTextFileSync(path);
 }
 
 /** The largest key file read (a PEM key is well under 1 KiB). */

@@ -57,6 +57,21 @@ Deno.test("a FIFO or a device named as a plan, a key or in extends is refused, n
       /Key file \/dev\/zero is not a regular file/,
     ],
     [
+      ["launch", `${dir}/x.json`, "--trust", "/proc/self/environ"],
+      125,
+      /Key file \/proc\/self\/environ is not a regular file/,
+    ],
+    [
+      ["launch", `${dir}/signer.pub/plan.json`, "--trust", `${dir}/signer.pub`],
+      125,
+      /signer\.pub\/plan\.json does not exist/,
+    ],
+    [
+      ["verify", `${dir}/signer.pub`, "--trust", `${dir}/signer.pub/k.pub`],
+      1,
+      /signer\.pub\/k\.pub does not exist/,
+    ],
+    [
       ["explain", extendsZero],
       1,
       /p\.yaml:3:\d+: extends\.0: cannot read \/dev\/zero \(it is a character device/,
