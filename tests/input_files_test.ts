@@ -122,3 +122,10 @@ Deno.test("a file read from a git revision is bounded as on disk: a huge committ
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   }
 });
+
+Deno.test("a transcript that never ends a line (/dev/zero) is refused at a bounded length", async () => {
+  // It was read into one line without end: gigabytes within seconds, then the timeout.
+  const r = await charterWithin(["transcript", "export", "--format", "ocsf", "/dev/zero"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^charter: \/dev\/zero:1: the line is longer than 64 MiB/);
+});
