@@ -351,3 +351,16 @@ Deno.test("export refuses a transcript with a broken line and exports nothing", 
     /:13: the line is the last line has no LF \(truncated\?\); nothing exported/,
   );
 });
+
+Deno.test("export refuses a record charter does not write (it exported an exit_code OCSF rejects)", async () => {
+  using dir = tempDir();
+  const l = await launch(String(dir), "exit 3");
+  const lines = Deno.readTextFileSync(l.transcript).trimEnd().split("\n");
+  const at = lines.findIndex((line) => JSON.parse(line).event === "child_exited");
+  const forged = JSON.stringify({ ...JSON.parse(lines[at]), code: "x" });
+  Deno.writeTextFileSync(l.transcript, lines.with(at, forged).join("\n") + "\n");
+  const r = await charter(["transcript", "export", "--format", "ocsf", l.transcript]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, new RegExp(`t\\.jsonl:${at + 1}: the record is not one charter writes`));
+});
