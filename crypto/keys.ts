@@ -7,7 +7,6 @@
  * @module
  */
 import { fromBase64, fromBase64AnyAlphabet, sha256, toBase64, toHex } from "./digest.ts";
-import { FileReadError, readRegularFileSync } from "../policy/read_file.ts";
 
 const SPKI_ED25519_PREFIX = "302a300506032b6570032100";
 const PEM_RE = /-----BEGIN ([A-Z ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----/;
@@ -226,7 +225,7 @@ export function readTrustedRawKeys(paths: string[]): Uint8Array[] {
 function trustedKeyTexts(paths: string[]): [string, string][] {
   return paths.flatMap((path): [string, string][] => {
     const info = keyFileInfo(path);
-    if (!info.isDirectory) return [[path, readKeyFile(path)]];
+    if (!info.isDirectory) return [[path, readKeyFile(path, info)]];
     return Array.from(Deno.readDirSync(path))
       .filter((e) => e.isFile && e.name.endsWith(".pub"))
       .map((e) => `${path}/${e.name}`).sort()
@@ -268,34 +267,39 @@ function keyFileInfo(path: string): Deno.FileInfo {
   try {
     return Deno.statSync(path);
   } catch (e) {
-    throw e instanceof Deno.errors.NotFound ? missingKeyFile(path) : e;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KeyError(
+        `Key file ${path} does not exist; check the path, or create keys with "charter keygen -o NAME"`,
+      );
+    }
+    throw e;
   }
-}
-
-function missingKeyFile(path: string): KeyError {
-  return new KeyError(
-    `Key file ${path} does not exist; check the path, or create keys with "charter keygen -o NAME"`,
-  );
 }
 
 /**
- * A key file's text: a regular file of at most 64 KiB, read by the defensive reader (a
- * FIFO or a device is refused unread, and the read is bounded even if the path is swapped
- * for /dev/zero after it was asked).
+ * A key file's text: a regular file of at most 64 KiB, asked before opening (opening a
+ * FIFO blocks, and a device never ends) and again on the open file, and read no further
+ * than the limit (the path may be swapped for /dev/zero, or be a /proc pseudo-file whose
+ * size says 0). `crypto/` imports nothing of ours, so this is not `policy/read_file.ts`.
  */
-function readKeyFile(path: string): string {
-  try {
-    return new TextDecoder().decode(readRegularFileSync(path, KEY_FILE_LIMIT));
-  } catch (e) {
-    if (e instanceof FileReadError) {
-      throw new KeyError(
-        `Key file ${path} is not a regular file of at most ${
-          KEY_FILE_LIMIT / 1024
-        } KiB; name a PEM key file`,
-      );
-    }
-    throw e instanceof Deno.errors.NotFound ? missingKeyFile(path) : e;
+function readKeyFile(path: string, info = keyFileInfo(path)): string {
+  const refused = () =>
+    new KeyError(
+      `Key file ${path} is not a regular file of at most ${
+        KEY_FILE_LIMIT / 1024
+      } KiB; name a PEM key file`,
+    );
+  if (!info.isFile || info.size > KEY_FILE_LIMIT) throw refused();
+  using file = Deno.openSync(path, { read: true });
+  const opened = file.statSync();
+  if (!opened.isFile || opened.size > KEY_FILE_LIMIT) throw refused();
+  const buffer = new Uint8Array(opened.size + 1);
+  let filled = 0;
+  for (let n; (n = file.readSync(buffer.subarray(filled))) !== null;) {
+    filled += n;
+    if (filled > opened.size) throw refused();
   }
+  return new TextDecoder().decode(buffer.subarray(0, filled));
 }
 
 /** The largest key file read (a PEM key is well under 1 KiB). */
