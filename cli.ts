@@ -152,7 +152,9 @@ function fileErrorSentence(e: unknown): string | undefined {
   if (!(e instanceof Error)) return undefined;
   // Deno's messages end in: `readfile 'PATH'`, `open 'PATH'`, …
   const path = /'([^']*)'\s*$/.exec(e.message)?.[1] ?? "a file";
-  if (e instanceof Deno.errors.NotFound) return `${path} does not exist; check the path`;
+  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+    return `${path} does not exist; check the path`;
+  }
   if (e instanceof Deno.errors.PermissionDenied) return `${path} cannot be accessed by this user`;
   if (e instanceof Deno.errors.AlreadyExists) {
     return `${path} already exists; remove it or choose another name`;

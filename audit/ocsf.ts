@@ -349,9 +349,10 @@ export function ocsfExporter(options: OcsfOptions = {}): (record: TranscriptReco
       }));
     }
     // Only the seal can follow a launch's last event, and it makes none: the facts are no
-    // longer needed (also in unsealed streams, which have no seal).
-    const ended = r.event === "child_exited" || r.event === "setup_refused" ||
-      r.event === "transcript_sealed" || (r.event === "setup_faulted" && !facts.created);
+    // longer needed (also in unsealed streams, which have no seal). A refusal or fault
+    // after child_created is not the last: the child's child_exited follows it.
+    const ended = r.event === "child_exited" || r.event === "transcript_sealed" ||
+      ((r.event === "setup_refused" || r.event === "setup_faulted") && !facts.created);
     if (ended) launches.delete(r.launchId);
     return out;
   };

@@ -44,6 +44,13 @@ export interface TranscriptRecord {
   [field: string]: unknown;
 }
 
+/**
+ * The longest line {@linkcode readTranscriptLines} holds: far above any record (a record
+ * derives from a plan of at most 8 MiB), so that memory stays bounded on a stream that
+ * never ends a line.
+ */
+export const TRANSCRIPT_LINE_MAX = 64 * 1024 * 1024;
+
 /** One line of a transcript file: its exact bytes and what they parse to. */
 export interface TranscriptLine {
   /** 1-based line number. */
@@ -131,6 +138,18 @@ export async function* readTranscriptLines(
       const rest = chunk.slice(start);
       pending.push(rest);
       pendingLength += rest.length;
+      if (pendingLength > TRANSCRIPT_LINE_MAX) {
+        // No record is this long (/dev/zero is one endless line): the rest is not read.
+        yield {
+          line: ++line,
+          offset,
+          bytes: new Uint8Array(),
+          record: {
+            error: `longer than ${TRANSCRIPT_LINE_MAX / (1024 * 1024)} MiB (not a record)`,
+          },
+        };
+        return;
+      }
     }
   }
   if (pendingLength > 0) {

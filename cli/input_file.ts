@@ -35,9 +35,24 @@ export function readInputFile(path: string): Uint8Array {
   try {
     return readRegularFileSync(path);
   } catch (e) {
-    if (e instanceof FileReadError) {
-      throw new InputFileError(`cannot read ${path}: ${e.reason}; name a regular file`);
-    }
-    throw e;
+    throw inputFileError(path, e);
   }
+}
+
+/**
+ * What reading the input file `path` threw, as said to the user: a {@linkcode FileReadError}
+ * becomes an {@linkcode InputFileError} naming the file; anything else is kept.
+ *
+ * @example
+ * ```ts
+ * import { FileReadError } from "../policy/read_file.ts";
+ * import { inputFileError } from "./input_file.ts";
+ * const e = inputFileError("p.json", new FileReadError("it is a FIFO, not a regular file"));
+ * console.log((e as Error).message); // cannot read p.json: it is a FIFO, …
+ * ```
+ */
+export function inputFileError(path: string, e: unknown): unknown {
+  return e instanceof FileReadError
+    ? new InputFileError(`cannot read ${path}: ${e.reason}; name a regular file`)
+    : e;
 }

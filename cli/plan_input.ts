@@ -12,10 +12,10 @@ import { compileSeccomp } from "../compiler/seccomp/mod.ts";
 import type { TrustedKey } from "../crypto/keys.ts";
 import type { ProvenanceMap } from "../policy/merge.ts";
 import { loadPolicy } from "../policy/load.ts";
-import { readRegularFile } from "../policy/read_file.ts";
+import { FILE_SIZE_LIMIT, FileReadError, readRegularFile } from "../policy/read_file.ts";
 import type { Removal } from "../policy/remove.ts";
 import { UsageError } from "./args.ts";
-import { readInputFile } from "./input_file.ts";
+import { inputFileError, readInputFile } from "./input_file.ts";
 
 /** A plan body, with the policy provenance when it was compiled from a policy here. */
 export interface PlanInput {
@@ -46,7 +46,9 @@ export async function readPlanInput(path: string, trusted?: TrustedKey[]): Promi
   // refused, not read), as `check` and `compile` read them.
   const readFile = revision ? gitReader(revision) : readRegularFile;
   if (path.endsWith(".json")) {
-    const bytes = revision ? await readFile(path) : readInputFile(path);
+    const bytes = revision
+      ? await readFile(path).catch((e) => Promise.reject(inputFileError(path, e)))
+      : readInputFile(path);
     return { plan: (await readPlan(bytes, trusted)).statement.predicate };
   }
   if (revision && path.endsWith(".ts")) {
@@ -77,18 +79,37 @@ async function gitRevisionOf(path: string): Promise<string | undefined> {
 
 /**
  * Reads files of a git revision: `REV:PATH` and paths relative to the repository root
- * (what `extends` resolves to) through `git show`; absolute paths from the disk.
+ * (what `extends` resolves to) through `git show`, at most {@linkcode FILE_SIZE_LIMIT}
+ * bytes as on disk (a huge committed file is refused, not read whole); absolute paths
+ * from the disk.
  */
 function gitReader(revision: string): (path: string) => Promise<Uint8Array> {
   return async (path) => {
     if (path.startsWith("/")) return await readRegularFile(path);
     const file = path.startsWith(`${revision}:`) ? path.slice(revision.length + 1) : path;
-    const out = await new Deno.Command("git", {
+    const git = new Deno.Command("git", {
       args: ["show", `${revision}:${file}`],
+      stdin: "null",
       stdout: "piped",
       stderr: "null",
-    }).output();
-    if (!out.success) throw new Deno.errors.NotFound(`${revision}:${file}`);
-    return out.stdout;
+    }).spawn();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of git.stdout) {
+      size += chunk.length;
+      if (size > FILE_SIZE_LIMIT) {
+        git.kill();
+        await git.status;
+        throw new FileReadError(
+          `it is larger than ${FILE_SIZE_LIMIT / (1024 * 1024)} MiB, the limit for this file`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    // Quoted as Deno quotes a path, so that the command's sentence names it.
+    if (!(await git.status).success) throw new Deno.errors.NotFound(`git show '${path}'`);
+    const bytes = new Uint8Array(size);
+    chunks.reduce((at, chunk) => (bytes.set(chunk, at), at + chunk.length), 0);
+    return bytes;
   };
 }

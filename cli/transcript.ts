@@ -12,6 +12,7 @@ import { type Command, printError } from "./command.ts";
 import { readInputFile } from "./input_file.ts";
 import { OCSF_VERSION, OCSF_VERSIONS, ocsfExporter, type OcsfVersion } from "../audit/ocsf.ts";
 import { readTranscriptLines, type TranscriptRecord } from "../audit/transcript_record.ts";
+import { recordProblems } from "../audit/transcript_schema.ts";
 
 /** The transcript verify command. */
 export const transcriptVerifyCommand: Command = {
@@ -151,6 +152,14 @@ Options:
       for await (const { line, record } of readTranscriptLines(transcript.readable)) {
         if ("error" in record) {
           printError(`${file}:${line}: the line is ${record.error}; nothing exported`);
+          return 1;
+        }
+        // A record the schema rejects (`"code":"x"`) would export events OCSF rejects.
+        const [problem] = recordProblems(record);
+        if (problem !== undefined) {
+          printError(
+            `${file}:${line}: the record is not one charter writes (${problem}); nothing exported`,
+          );
           return 1;
         }
       }

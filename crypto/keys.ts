@@ -277,18 +277,29 @@ function keyFileInfo(path: string): Deno.FileInfo {
 }
 
 /**
- * A key file's text: a regular file of at most 64 KiB, asked before reading (opening a
- * FIFO blocks, and a device never ends).
+ * A key file's text: a regular file of at most 64 KiB, asked before opening (opening a
+ * FIFO blocks, and a device never ends) and again on the open file, and read no further
+ * than the limit (the path may be swapped for /dev/zero, or be a /proc pseudo-file whose
+ * size says 0). `crypto/` imports nothing of ours, so this is not `policy/read_file.ts`.
  */
 function readKeyFile(path: string, info = keyFileInfo(path)): string {
-  if (!info.isFile || info.size > KEY_FILE_LIMIT) {
-    throw new KeyError(
+  const refused = () =>
+    new KeyError(
       `Key file ${path} is not a regular file of at most ${
         KEY_FILE_LIMIT / 1024
       } KiB; name a PEM key file`,
     );
+  if (!info.isFile || info.size > KEY_FILE_LIMIT) throw refused();
+  using file = Deno.openSync(path, { read: true });
+  const opened = file.statSync();
+  if (!opened.isFile || opened.size > KEY_FILE_LIMIT) throw refused();
+  const buffer = new Uint8Array(opened.size + 1);
+  let filled = 0;
+  for (let n; (n = file.readSync(buffer.subarray(filled))) !== null;) {
+    filled += n;
+    if (filled > opened.size) throw refused();
   }
-  return Deno.readTextFileSync(path);
+  return new TextDecoder().decode(buffer.subarray(0, filled));
 }
 
 /** The largest key file read (a PEM key is well under 1 KiB). */

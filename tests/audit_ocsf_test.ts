@@ -193,9 +193,9 @@ Deno.test("a refusal exports a denied, blocked Launch for every refusal code", a
   }
 });
 
-Deno.test("a setup fault exports a failed Launch with disposition Error", async () => {
-  using dir = tempDir();
-  const l = await launch(String(dir), "exit 0");
+/** A launch whose child exists and fails execve: a plan whose seccomp denies every call. */
+async function launchFaulted(dir: string): Promise<Launched> {
+  const l = await launch(dir, "exit 0");
   // A signed seccomp program that denies every syscall: execve fails in the child.
   const plan = await readPlan(Deno.readFileSync(l.plan));
   const statement = structuredClone(plan.statement);
@@ -219,12 +219,33 @@ Deno.test("a setup fault exports a failed Launch with disposition Error", async 
     l.transcript,
   ]);
   assert.equal(r.code, 126, r.stderr);
-  const events = await validated(l);
+  return l;
+}
+
+Deno.test("a setup fault exports a failed Launch with disposition Error", async () => {
+  using dir = tempDir();
+  const events = await validated(await launchFaulted(String(dir)));
   // The child existed and ended during setup: its failed Launch, then its Terminate.
   assert.deepEqual(events.map((e) => e.type_uid), [100701, 100702]);
   assert.equal(events[0].status_id, 2);
   assert.equal(events[0].disposition_id, 27);
   assert.match(events[0].status_detail, /failed \(errno \d+\)/);
+});
+
+Deno.test("a refusal after the child existed exports its Terminate with the child's facts", async () => {
+  using dir = tempDir();
+  // The child's own path_changed check refuses after child_created, as a setup fault
+  // does: the real fault's transcript with its record made that refusal.
+  const l = await launchFaulted(String(dir));
+  const lines = Deno.readTextFileSync(l.transcript).trimEnd().split("\n");
+  const at = lines.findIndex((line) => JSON.parse(line).event === "setup_faulted");
+  const { step: _, errno: __, ...rest } = JSON.parse(lines[at]);
+  const refusal = { ...rest, event: "setup_refused", reason: "path_changed", detail: "x" };
+  Deno.writeTextFileSync(l.transcript, lines.with(at, JSON.stringify(refusal)).join("\n") + "\n");
+  const events = await validated(l);
+  assert.deepEqual(events.map((e) => e.type_uid), [100701, 100702]);
+  assert.equal(events[1].process.pid, events[0].process.pid);
+  assert.equal(events[1].actor.process.pid, events[0].actor.process.pid);
 });
 
 Deno.test("the validator rejects the defects the 1.3.0 schema names", () => {
@@ -329,4 +350,17 @@ Deno.test("export refuses a transcript with a broken line and exports nothing", 
     r.stderr,
     /:13: the line is the last line has no LF \(truncated\?\); nothing exported/,
   );
+});
+
+Deno.test("export refuses a record charter does not write (it exported an exit_code OCSF rejects)", async () => {
+  using dir = tempDir();
+  const l = await launch(String(dir), "exit 3");
+  const lines = Deno.readTextFileSync(l.transcript).trimEnd().split("\n");
+  const at = lines.findIndex((line) => JSON.parse(line).event === "child_exited");
+  const forged = JSON.stringify({ ...JSON.parse(lines[at]), code: "x" });
+  Deno.writeTextFileSync(l.transcript, lines.with(at, forged).join("\n") + "\n");
+  const r = await charter(["transcript", "export", "--format", "ocsf", l.transcript]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, new RegExp(`t\\.jsonl:${at + 1}: the record is not one charter writes`));
 });
